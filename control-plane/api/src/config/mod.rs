@@ -1,0 +1,49 @@
+//! The typed configuration schema: what a Legate YAML file may contain.
+//!
+//! Every struct rejects unknown fields so a misspelt key is an error, not a silently ignored
+//! setting. Optional sections have defaults, so the smallest valid file is one listener.
+//! Durations are written as humantime strings (`500ms`, `4s`, `12h`).
+//!
+//! The loading functions are re-exported here as well as at the crate root, so
+//! `legate_api::config::load_file` and `legate_api::load_file` are the same function.
+
+mod admin;
+mod cluster;
+mod listener;
+mod proxy;
+mod route;
+mod secret;
+
+use serde::{Deserialize, Serialize};
+
+pub use admin::AdminConfig;
+pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
+pub use listener::{FilterConfig, ListenerConfig, Side, TlsConfig, Transport};
+pub use proxy::{MessageLimits, ProxyConfig, Timers};
+pub use route::{RouteConfig, RouteMatch};
+pub use secret::Secret;
+
+pub use crate::{
+    load_file, load_str, redacted_json, validate, validate_all, ConfigError, LoadedConfig, Source,
+    REDACTED,
+};
+
+/// One complete configuration snapshot: everything a proxy needs to serve.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The admin HTTP API (health, readiness, metrics, config dump).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Process-wide SIP settings: timers, limits, Record-Route secret, draining.
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    /// Where Legate accepts SIP traffic, and the filter chain each listener runs.
+    pub listeners: Vec<ListenerConfig>,
+    /// Which cluster a request goes to, by target domain and the side it arrived on.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// Groups of upstream endpoints that routes point at.
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+}

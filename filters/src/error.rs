@@ -1,0 +1,87 @@
+//! Errors of the filter API: configuration errors at build time, infrastructure errors at run time.
+
+use std::borrow::Cow;
+
+/// A filter's config did not parse or validate. `path` is relative to the filter's `config`
+/// block (`request.add[0].name`); the chain builder prefixes the listener and filter position.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct FilterConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl FilterConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FilterConfigError {
+        FilterConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Turns a serde_yaml error from parsing a filter config into a path + message.
+    pub fn from_yaml(error: &serde_yaml::Error) -> FilterConfigError {
+        let text = error.to_string();
+        // serde_yaml prefixes the field path as "path: message"; keep them apart for the locator.
+        match text.split_once(": ") {
+            Some((path, message)) if !path.contains(' ') => {
+                FilterConfigError::new(path, strip_location(message))
+            }
+            _ => FilterConfigError::new("", strip_location(&text)),
+        }
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Where a run-time failure came from; decides the SIP status and whether another endpoint may
+/// succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The downstream peer (the one that sent the request) misbehaved.
+    Downstream,
+    /// The upstream (next hop) failed: unreachable, timed out, connection lost.
+    Upstream,
+    /// Legate itself failed.
+    Internal,
+}
+
+/// Infrastructure failed while a filter (or the terminal router) handled a request.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{filter}: {message}")]
+pub struct FilterError {
+    pub filter: &'static str,
+    pub origin: ErrorSource,
+    /// Whether trying another endpoint may help.
+    pub retryable: bool,
+    pub message: Cow<'static, str>,
+}
+
+impl FilterError {
+    pub fn internal(filter: &'static str, message: impl Into<Cow<'static, str>>) -> FilterError {
+        FilterError {
+            filter,
+            origin: ErrorSource::Internal,
+            retryable: false,
+            message: message.into(),
+        }
+    }
+
+    pub fn upstream(
+        filter: &'static str,
+        retryable: bool,
+        message: impl Into<Cow<'static, str>>,
+    ) -> FilterError {
+        FilterError {
+            filter,
+            origin: ErrorSource::Upstream,
+            retryable,
+            message: message.into(),
+        }
+    }
+}

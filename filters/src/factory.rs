@@ -1,0 +1,45 @@
+//! The filter factory: parses typed config once and stamps the filter over the rest of the chain.
+
+use std::sync::Arc;
+
+use crate::{BoxSipService, FilterConfigError, ListenerInfo};
+
+/// Wraps the rest of the chain (`inner`) in one filter instance. Built once per snapshot and
+/// listener; the result is shared by every dialog that runs under that snapshot.
+pub type FilterLayer = Arc<dyn Fn(BoxSipService) -> BoxSipService + Send + Sync>;
+
+/// What a factory may look at while building: the listener the chain belongs to, and resources
+/// the proxy provides (the routing table, for the router) by type.
+#[derive(Clone)]
+pub struct BuildContext {
+    pub listener: ListenerInfo,
+    pub resources: http::Extensions,
+}
+
+/// Makes one kind of filter. Implementations are registered by name in the [`crate::Registry`].
+pub trait FilterFactory: Send + Sync + 'static {
+    /// `legate.filters.sip.<name>`. Names are API: never rename, add an alias instead.
+    fn name(&self) -> &'static str;
+
+    /// Older names that still select this filter.
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// A terminal filter ends the chain (it does not call an inner service); a chain must end
+    /// with exactly one.
+    fn is_terminal(&self) -> bool {
+        false
+    }
+
+    /// Whether this filter may face untrusted (federated) peers without another filter in front.
+    fn safe_for_untrusted(&self) -> bool;
+
+    /// Parses and validates the filter's config (`null` when the config block is absent) and
+    /// returns the layer. Errors name the offending field relative to the config block.
+    fn build(
+        &self,
+        config: &serde_yaml::Value,
+        context: &BuildContext,
+    ) -> Result<FilterLayer, FilterConfigError>;
+}

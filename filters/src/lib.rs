@@ -1,0 +1,32 @@
+//! The Legate filter API and the built-in SIP filters.
+//!
+//! Every request that crosses Legate runs through a chain of filters, Envoy style: each listener
+//! names its chain in config, the chain is built once per configuration snapshot, and every
+//! dialog runs on the chain of the snapshot it started under.
+//!
+//! A filter is a Tower [`Layer`](tower::Layer) over a [`SipService`]: it may change the request,
+//! attach typed [`Context`], answer locally with a SIP response, or pass the request on and see
+//! the final response on its way back. A rejection is a response (a 403 with a reason), never an
+//! `Err`: `Err` means infrastructure failed and is turned into a response in one place by the
+//! proxy.
+//!
+//! Filters are made by a [`FilterFactory`] registered by name (`legate.filters.sip.<name>`) in one
+//! explicit [`Registry`]. A factory parses and validates its typed config once, at build time.
+
+mod chain;
+mod context;
+mod error;
+mod factory;
+pub mod header_mutation;
+mod registry;
+mod service;
+
+pub use chain::{build_chain, call, ChainError, FilterSpec};
+pub use context::{
+    ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,
+    TlsPeerIdentity, Transport,
+};
+pub use error::{ErrorSource, FilterConfigError, FilterError};
+pub use factory::{BuildContext, FilterFactory, FilterLayer};
+pub use registry::{Registry, RegistryError};
+pub use service::{BoxSipService, SipRequest, SipResponse};

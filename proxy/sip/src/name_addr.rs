@@ -1,0 +1,215 @@
+//! `name-addr / addr-spec` followed by header parameters: the value of From, To, Contact,
+//! Route and Record-Route (RFC 3261 §20.10, §25.1).
+
+use std::fmt;
+
+use crate::error::ParseError;
+use crate::grammar::{is_token_char, is_ws, quoted_end, trim, unquote};
+use crate::params::{self, parse_header_params};
+use crate::uri::Uri;
+
+/// An address with an optional display name and header parameters (`tag`, `expires`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameAddr {
+    /// The display name with quotes and escapes removed.
+    pub display: Option<String>,
+    pub uri: Uri,
+    pub params: Vec<(String, Option<String>)>,
+}
+
+fn invalid(detail: &'static str) -> ParseError {
+    ParseError::InvalidNameAddr { detail }
+}
+
+impl NameAddr {
+    /// Parses either `[display] <uri> *(;param)` or the bare `uri *(;param)` form.
+    pub fn parse(text: &[u8]) -> Result<NameAddr, ParseError> {
+        let s = trim(text);
+        if s.is_empty() {
+            return Err(invalid("empty address"));
+        }
+        if s.first() == Some(&b'"') {
+            let end = quoted_end(s, 0).ok_or(invalid("unterminated quoted display name"))?;
+            let display = String::from_utf8_lossy(&unquote(s.get(..end).unwrap_or_default()))
+                .into_owned();
+            let rest = s.get(end..).unwrap_or_default();
+            let rest = rest.get(rest.iter().take_while(|&&b| is_ws(b)).count()..);
+            return match rest {
+                Some([b'<', ..]) => bracketed(Some(display), rest.unwrap_or_default()),
+                _ => Err(invalid("expected '<' after the display name")),
+            };
+        }
+        match memchr::memchr(b'<', s) {
+            Some(open) => {
+                let display = trim(s.get(..open).unwrap_or_default());
+                // Unquoted display names are `*(token LWS)`; octets above ASCII are let through
+                // for peers that send raw UTF-8 names, as they cannot be mistaken for syntax.
+                if !display.iter().all(|&b| is_token_char(b) || is_ws(b) || b >= 0x80) {
+                    return Err(invalid("display name with non-token characters must be quoted"));
+                }
+                let display =
+                    (!display.is_empty()).then(|| String::from_utf8_lossy(display).into_owned());
+                bracketed(display, s.get(open..).unwrap_or_default())
+            }
+            None => bare(s),
+        }
+    }
+
+    /// The `tag` parameter.
+    pub fn tag(&self) -> Option<&str> {
+        self.param("tag").flatten()
+    }
+
+    /// Looks a header parameter up by name, ignoring case.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        params::find(&self.params, name)
+    }
+
+    /// Sets a header parameter (replacing one of the same name), e.g. the To tag.
+    pub fn set_param(&mut self, name: &str, value: Option<&str>) {
+        params::set(&mut self.params, name, value);
+    }
+}
+
+/// `<uri> *(;param)`, with `s` starting at the `<`.
+fn bracketed(display: Option<String>, s: &[u8]) -> Result<NameAddr, ParseError> {
+    let close = memchr::memchr(b'>', s).ok_or(invalid("missing '>'"))?;
+    let uri = Uri::parse(s.get(1..close).unwrap_or_default())?;
+    let params = parse_header_params(s.get(close + 1..).unwrap_or_default())?;
+    Ok(NameAddr {
+        display,
+        uri,
+        params,
+    })
+}
+
+/// `addr-spec *(;param)`: the URI ends at the first `;` or white space, so any `;` belongs to
+/// the header; a URI with `?` or `,` must be enclosed in `<>` (RFC 3261 §20).
+fn bare(s: &[u8]) -> Result<NameAddr, ParseError> {
+    let end = s
+        .iter()
+        .position(|&b| b == b';' || is_ws(b))
+        .unwrap_or(s.len());
+    let uri_text = s.get(..end).unwrap_or_default();
+    if uri_text.iter().any(|&b| b == b'?' || b == b',') {
+        return Err(invalid("uri with '?' or ',' must be enclosed in '<>'"));
+    }
+    let uri = Uri::parse(uri_text)?;
+    let params = parse_header_params(s.get(end..).unwrap_or_default())?;
+    Ok(NameAddr {
+        display: None,
+        uri,
+        params,
+    })
+}
+
+impl fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(display) = &self.display {
+            f.write_str("\"")?;
+            for c in display.chars() {
+                match c {
+                    // Line breaks cannot be escaped inside a quoted string.
+                    '\r' | '\n' => f.write_str(" ")?,
+                    '"' | '\\' => write!(f, "\\{c}")?,
+                    c if (c.is_ascii_control() && c != '\t') => write!(f, "\\{c}")?,
+                    c => write!(f, "{c}")?,
+                }
+            }
+            f.write_str("\" ")?;
+        }
+        // The bracketed form is always correct, whatever the URI and parameters hold.
+        write!(f, "<{}>", self.uri)?;
+        params::write(f, &self.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<NameAddr, ParseError> {
+        NameAddr::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn quoted_display_with_escapes() -> Result<(), ParseError> {
+        let addr = parse(r#""J Rosenberg \\\""       <sip:jdrosen@example.com> ; tag = 98asjd8"#)?;
+        assert_eq!(addr.display.as_deref(), Some(r#"J Rosenberg \""#));
+        assert_eq!(addr.uri.user.as_deref(), Some("jdrosen"));
+        assert_eq!(addr.tag(), Some("98asjd8"));
+        assert_eq!(
+            addr.to_string(),
+            r#""J Rosenberg \\\"" <sip:jdrosen@example.com>;tag=98asjd8"#
+        );
+        assert_eq!(NameAddr::parse(addr.to_string().as_bytes())?, addr);
+        Ok(())
+    }
+
+    #[test]
+    fn unquoted_display_and_no_space() -> Result<(), ParseError> {
+        let addr = parse("caller<sip:caller@example.com>;tag=323")?;
+        assert_eq!(addr.display.as_deref(), Some("caller"));
+        let tokens = parse("token1~` token2'+_ token3*%!.- <sip:x@example.com>")?;
+        assert_eq!(tokens.display.as_deref(), Some("token1~` token2'+_ token3*%!.-"));
+        let quoted = parse("\"caller\"<sip:caller@example.com>")?;
+        assert_eq!(quoted.display.as_deref(), Some("caller"));
+        Ok(())
+    }
+
+    #[test]
+    fn addr_spec_form() -> Result<(), ParseError> {
+        let addr = parse("sip:vivekg@example.com ;   tag    = 1918181833n")?;
+        assert_eq!(addr.display, None);
+        assert_eq!(addr.uri.host, "example.com");
+        assert!(addr.uri.params.is_empty());
+        assert_eq!(addr.tag(), Some("1918181833n"));
+        let params_go_to_header = parse("sip:bob@example.com;tag=x;lr")?;
+        assert!(params_go_to_header.uri.params.is_empty());
+        assert_eq!(params_go_to_header.params.len(), 2);
+        assert_eq!(params_go_to_header.to_string(), "<sip:bob@example.com>;tag=x;lr");
+        let opaque = parse("isbn:2983792873")?;
+        assert_eq!(opaque.uri.scheme, "isbn");
+        Ok(())
+    }
+
+    #[test]
+    fn control_characters_are_re_escaped() -> Result<(), ParseError> {
+        let addr = parse("\"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:odd@example.com>")?;
+        assert_eq!(addr.display.as_deref(), Some("BEL:\x07 NUL:\x00 DEL:\x7f"));
+        let again = NameAddr::parse(addr.to_string().as_bytes())?;
+        assert_eq!(again, addr);
+        Ok(())
+    }
+
+    #[test]
+    fn set_tag() -> Result<(), ParseError> {
+        let mut addr = parse("Bob <sip:bob@example.com>")?;
+        assert_eq!(addr.tag(), None);
+        addr.set_param("tag", Some("abc"));
+        assert_eq!(addr.to_string(), "\"Bob\" <sip:bob@example.com>;tag=abc");
+        addr.set_param("tag", Some("def"));
+        assert_eq!(addr.tag(), Some("def"));
+        assert_eq!(addr.param("TAG"), Some(Some("def")));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed() {
+        for bad in [
+            "",
+            "\"Mr. J. User <sip:j.user@example.com>",
+            "Bell, Alexander <sip:a.g.bell@example.com>",
+            "\"Watson, Thomas\" < sip:t.watson@example.org >",
+            "<sip:user@example.com",
+            "\"x\" sip:user@example.com",
+            "sip:user@example.com?Route=%3Csip:example.net%3E",
+            "sip:user@example.com <sip:other@example.com>",
+            "<sip:user@example.com>;;",
+            "<sip:user@example.com> junk",
+            "<im>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The checks a proxy makes on a parsed message before forwarding it (RFC 3261 §16.3 and the
+//! RFC 4475 expectations): a request that fails gets the error's status as its answer, a
+//! response that fails is dropped.
+//!
+//! Headers a proxy does not act on (Date, Expires, Content-Type, ...) are not checked, so that
+//! messages with odd values in them are forwarded rather than refused.
+
+use crate::error::ParseError;
+use crate::grammar::{is_ws, split_list};
+use crate::header_kind::HeaderKind;
+use crate::headers::Headers;
+use crate::message::Message;
+use crate::name_addr::NameAddr;
+use crate::start_line::{is_sip_2_0, StartLine};
+use crate::uri::Uri;
+use crate::via::Via;
+
+/// Validates a request: version SIP/2.0 (else 505), a Request-URI that parses with a sip,
+/// sips or tel scheme (else 416), the mandatory headers exactly once (at least one Via), every
+/// Via, From, To, Contact, Route and Record-Route value well-formed, a CSeq whose method is
+/// the request's and whose number fits, and a Max-Forwards of at most 255.
+pub fn validate_request(message: &Message) -> Result<(), ParseError> {
+    let StartLine::Request(line) = &message.start else {
+        return Err(ParseError::NotARequest);
+    };
+    check_version(&line.version)?;
+    let uri = Uri::parse(&line.uri).map_err(|cause| ParseError::InvalidRequestUri {
+        cause: Box::new(cause),
+    })?;
+    if !uri.is_supported_scheme() {
+        return Err(ParseError::UnsupportedUriScheme { scheme: uri.scheme });
+    }
+    check_common(message)?;
+    let cseq = message.cseq()?;
+    if cseq.method != line.method {
+        return Err(ParseError::CSeqMethodMismatch {
+            cseq: cseq.method.to_string(),
+            method: line.method.to_string(),
+        });
+    }
+    at_most_once(&message.headers, HeaderKind::MaxForwards)?;
+    message.max_forwards()?;
+    for kind in [HeaderKind::Route, HeaderKind::RecordRoute] {
+        each_element(&message.headers, kind, |value| NameAddr::parse(value).map(drop))?;
+    }
+    each_element(&message.headers, HeaderKind::Contact, |value| {
+        if value == b"*" {
+            Ok(())
+        } else {
+            NameAddr::parse(value).map(drop)
+        }
+    })?;
+    Ok(())
+}
+
+/// Validates a response: status 100..=699, version SIP/2.0, and Via, From, To, Call-ID and
+/// CSeq present (once, except Via) and well-formed.
+pub fn validate_response(message: &Message) -> Result<(), ParseError> {
+    let StartLine::Response(line) = &message.start else {
+        return Err(ParseError::NotAResponse);
+    };
+    if !(100..=699).contains(&line.code) {
+        return Err(ParseError::StatusOutOfRange { code: line.code });
+    }
+    check_version(&line.version)?;
+    check_common(message)?;
+    message.cseq()?;
+    Ok(())
+}
+
+fn check_version(version: &[u8]) -> Result<(), ParseError> {
+    if is_sip_2_0(version) {
+        Ok(())
+    } else {
+        Err(ParseError::UnsupportedVersion {
+            version: crate::error::snippet(version),
+        })
+    }
+}
+
+/// What requests and responses share: the dialog-identifying headers and the Via stack.
+fn check_common(message: &Message) -> Result<(), ParseError> {
+    let headers = &message.headers;
+    for kind in [HeaderKind::To, HeaderKind::From, HeaderKind::CallId, HeaderKind::CSeq] {
+        exactly_once(headers, kind)?;
+    }
+    message.to_header()?;
+    message.from_header()?;
+    check_call_id(headers)?;
+    if headers.count(HeaderKind::Via) == 0 {
+        return Err(ParseError::MissingHeader {
+            header: HeaderKind::Via.canonical_name(),
+        });
+    }
+    each_element(headers, HeaderKind::Via, |value| Via::parse(value).map(drop))
+}
+
+/// `callid = word [ "@" word ]`: whatever the characters, it is one word without white space.
+fn check_call_id(headers: &Headers) -> Result<(), ParseError> {
+    let value = headers.first(HeaderKind::CallId).ok_or(ParseError::MissingHeader {
+        header: HeaderKind::CallId.canonical_name(),
+    })?;
+    if value.is_empty() || value.iter().any(|&b| is_ws(b)) {
+        return Err(ParseError::InvalidCallId.in_header(HeaderKind::CallId.canonical_name()));
+    }
+    Ok(())
+}
+
+fn exactly_once(headers: &Headers, kind: HeaderKind) -> Result<(), ParseError> {
+    match headers.count(kind) {
+        0 => Err(ParseError::MissingHeader {
+            header: kind.canonical_name(),
+        }),
+        _ => at_most_once(headers, kind),
+    }
+}
+
+fn at_most_once(headers: &Headers, kind: HeaderKind) -> Result<(), ParseError> {
+    match headers.count(kind) {
+        0 | 1 => Ok(()),
+        count => Err(ParseError::DuplicateHeader {
+            header: kind.canonical_name(),
+            count,
+        }),
+    }
+}
+
+/// Runs `check` on every list element of every header of `kind`; an empty element (`a,,b`)
+/// is an error, as the list grammars do not allow it.
+fn each_element(
+    headers: &Headers,
+    kind: HeaderKind,
+    check: impl Fn(&[u8]) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
+    let name = kind.canonical_name();
+    for header in headers.iter().filter(|h| h.kind == kind) {
+        for range in split_list(&header.value) {
+            let element = header.value.get(range).unwrap_or_default();
+            if element.is_empty() {
+                return Err(ParseError::InvalidParameter {
+                    detail: "empty list element",
+                }
+                .in_header(name));
+            }
+            check(element).map_err(|e| e.in_header(name))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Limits;
+    use crate::parse::parse_message;
+    use bytes::Bytes;
+
+    const HEAD: &str = "INVITE sip:bob@example.com SIP/2.0\r\n";
+    const HEADERS: &str = "Via: SIP/2.0/UDP a.example.net;branch=z9hG4bK1\r\n\
+        Max-Forwards: 70\r\n\
+        To: <sip:bob@example.com>\r\n\
+        From: <sip:alice@example.net>;tag=a1\r\n\
+        Call-ID: v1@example.net\r\n\
+        CSeq: 1 INVITE\r\n\
+        Contact: <sip:alice@192.0.2.5>\r\n";
+
+    fn check(text: &str) -> Result<(), ParseError> {
+        let message = parse_message(Bytes::copy_from_slice(text.as_bytes()), &Limits::default())?;
+        if message.is_request() {
+            validate_request(&message)
+        } else {
+            validate_response(&message)
+        }
+    }
+
+    fn status(text: &str) -> Option<u16> {
+        check(text).err().map(|e| e.status_code())
+    }
+
+    #[test]
+    fn good_request() -> Result<(), ParseError> {
+        check(&format!("{HEAD}{HEADERS}Content-Length: 0\r\n\r\n"))
+    }
+
+    #[test]
+    fn version_and_scheme() {
+        assert_eq!(
+            status(&format!("INVITE sip:bob@example.com SIP/7.0\r\n{HEADERS}\r\n")),
+            Some(505)
+        );
+        assert_eq!(
+            status(&format!("INVITE im:bob@example.com SIP/2.0\r\n{HEADERS}\r\n")),
+            Some(416)
+        );
+        assert_eq!(
+            status(&format!("INVITE <sip:bob@example.com> SIP/2.0\r\n{HEADERS}\r\n")),
+            Some(400)
+        );
+        assert_eq!(
+            status(&format!("INVITE tel:+1-201-555-0123 SIP/2.0\r\n{HEADERS}\r\n")),
+            None
+        );
+    }
+
+    #[test]
+    fn mandatory_headers() {
+        for kind in ["To", "From", "Call-ID", "CSeq", "Via"] {
+            let without: String = HEADERS
+                .split_inclusive("\r\n")
+                .filter(|l| !l.starts_with(&format!("{kind}:")))
+                .collect();
+            assert_eq!(
+                check(&format!("{HEAD}{without}\r\n")).err(),
+                Some(ParseError::MissingHeader {
+                    header: HeaderKind::from_name(kind.as_bytes()).canonical_name()
+                }),
+                "{kind}"
+            );
+        }
+        assert!(matches!(
+            check(&format!("{HEAD}{HEADERS}t: <sip:carol@example.com>\r\n\r\n")),
+            Err(ParseError::DuplicateHeader { header: "To", count: 2 })
+        ));
+        assert!(matches!(
+            check(&format!("{HEAD}{HEADERS}Max-Forwards: 70\r\n\r\n")),
+            Err(ParseError::DuplicateHeader { header: "Max-Forwards", .. })
+        ));
+    }
+
+    #[test]
+    fn cseq_rules() {
+        let mismatch = HEADERS.replace("1 INVITE", "1 OPTIONS");
+        assert!(matches!(
+            check(&format!("{HEAD}{mismatch}\r\n")),
+            Err(ParseError::CSeqMethodMismatch { .. })
+        ));
+        let large = HEADERS.replace("1 INVITE", "2147483648 INVITE");
+        assert_eq!(status(&format!("{HEAD}{large}\r\n")), Some(400));
+    }
+
+    #[test]
+    fn element_checks() {
+        for (from, to) in [
+            ("Max-Forwards: 70", "Max-Forwards: 300"),
+            ("branch=z9hG4bK1", "branch=z9hG4bK1;;,;,,"),
+            ("Call-ID: v1@example.net", "Call-ID: v1 @example.net"),
+            ("<sip:alice@192.0.2.5>", "\"Alice <sip:alice@192.0.2.5>"),
+            ("To: <sip:bob@example.com>", "To: Bob, Jr <sip:bob@example.com>"),
+            ("Contact: <sip:alice@192.0.2.5>", "Contact: sip:alice@192.0.2.5?Subject=x"),
+        ] {
+            let headers = HEADERS.replace(from, to);
+            assert_eq!(status(&format!("{HEAD}{headers}\r\n")), Some(400), "{to}");
+        }
+        let star = HEADERS.replace("<sip:alice@192.0.2.5>", "*");
+        assert_eq!(status(&format!("{HEAD}{star}\r\n")), None);
+        let route = format!("{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\r\n");
+        assert_eq!(status(&route), None);
+        let bad_route = format!("{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>,,\r\n\r\n");
+        assert_eq!(status(&bad_route), Some(400));
+    }
+
+    #[test]
+    fn responses() {
+        let ok = format!("SIP/2.0 200 OK\r\n{HEADERS}\r\n");
+        assert_eq!(check(&ok), Ok(()));
+        assert!(matches!(
+            check(&ok.replace("200 OK", "099 Odd")),
+            Err(ParseError::StatusOutOfRange { code: 99 })
+        ));
+        assert!(check(&ok.replace("200 OK", "700 Odd")).is_err());
+        assert!(check(&ok.replace("CSeq: 1 INVITE", "CSeq: 9292394834772304023312 OPTIONS")).is_err());
+        let message = parse_message(Bytes::from(ok), &Limits::default());
+        assert_eq!(
+            message.map(|m| validate_request(&m)).ok(),
+            Some(Err(ParseError::NotARequest))
+        );
+    }
+}

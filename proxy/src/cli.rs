@@ -1,0 +1,40 @@
+//! The command line: `legate run [--config FILE]` and `legate validate FILE`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "legate",
+    version,
+    about = "Federation gateway for instant messaging and presence"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway. Without --config, runs the embedded quickstart configuration.
+    Run {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration file and exit: 0 when valid, 1 with the error otherwise.
+    Validate { file: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The quickstart configuration compiled into the binary.
+pub const QUICKSTART: &str = include_str!("../../examples/quickstart.yaml");
+pub const QUICKSTART_ORIGIN: &str = "<embedded examples/quickstart.yaml>";

@@ -1,0 +1,75 @@
+//! Turning a received request into the one Legate sends on (RFC 3261 §16.6): Max-Forwards,
+//! Record-Route with Legate's signed state, and Legate's Via on top.
+
+use legate_filters::ListenerInfo;
+use legate_sip::{Header, HeaderKind, Message};
+
+use super::{loops, Core, ListenerRuntime, NextHop, RouteState};
+use crate::transport::transport_token;
+
+/// A request ready to send to one next hop, with the branch of its client transaction.
+pub struct ForwardPlan {
+    pub message: Message,
+    pub branch: String,
+}
+
+/// Methods whose requests may create a dialog that Legate must stay in (§16.6 item 4).
+pub fn creates_dialog(message: &Message) -> bool {
+    use legate_sip::Method::*;
+    matches!(message.method(), Some(Invite | Subscribe | Refer | Notify))
+}
+
+impl Core {
+    /// Prepares `request` for `hop`. `record_route` is the state to sign into Legate's
+    /// Record-Route (for dialog-creating requests), `None` otherwise.
+    pub fn prepare_forward(
+        &self,
+        request: &Message,
+        ingress: &ListenerInfo,
+        egress: Option<&ListenerRuntime>,
+        hop: &NextHop,
+        record_route: Option<&RouteState>,
+    ) -> ForwardPlan {
+        let mut message = request.clone();
+        let max_forwards = request.max_forwards().ok().flatten().unwrap_or(71);
+        message.headers.set(
+            HeaderKind::MaxForwards,
+            max_forwards.saturating_sub(1).to_string(),
+        );
+
+        let ingress_runtime = self.listeners.by_name(&ingress.name);
+        if let Some(state) = record_route {
+            let call_id = request.call_id().cloned().unwrap_or_default();
+            let params = self.signer.encode(state, &call_id);
+            // Two entries when the request changes listener or transport (RFC 5658), so each side
+            // routes back to the listener it knows; the one facing the next hop goes on top.
+            let mut entries = Vec::new();
+            if let Some(inbound) = ingress_runtime {
+                entries.push(format!("<{}{params}>", inbound.route_uri()));
+            }
+            if let Some(outbound) = egress {
+                if ingress_runtime.is_none_or(|i| i.info.name != outbound.info.name) {
+                    entries.push(format!("<{}{params}>", outbound.route_uri()));
+                }
+            }
+            for entry in entries {
+                message.headers.insert_before_first(
+                    HeaderKind::RecordRoute,
+                    Header::new(HeaderKind::RecordRoute, entry),
+                );
+            }
+        }
+
+        let branch = loops::branch_for(request);
+        let sent_by = egress
+            .or(ingress_runtime)
+            .map(ListenerRuntime::host_port)
+            .unwrap_or_else(|| ingress.local_addr.to_string());
+        let (_, transport) = transport_token(hop.transport);
+        message.headers.push_front(Header::new(
+            HeaderKind::Via,
+            format!("SIP/2.0/{transport} {sent_by};branch={branch}"),
+        ));
+        ForwardPlan { message, branch }
+    }
+}

@@ -1,0 +1,64 @@
+//! Transaction matching keys (RFC 3261 §17.1.3 and §17.2.3).
+
+use legate_sip::{Message, Method, ParseError};
+
+/// Matches requests to server transactions: the top Via's branch and sent-by, and the method
+/// (ACK matches the INVITE it acknowledges; CANCEL has its own transaction).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerKey {
+    pub branch: String,
+    pub sent_by: String,
+    pub method: Method,
+}
+
+impl ServerKey {
+    pub fn of(request: &Message) -> Result<ServerKey, ParseError> {
+        let via = request.top_via()?;
+        let method = match request.method() {
+            Some(Method::Ack) => Method::Invite,
+            Some(method) => method.clone(),
+            None => Method::Extension(String::new()),
+        };
+        let branch = match via.branch() {
+            Some(branch) if branch.starts_with("z9hG4bK") => branch.to_string(),
+            // RFC 2543 peers: fall back to the dialog-identifying fields (§17.2.3).
+            _ => {
+                let cseq = request.cseq()?;
+                let from_tag = request.from_header()?.tag().unwrap_or("").to_string();
+                let call_id = request
+                    .call_id()
+                    .map(|c| String::from_utf8_lossy(c).into_owned());
+                format!(
+                    "2543:{}:{}:{}",
+                    call_id.unwrap_or_default(),
+                    from_tag,
+                    cseq.seq
+                )
+            }
+        };
+        let sent_by = match via.port {
+            Some(port) => format!("{}:{port}", via.host.to_ascii_lowercase()),
+            None => via.host.to_ascii_lowercase(),
+        };
+        Ok(ServerKey {
+            branch,
+            sent_by,
+            method,
+        })
+    }
+
+    /// The INVITE transaction a CANCEL refers to (same branch, §9.2).
+    pub fn invite_of_cancel(&self) -> ServerKey {
+        ServerKey {
+            method: Method::Invite,
+            ..self.clone()
+        }
+    }
+}
+
+/// Matches responses to client transactions: our branch and the CSeq method (§17.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey {
+    pub branch: String,
+    pub method: Method,
+}

@@ -1,0 +1,141 @@
+//! The listeners Legate is bound to: which addresses are "us", and which socket to leave from.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use legate_filters::{ListenerInfo, Transport};
+use tokio::net::UdpSocket;
+
+use crate::transport::{transport_token, Flow};
+
+/// One bound listener as the core sees it.
+#[derive(Clone)]
+pub struct ListenerRuntime {
+    pub info: ListenerInfo,
+    /// Host and port written into Via and Record-Route.
+    pub advertised_host: String,
+    pub advertised_port: u16,
+    pub udp: Option<Arc<UdpSocket>>,
+}
+
+impl ListenerRuntime {
+    pub fn transport(&self) -> Transport {
+        self.info.transport
+    }
+
+    /// `host:port` as written in Via sent-by and Record-Route.
+    pub fn host_port(&self) -> String {
+        format!("{}:{}", self.advertised_host, self.advertised_port)
+    }
+
+    /// The Record-Route URI for this listener, before Legate's state parameters.
+    pub fn route_uri(&self) -> String {
+        let (token, _) = transport_token(self.transport());
+        format!("sip:{};transport={token};lr", self.host_port())
+    }
+
+    /// A UDP flow from this listener's socket.
+    pub fn udp_flow(&self, remote: SocketAddr) -> Option<Flow> {
+        self.udp
+            .as_ref()
+            .map(|socket| Flow::udp(socket.clone(), self.info.local_addr, remote))
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Listeners {
+    all: Vec<ListenerRuntime>,
+}
+
+impl Listeners {
+    pub fn new(all: Vec<ListenerRuntime>) -> Listeners {
+        Listeners { all }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ListenerRuntime> {
+        self.all.iter()
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&ListenerRuntime> {
+        self.all.iter().find(|l| &*l.info.name == name)
+    }
+
+    /// The listener a request to `transport` leaves from: one on the other side of the boundary
+    /// if there is one (an edge gateway keeps internal and external networks apart), else the
+    /// ingress listener itself, else any listener of that transport.
+    pub fn egress(&self, transport: Transport, ingress: &ListenerInfo) -> Option<&ListenerRuntime> {
+        let same_transport = || self.all.iter().filter(move |l| l.transport() == transport);
+        same_transport()
+            .find(|l| l.info.side != ingress.side)
+            .or_else(|| same_transport().find(|l| l.info.name == ingress.name))
+            .or_else(|| same_transport().next())
+    }
+
+    /// The listener that `host:port` names, if it is one of ours (advertised or bound address).
+    pub fn find(
+        &self,
+        host: &str,
+        port: Option<u16>,
+        transport: Option<Transport>,
+    ) -> Option<&ListenerRuntime> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.all.iter().find(|l| {
+            let default_port = if l.transport() == Transport::Tls {
+                5061
+            } else {
+                5060
+            };
+            let port = port.unwrap_or(default_port);
+            let transport_ok = transport.is_none_or(|t| t == l.transport());
+            let advertised = l
+                .advertised_host
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let host_ok =
+                advertised.eq_ignore_ascii_case(host) || l.info.local_addr.ip().to_string() == host;
+            transport_ok
+                && host_ok
+                && (port == l.advertised_port || port == l.info.local_addr.port())
+        })
+    }
+
+    pub fn is_local(&self, host: &str, port: Option<u16>) -> bool {
+        self.find(host, port, None).is_some()
+    }
+
+    /// Any listener on `side` (for Via of stateless forwarding when nothing better is known).
+    pub fn first(&self) -> Option<&ListenerRuntime> {
+        self.all.first()
+    }
+}
+
+impl Listeners {
+    /// The listener an in-dialog request leaves by: the one named in Legate's Record-Route state
+    /// when its transport fits, else the usual egress choice.
+    pub fn in_dialog_egress(
+        &self,
+        named: Option<&str>,
+        transport: Transport,
+        ingress: &ListenerInfo,
+    ) -> Option<&ListenerRuntime> {
+        named
+            .and_then(|name| self.by_name(name))
+            .filter(|l| l.transport() == transport)
+            .or_else(|| self.egress(transport, ingress))
+    }
+
+    /// The listener a flow arrived on; flows on connections Legate opened itself belong to the
+    /// first listener of their transport.
+    pub fn of_flow(&self, flow: &Flow) -> Option<&ListenerRuntime> {
+        let same_transport = || {
+            self.all
+                .iter()
+                .filter(move |l| l.transport() == flow.transport)
+        };
+        same_transport()
+            .find(|l| l.info.local_addr == flow.local)
+            .or_else(|| same_transport().find(|l| l.info.local_addr.port() == flow.local.port()))
+            .or_else(|| same_transport().next())
+            .or_else(|| self.all.first())
+    }
+}

@@ -1,0 +1,82 @@
+//! The stateful proxy core (RFC 3261 §16, §17): transactions, forwarding, and the signed
+//! Record-Route state that lets any replica route in-dialog requests.
+//!
+//! The core knows nothing of configuration snapshots or filter chains: [`crate::engine`] decides
+//! what to do with a request; the core carries it out (server transaction towards the sender,
+//! client transactions towards next hops) and keeps the RFC's timers.
+
+mod client_txn;
+mod forward;
+mod keys;
+mod listeners;
+pub mod loops;
+mod respond;
+pub mod route_state;
+mod server_txn;
+mod stateless;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use legate_admin::Metrics;
+use legate_sip::Limits;
+
+pub use client_txn::{ClientOutcome, NextHop};
+pub use forward::creates_dialog;
+pub use keys::{ClientKey, ServerKey};
+pub use listeners::{ListenerRuntime, Listeners};
+pub use respond::{error_response, local_response, with_to_tag};
+pub use route_state::{RouteSigner, RouteState};
+pub use server_txn::{ServerTxn, ServerTxnStart};
+
+use crate::transport::Connections;
+
+/// RFC 3261 timer base values (§17.1.1.1, table 4).
+#[derive(Debug, Clone, Copy)]
+pub struct Timers {
+    pub t1: Duration,
+    pub t2: Duration,
+    pub t4: Duration,
+}
+
+impl Timers {
+    /// Timer B/F/H/J: 64·T1.
+    pub fn transaction_timeout(&self) -> Duration {
+        self.t1 * 64
+    }
+}
+
+/// Everything the transaction and forwarding logic shares.
+pub struct Core {
+    pub listeners: Listeners,
+    pub connections: Arc<Connections>,
+    pub timers: Timers,
+    pub limits: Limits,
+    pub metrics: Arc<Metrics>,
+    pub signer: RouteSigner,
+    server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
+    client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
+}
+
+impl Core {
+    pub fn new(
+        listeners: Listeners,
+        connections: Arc<Connections>,
+        timers: Timers,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+        signer: RouteSigner,
+    ) -> Core {
+        Core {
+            listeners,
+            connections,
+            timers,
+            limits,
+            metrics,
+            signer,
+            server_txns: Mutex::new(HashMap::new()),
+            client_txns: Mutex::new(HashMap::new()),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Server transactions (RFC 3261 §17.2, with RFC 6026's Accepted state): one per request
+//! received, absorbing retransmissions, retransmitting final responses on UDP, and waiting for
+//! the hop-by-hop ACK of non-2xx INVITE answers.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use legate_sip::{Message, Method};
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use super::{Core, ServerKey};
+use crate::transport::Flow;
+
+pub struct ServerTxn {
+    pub key: ServerKey,
+    pub method: Method,
+    pub flow: Flow,
+    started: Instant,
+    state: Mutex<State>,
+    cancelled: watch::Sender<bool>,
+    acked: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    last_response: Option<Bytes>,
+    final_status: Option<u16>,
+}
+
+/// What a request means for the server transaction layer.
+pub enum ServerTxnStart {
+    /// A new transaction: the engine runs the request.
+    New(Arc<ServerTxn>),
+    /// A retransmission: the last response (if any) was sent again.
+    Retransmission,
+    /// An ACK for a non-2xx final answer of ours: absorbed (§17.2.1).
+    AckAbsorbed,
+    /// An ACK that matches no transaction: the ACK for a 2xx, routed end to end.
+    AckForward,
+}
+
+impl ServerTxn {
+    /// Resolves when the request has been cancelled (CANCEL received, §16.10).
+    pub fn cancelled(&self) -> watch::Receiver<bool> {
+        self.cancelled.subscribe()
+    }
+
+    pub fn final_status(&self) -> Option<u16> {
+        self.state.lock().ok().and_then(|s| s.final_status)
+    }
+}
+
+impl Core {
+    /// Finds or starts the server transaction for `request`.
+    pub fn server_transaction(
+        &self,
+        key: ServerKey,
+        request: &Message,
+        flow: &Flow,
+    ) -> ServerTxnStart {
+        let is_ack = request.method() == Some(&Method::Ack);
+        let Ok(mut table) = self.server_txns.lock() else {
+            return ServerTxnStart::Retransmission;
+        };
+        if let Some(existing) = table.get(&key).cloned() {
+            drop(table);
+            if is_ack {
+                if existing.final_status().is_some_and(|s| s >= 300) {
+                    existing.acked.notify_one();
+                    return ServerTxnStart::AckAbsorbed;
+                }
+                return ServerTxnStart::AckForward;
+            }
+            let last = existing
+                .state
+                .lock()
+                .ok()
+                .and_then(|s| s.last_response.clone());
+            if let Some(bytes) = last {
+                let flow = existing.flow.clone();
+                tokio::spawn(async move { flow.send(bytes).await });
+            }
+            return ServerTxnStart::Retransmission;
+        }
+        if is_ack {
+            return ServerTxnStart::AckForward;
+        }
+        let method = request.method().cloned().unwrap_or(Method::Options);
+        let txn = Arc::new(ServerTxn {
+            key: key.clone(),
+            method,
+            flow: flow.clone(),
+            started: Instant::now(),
+            state: Mutex::new(State::default()),
+            cancelled: watch::channel(false).0,
+            acked: Notify::new(),
+        });
+        table.insert(key, txn.clone());
+        self.metrics.transactions_active().inc();
+        ServerTxnStart::New(txn)
+    }
+
+    /// Marks the INVITE transaction that `cancel_key` refers to as cancelled. False if there is
+    /// none (the CANCEL is then answered 481).
+    pub fn cancel_invite(&self, cancel_key: &ServerKey) -> bool {
+        let key = cancel_key.invite_of_cancel();
+        let txn = self
+            .server_txns
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&key).cloned());
+        match txn {
+            Some(txn) if txn.final_status().is_none() => {
+                txn.cancelled.send_replace(true);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Server transactions still waiting for their final answer (drain waits for these).
+    pub fn pending_transactions(&self) -> usize {
+        let Ok(table) = self.server_txns.lock() else {
+            return 0;
+        };
+        table
+            .values()
+            .filter(|t| t.final_status().is_none())
+            .count()
+    }
+
+    /// Sends a provisional response at once and in order (no await: the chain is still running).
+    pub fn respond_provisional(&self, txn: &Arc<ServerTxn>, listener: &str, response: Message) {
+        let status = response.status().unwrap_or(100);
+        let bytes = response.to_bytes();
+        {
+            let Ok(mut state) = txn.state.lock() else {
+                return;
+            };
+            if state.final_status.is_some() {
+                return;
+            }
+            state.last_response = Some(bytes.clone());
+        }
+        self.metrics
+            .response_sent(listener, txn.method.as_str(), status);
+        txn.flow.try_send(bytes);
+    }
+
+    /// Sends a response within `txn`. Final responses start the transaction's end game.
+    pub async fn respond(
+        self: &Arc<Self>,
+        txn: &Arc<ServerTxn>,
+        listener: &str,
+        response: Message,
+    ) {
+        let status = response.status().unwrap_or(500);
+        let bytes = response.to_bytes();
+        let is_final = status >= 200;
+        {
+            let Ok(mut state) = txn.state.lock() else {
+                return;
+            };
+            if state.final_status.is_some() {
+                // One final answer per transaction; later ones (a 2xx after a 487) are dropped,
+                // except 2xx retransmissions which travel statelessly.
+                return;
+            }
+            if is_final {
+                state.final_status = Some(status);
+            }
+            state.last_response = Some(bytes.clone());
+        }
+        self.metrics
+            .response_sent(listener, txn.method.as_str(), status);
+        if let Err(error) = txn.flow.send(bytes.clone()).await {
+            tracing::debug!(%error, flow = ?txn.flow, "sending response failed");
+        }
+        if is_final {
+            self.metrics
+                .transaction_finished(txn.method.as_str(), txn.started.elapsed());
+            let core = self.clone();
+            let txn = txn.clone();
+            tokio::spawn(async move { core.finish_server_txn(txn, status, bytes).await });
+        }
+    }
+
+    async fn finish_server_txn(self: Arc<Self>, txn: Arc<ServerTxn>, status: u16, bytes: Bytes) {
+        let timers = self.timers;
+        let reliable = txn.flow.is_reliable();
+        if txn.method == Method::Invite && status >= 300 {
+            // Timer G retransmits until the ACK; Timer H gives up; Timer I absorbs ACK copies.
+            let deadline = Instant::now() + timers.transaction_timeout();
+            let mut interval = timers.t1;
+            loop {
+                let wait = if reliable {
+                    deadline - Instant::now()
+                } else {
+                    interval
+                };
+                tokio::select! {
+                    _ = txn.acked.notified() => {
+                        if !reliable {
+                            tokio::time::sleep(timers.t4).await;
+                        }
+                        break;
+                    }
+                    _ = tokio::time::sleep(wait) => {
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        let _ = txn.flow.send(bytes.clone()).await;
+                        interval = (interval * 2).min(timers.t2);
+                    }
+                }
+            }
+        } else if txn.method == Method::Invite || !reliable {
+            // Accepted (2xx to INVITE, RFC 6026) and Completed (Timer J): absorb retransmissions.
+            tokio::time::sleep(timers.transaction_timeout()).await;
+        }
+        if let Ok(mut table) = self.server_txns.lock() {
+            if table.remove(&txn.key).is_some() {
+                self.metrics.transactions_active().dec();
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Stateless forwarding (§16.11): responses that match no client transaction (2xx
+//! retransmissions) go back along the Via path; ACKs for 2xx go forward along the route.
+
+use std::net::SocketAddr;
+
+use legate_sip::{HeaderKind, Message, Via};
+
+use super::{Core, NextHop};
+use crate::transport::{parse_transport, Flow};
+
+impl Core {
+    /// Removes Legate's Via from `response` and sends it to the next Via. Drops the response if
+    /// the top Via is not Legate's (§16.7 item 3) or the next one is unusable.
+    pub async fn forward_response_statelessly(&self, mut response: Message, arrived: &Flow) {
+        let Some(top) = response.headers.pop_first_value(HeaderKind::Via) else {
+            return;
+        };
+        let ours = Via::parse(&top).is_ok_and(|via| self.listeners.is_local(&via.host, via.port));
+        if !ours {
+            tracing::debug!("dropping response whose top Via is not ours");
+            return;
+        }
+        let Ok(next) = response.top_via() else {
+            return;
+        };
+        let Some(hop) = via_destination(&next) else {
+            return;
+        };
+        let flow = match hop.transport {
+            crate::transport::Transport::Udp => arrived
+                .redirect(hop.addr)
+                .or_else(|| self.listeners.iter().find_map(|l| l.udp_flow(hop.addr))),
+            transport => self
+                .connections
+                .get(transport, hop.addr)
+                .map(|handle| Flow::stream(transport, hop.addr, hop.addr, handle)),
+        };
+        if let Some(flow) = flow {
+            let _ = flow.send(response.to_bytes()).await;
+        }
+    }
+}
+
+/// Where a response goes per a Via (§18.2.2 and RFC 3581): `received` and `rport` when present.
+pub fn via_destination(via: &Via) -> Option<NextHop> {
+    let transport = parse_transport(&via.transport)?;
+    let host = match via.param("received") {
+        Some(Some(received)) => received.to_string(),
+        _ => via.host.clone(),
+    };
+    let port = match via.param("rport") {
+        Some(Some(port)) => port.parse().ok()?,
+        _ => via.sent_by_port_or_default(),
+    };
+    let ip = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    Some(NextHop {
+        transport,
+        addr: SocketAddr::new(ip, port),
+        server_name: None,
+    })
+}

@@ -1,0 +1,150 @@
+//! The dialogs this replica has seen, each pinned to the config snapshot it started under.
+//!
+//! A dialog starts on a 2xx to INVITE or SUBSCRIBE and ends with BYE, with a NOTIFY carrying
+//! `Subscription-State: terminated`, or when it expires (the subscription's Expires, or the idle
+//! timeout for calls). Losing this table (a restart) loses nothing needed for routing: that
+//! travels in the signed Record-Route state; what is lost is the pin to the old snapshot.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use legate_sip::{HeaderKind, Message};
+use prometheus::IntGauge;
+use tokio::time::Instant;
+
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKind {
+    Invite,
+    Subscribe,
+}
+
+/// Call-ID and the two tags, in a fixed order so both directions find the same dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DialogId(String);
+
+impl DialogId {
+    pub fn of(message: &Message) -> Option<DialogId> {
+        let call_id = String::from_utf8_lossy(message.call_id()?).into_owned();
+        let from = message.from_header().ok()?.tag()?.to_string();
+        let to = message.to_header().ok()?.tag()?.to_string();
+        let (a, b) = if from <= to { (from, to) } else { (to, from) };
+        Some(DialogId(format!("{call_id};{a};{b}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+struct Entry {
+    kind: DialogKind,
+    snapshot: Arc<Snapshot>,
+    expires: Instant,
+}
+
+pub struct Dialogs {
+    entries: Mutex<HashMap<DialogId, Entry>>,
+    active: IntGauge,
+    idle_timeout: Duration,
+}
+
+impl Dialogs {
+    pub fn new(active: IntGauge, idle_timeout: Duration) -> Dialogs {
+        Dialogs {
+            entries: Mutex::new(HashMap::new()),
+            active,
+            idle_timeout,
+        }
+    }
+
+    fn lifetime(&self, kind: DialogKind, message: &Message) -> Duration {
+        match kind {
+            DialogKind::Invite => self.idle_timeout,
+            DialogKind::Subscribe => expires_of(message).unwrap_or(self.idle_timeout),
+        }
+    }
+
+    /// Records a dialog established by `response` (a 2xx to a dialog-creating request).
+    pub fn established(&self, kind: DialogKind, response: &Message, snapshot: Arc<Snapshot>) {
+        let Some(id) = DialogId::of(response) else {
+            return;
+        };
+        let expires = Instant::now() + self.lifetime(kind, response);
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries
+            .insert(
+                id,
+                Entry {
+                    kind,
+                    snapshot,
+                    expires,
+                },
+            )
+            .is_none()
+        {
+            self.active.inc();
+        }
+    }
+
+    /// The snapshot a known dialog runs on; refreshes its expiry (re-SUBSCRIBE, re-INVITE).
+    pub fn lookup(&self, request: &Message) -> Option<Arc<Snapshot>> {
+        let id = DialogId::of(request)?;
+        let Ok(mut entries) = self.entries.lock() else {
+            return None;
+        };
+        let entry = entries.get_mut(&id)?;
+        if entry.kind == DialogKind::Invite {
+            entry.expires = Instant::now() + self.idle_timeout;
+        } else if let Some(expires) = expires_of(request) {
+            entry.expires = Instant::now() + expires;
+        }
+        Some(entry.snapshot.clone())
+    }
+
+    pub fn end(&self, message: &Message) {
+        let Some(id) = DialogId::of(message) else {
+            return;
+        };
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.remove(&id).is_some() {
+            self.active.dec();
+        }
+    }
+
+    /// Drops expired dialogs; called periodically.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        let before = entries.len();
+        entries.retain(|_, entry| entry.expires > now);
+        self.active.sub((before - entries.len()) as i64);
+    }
+}
+
+/// Whether `request` ends its dialog once answered with a 2xx.
+pub fn ends_dialog(request: &Message) -> bool {
+    match request.method() {
+        Some(legate_sip::Method::Bye) => true,
+        Some(legate_sip::Method::Notify) => request
+            .headers
+            .first(HeaderKind::SubscriptionState)
+            .is_some_and(|v| v.len() >= 10 && v[..10].eq_ignore_ascii_case(b"terminated")),
+        Some(legate_sip::Method::Subscribe) => expires_of(request) == Some(Duration::ZERO),
+        _ => false,
+    }
+}
+
+fn expires_of(message: &Message) -> Option<Duration> {
+    let value = message.headers.first(HeaderKind::Expires)?;
+    let seconds: u64 = std::str::from_utf8(value).ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}

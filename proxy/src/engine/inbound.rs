@@ -1,0 +1,119 @@
+//! From bytes to dispatch: parse, validate, and hand requests and responses to their handlers.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use legate_sip::{
+    parse_message, validate_request, validate_response, FramingError, Message, ParseError,
+};
+
+use super::Engine;
+use crate::core::local_response;
+use crate::transport::{Flow, Inbound};
+
+/// The transports' entry into the engine.
+pub struct InboundHandler(pub Arc<Engine>);
+
+impl Inbound for InboundHandler {
+    fn on_message(&self, flow: Flow, bytes: Bytes) {
+        let engine = self.0.clone();
+        let message = match parse_message(bytes.clone(), &engine.core.limits) {
+            Ok(message) => message,
+            Err(error) => {
+                engine.reject_unparsable(&flow, &bytes, &error);
+                return;
+            }
+        };
+        if message.is_request() {
+            tokio::spawn(async move { engine.on_request(message, flow).await });
+        } else {
+            match validate_response(&message) {
+                Ok(()) => {
+                    tokio::spawn(async move { engine.on_response(message, flow).await });
+                }
+                Err(error) => {
+                    // Invalid responses are dropped silently (RFC 4475 §3.1.2.19 and friends).
+                    engine
+                        .core
+                        .metrics
+                        .message_rejected(listener_label(&flow), "invalid_response");
+                    tracing::debug!(%error, ?flow, "dropped invalid response");
+                }
+            }
+        }
+    }
+
+    fn on_framing_error(&self, flow: Flow, error: FramingError) {
+        let engine = self.0.clone();
+        engine
+            .core
+            .metrics
+            .message_rejected(listener_label(&flow), "framing");
+        tracing::info!(%error, ?flow, "closing connection after a framing error");
+        let Some(head) = error.head() else { return };
+        let Ok(request) = parse_message(head, &engine.core.limits) else {
+            return;
+        };
+        if request.is_request() && request.method() != Some(&legate_sip::Method::Ack) {
+            let response = local_response(
+                &request,
+                error.status_code(),
+                error.reason_phrase(),
+                Some(&error.to_string()),
+            );
+            tokio::spawn(async move { flow.send(response.to_bytes()).await });
+        }
+    }
+}
+
+fn listener_label(flow: &Flow) -> &'static str {
+    match flow.transport {
+        crate::transport::Transport::Udp => "udp",
+        crate::transport::Transport::Tcp => "tcp",
+        crate::transport::Transport::Tls => "tls",
+    }
+}
+
+impl Engine {
+    /// A message that did not even parse: nothing can be routed, and a response can only be
+    /// built if the head is readable enough; otherwise it is dropped and counted.
+    fn reject_unparsable(&self, flow: &Flow, bytes: &Bytes, error: &ParseError) {
+        self.core
+            .metrics
+            .message_rejected(listener_label(flow), "unparsable");
+        tracing::debug!(%error, ?flow, len = bytes.len(), "dropped unparsable message");
+    }
+
+    /// Answers a request that failed validation with the status the error calls for.
+    pub(super) async fn reject_invalid(&self, request: &Message, flow: &Flow, error: &ParseError) {
+        self.core
+            .metrics
+            .message_rejected(listener_label(flow), "invalid_request");
+        if request.method() == Some(&legate_sip::Method::Ack) {
+            return;
+        }
+        let response = local_response(
+            request,
+            error.status_code(),
+            error.reason_phrase(),
+            Some(&error.to_string()),
+        );
+        let _ = flow.send(response.to_bytes()).await;
+    }
+
+    async fn on_request(self: Arc<Self>, request: Message, flow: Flow) {
+        if let Err(error) = validate_request(&request) {
+            self.reject_invalid(&request, &flow, &error).await;
+            return;
+        }
+        self.handle_request(request, flow).await;
+    }
+
+    async fn on_response(self: Arc<Self>, response: Message, flow: Flow) {
+        if !self.core.deliver_response(response.clone()) {
+            self.core
+                .forward_response_statelessly(response, &flow)
+                .await;
+        }
+    }
+}

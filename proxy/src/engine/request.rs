@@ -1,0 +1,261 @@
+//! One request's way through the engine: server transaction, proxy checks, route set, the
+//! filter chain of the right snapshot, dialog bookkeeping, and the answer.
+
+use std::sync::Arc;
+
+use legate_filters::{
+    call, ConfigVersion, Context, DialogInfo, PeerAddress, ProvisionalSink, SipRequest,
+};
+use legate_sip::{Header, HeaderKind, Message, Method};
+
+use super::checks::{self, Refusal};
+use super::route_set::{self, RouteDecision};
+use super::Engine;
+use crate::core::{
+    creates_dialog, error_response, local_response, with_to_tag, ServerKey, ServerTxn,
+    ServerTxnStart,
+};
+use crate::dialogs::{ends_dialog, DialogId, DialogKind};
+use crate::router::{CancelSignal, CoreHandle};
+use crate::transport::Flow;
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, PUBLISH";
+
+impl Engine {
+    pub(super) async fn handle_request(self: Arc<Self>, mut request: Message, flow: Flow) {
+        mark_received(&mut request, &flow);
+        let key = match ServerKey::of(&request) {
+            Ok(key) => key,
+            Err(error) => return self.reject_invalid(&request, &flow, &error).await,
+        };
+        let txn = match self.core.server_transaction(key, &request, &flow) {
+            ServerTxnStart::New(txn) => txn,
+            ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => return,
+            ServerTxnStart::AckForward => return self.forward_ack(request, flow).await,
+        };
+        let Some(listener) = self.core.listeners.of_flow(&flow).cloned() else {
+            return;
+        };
+        let listener_name = listener.info.name.clone();
+        let method = request.method().cloned().unwrap_or(Method::Options);
+        self.core
+            .metrics
+            .request_received(&listener_name, method.as_str());
+
+        if method == Method::Invite {
+            let trying = Message::response_to(&request, 100, "Trying");
+            self.core.respond_provisional(&txn, &listener_name, trying);
+        }
+        if method == Method::Cancel {
+            let (code, reason) = if self.core.cancel_invite(&txn.key) {
+                (200, "OK")
+            } else {
+                (481, "Call/Transaction Does Not Exist")
+            };
+            return self
+                .answer(
+                    &txn,
+                    &listener_name,
+                    local_response(&request, code, reason, None),
+                )
+                .await;
+        }
+        if let Err(refusal) = checks::check(&request, &self.core.listeners) {
+            return self.refuse(&txn, &listener_name, &request, refusal).await;
+        }
+        let decision = match route_set::preprocess(&self.core, &mut request, &flow).await {
+            Ok(decision) => decision,
+            Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
+        };
+        let in_dialog_route = match decision {
+            RouteDecision::ToSelf => {
+                return self.answer_to_self(&txn, &listener_name, &request).await
+            }
+            RouteDecision::InDialog(route) => Some(route),
+            RouteDecision::ByDomain => None,
+        };
+        let in_dialog = in_dialog_route.is_some();
+        if self.is_draining() && !in_dialog {
+            let mut response =
+                local_response(&request, 503, "Service Unavailable", Some("shutting down"));
+            response
+                .headers
+                .push(Header::new(HeaderKind::RetryAfter, "5"));
+            return self.answer(&txn, &listener_name, response).await;
+        }
+
+        let known = if in_dialog {
+            self.dialogs.lookup(&request)
+        } else {
+            None
+        };
+        let known_locally = known.is_some();
+        let snapshot = known.unwrap_or_else(|| self.snapshot());
+        let Some(chain) = snapshot.chain(&listener_name) else {
+            let response = local_response(
+                &request,
+                500,
+                "Server Internal Error",
+                Some("listener has no filter chain"),
+            );
+            return self.answer(&txn, &listener_name, response).await;
+        };
+
+        let mut context = Context::new();
+        context.insert(listener.info.clone());
+        context.insert(PeerAddress(flow.remote));
+        if let Some(identity) = flow.peer_identity() {
+            context.insert((*identity).clone());
+        }
+        if let Some(id) = DialogId::of(&request) {
+            context.insert(DialogInfo {
+                id: id.as_str().into(),
+                in_dialog,
+                known_locally,
+            });
+        }
+        context.insert(ConfigVersion(snapshot.version));
+        context.insert(CoreHandle(self.core.clone()));
+        context.insert(CancelSignal(txn.cancelled()));
+        if let Some(route) = in_dialog_route {
+            context.insert(route);
+        }
+        let (core, sink_txn, sink_listener) =
+            (self.core.clone(), txn.clone(), listener_name.clone());
+        context.insert(ProvisionalSink::new(move |response| {
+            core.respond_provisional(&sink_txn, &sink_listener, response)
+        }));
+
+        let starts_dialog = !in_dialog
+            && creates_dialog(&request)
+            && matches!(method, Method::Invite | Method::Subscribe);
+        let ends = ends_dialog(&request);
+        let original = request.clone();
+        let response = match call(
+            chain,
+            SipRequest {
+                message: request,
+                context,
+            },
+        )
+        .await
+        {
+            Ok(response) => {
+                let mut message = response.message;
+                if response.answered_by.is_some() {
+                    with_to_tag(&mut message);
+                }
+                message
+            }
+            Err(error) => error_response(&original, &error),
+        };
+        let status = response.status().unwrap_or(500);
+        if (200..300).contains(&status) {
+            if starts_dialog {
+                let kind = if method == Method::Invite {
+                    DialogKind::Invite
+                } else {
+                    DialogKind::Subscribe
+                };
+                self.dialogs.established(kind, &response, snapshot.clone());
+            } else if ends {
+                self.dialogs.end(&original);
+            }
+        }
+        self.answer(&txn, &listener_name, response).await;
+    }
+
+    async fn answer(&self, txn: &Arc<ServerTxn>, listener: &str, response: Message) {
+        self.core.respond(txn, listener, response).await;
+    }
+
+    async fn refuse(
+        &self,
+        txn: &Arc<ServerTxn>,
+        listener: &str,
+        request: &Message,
+        refusal: Refusal,
+    ) {
+        self.core.metrics.message_rejected(listener, refusal.reason);
+        let mut response = local_response(
+            request,
+            refusal.code,
+            refusal.reason,
+            Some(&refusal.warning),
+        );
+        if let Some((kind, value)) = refusal.header {
+            response.headers.push(Header::new(kind, value));
+        }
+        self.answer(txn, listener, response).await;
+    }
+
+    /// Requests addressed to Legate itself: OPTIONS is answered (peers use it as a keep-alive),
+    /// anything else has nothing to reach.
+    async fn answer_to_self(&self, txn: &Arc<ServerTxn>, listener: &str, request: &Message) {
+        let response = if request.method() == Some(&Method::Options) {
+            let mut response = local_response(request, 200, "OK", None);
+            response.headers.push(Header::new(HeaderKind::Allow, ALLOW));
+            response
+        } else {
+            local_response(
+                request,
+                404,
+                "Not Found",
+                Some("request addressed to the proxy itself"),
+            )
+        };
+        self.answer(txn, listener, response).await;
+    }
+
+    /// The ACK for a 2xx is its own end-to-end transaction: route it like any in-dialog request,
+    /// statelessly (there is no response to wait for).
+    async fn forward_ack(&self, mut request: Message, flow: Flow) {
+        if checks::check(&request, &self.core.listeners).is_err() {
+            return;
+        }
+        let Ok(RouteDecision::InDialog(route)) =
+            route_set::preprocess(&self.core, &mut request, &flow).await
+        else {
+            return;
+        };
+        let Some(ingress) = self.core.listeners.of_flow(&flow) else {
+            return;
+        };
+        let ingress = ingress.info.clone();
+        let egress = self.core.listeners.in_dialog_egress(
+            route.egress.as_deref(),
+            route.hop.transport,
+            &ingress,
+        );
+        let plan = self
+            .core
+            .prepare_forward(&request, &ingress, egress, &route.hop, None);
+        match self.core.flow_to(&route.hop, egress).await {
+            Ok(out) => {
+                let _ = out.send(plan.message.to_bytes()).await;
+            }
+            Err(error) => tracing::debug!(%error, hop = ?route.hop, "ack not forwarded"),
+        }
+    }
+}
+
+/// RFC 3581 / RFC 3261 §18.2.1: note where the request really came from in its top Via.
+fn mark_received(request: &mut Message, flow: &Flow) {
+    let Ok(mut via) = request.top_via() else {
+        return;
+    };
+    let ip = flow.remote.ip().to_string();
+    let wants_rport = via.param("rport").is_some();
+    let host = via.host.trim_start_matches('[').trim_end_matches(']');
+    if !wants_rport && host == ip {
+        return;
+    }
+    via.set_param("received", Some(&ip));
+    if wants_rport {
+        via.set_param("rport", Some(&flow.remote.port().to_string()));
+    }
+    request.headers.pop_first_value(HeaderKind::Via);
+    request
+        .headers
+        .push_front(Header::new(HeaderKind::Via, via.to_string()));
+}

@@ -1,0 +1,132 @@
+//! Clusters: static endpoints behind pingora's load balancers (round robin, or consistent hash
+//! on Call-ID so a dialog's requests land on the same endpoint), with SIP OPTIONS health checks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use legate_api::{ClusterConfig, HealthCheckConfig, LoadBalancing, Transport};
+use pingora_load_balancing::selection::{Consistent, RoundRobin};
+use pingora_load_balancing::{discovery, Backend, Backends, LoadBalancer};
+
+use super::health::SipOptionsCheck;
+use crate::core::Core;
+
+enum Balancer {
+    RoundRobin(LoadBalancer<RoundRobin>),
+    Consistent(LoadBalancer<Consistent>),
+}
+
+pub struct Cluster {
+    pub name: String,
+    pub transport: Transport,
+    pub tls_server_name: Option<String>,
+    pub health_check: Option<HealthCheckConfig>,
+    balancer: Balancer,
+}
+
+/// Upper bound on distinct endpoints tried for one request.
+const MAX_SELECT_ITERATIONS: usize = 256;
+
+impl Cluster {
+    pub fn new(config: &ClusterConfig, core: Arc<OnceLock<Arc<Core>>>) -> Cluster {
+        let backends: BTreeSet<Backend> = config
+            .endpoints
+            .iter()
+            .map(|addr| Backend {
+                addr: pingora_core::protocols::l4::socket::SocketAddr::Inet(*addr),
+                weight: 1,
+                ext: Default::default(),
+            })
+            .collect();
+        let mut backends = Backends::new(discovery::Static::new(backends));
+        if let Some(health) = &config.health_check {
+            backends.set_health_check(Box::new(SipOptionsCheck::new(
+                config.name.clone(),
+                config.transport,
+                config.tls_server_name.clone(),
+                *health,
+                core,
+            )));
+        }
+        let balancer = match config.load_balancing {
+            LoadBalancing::RoundRobin => {
+                Balancer::RoundRobin(LoadBalancer::from_backends(backends))
+            }
+            LoadBalancing::ConsistentHash => {
+                Balancer::Consistent(LoadBalancer::from_backends(backends))
+            }
+        };
+        let cluster = Cluster {
+            name: config.name.clone(),
+            transport: config.transport,
+            tls_server_name: config.tls_server_name.clone(),
+            health_check: config.health_check,
+            balancer,
+        };
+        cluster.refresh_now();
+        cluster
+    }
+
+    /// Static discovery never waits, so the first update completes on the first poll.
+    fn refresh_now(&self) {
+        use futures_lite::FutureExt as _;
+        let update = match &self.balancer {
+            Balancer::RoundRobin(lb) => lb.update().boxed(),
+            Balancer::Consistent(lb) => lb.update().boxed(),
+        };
+        if let Some(Err(error)) =
+            futures_lite::future::block_on(futures_lite::future::poll_once(update))
+        {
+            tracing::warn!(cluster = %self.name, %error, "cluster endpoints not loaded");
+        }
+    }
+
+    /// A healthy endpoint not yet in `tried`: keyed by Call-ID for consistent hashing.
+    pub fn select(&self, call_id: &[u8], tried: &[SocketAddr]) -> Option<SocketAddr> {
+        let accept = |backend: &Backend, healthy: bool| {
+            healthy && inet(backend).is_some_and(|addr| !tried.contains(&addr))
+        };
+        let backend = match &self.balancer {
+            Balancer::RoundRobin(lb) => lb.select_with(call_id, MAX_SELECT_ITERATIONS, accept),
+            Balancer::Consistent(lb) => lb.select_with(call_id, MAX_SELECT_ITERATIONS, accept),
+        }?;
+        inet(&backend)
+    }
+
+    /// One health-check pass over every endpoint (a no-op without a health check).
+    pub async fn run_health_check(&self) {
+        match &self.balancer {
+            Balancer::RoundRobin(lb) => lb.backends().run_health_check(true).await,
+            Balancer::Consistent(lb) => lb.backends().run_health_check(true).await,
+        }
+    }
+}
+
+fn inet(backend: &Backend) -> Option<SocketAddr> {
+    backend.addr.as_inet().copied()
+}
+
+/// The clusters of one snapshot, by name.
+#[derive(Default)]
+pub struct Clusters {
+    by_name: HashMap<String, Arc<Cluster>>,
+}
+
+impl Clusters {
+    pub fn new(configs: &[ClusterConfig], core: Arc<OnceLock<Arc<Core>>>) -> Clusters {
+        let by_name = configs
+            .iter()
+            .map(|c| (c.name.clone(), Arc::new(Cluster::new(c, core.clone()))))
+            .collect();
+        Clusters { by_name }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Cluster>> {
+        self.by_name.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Cluster>> {
+        self.by_name.values()
+    }
+}

@@ -1,0 +1,69 @@
+//! `legate.filters.sip.router`: the terminal filter. It picks where a request goes (the next hop
+//! of an in-dialog request, or the cluster of the route matching the target domain), runs the
+//! client transaction, fails over to the next endpoint on timeout or 503, and returns the final
+//! response to the filters before it.
+//!
+//! ```yaml
+//! filters:
+//!   - name: legate.filters.sip.router   # no config: routes and clusters are top-level
+//! ```
+//!
+//! Safe in front of untrusted peers: it only routes; trust decisions belong to earlier filters.
+
+mod cluster;
+mod health;
+mod service;
+mod table;
+
+use std::sync::Arc;
+
+use legate_filters::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+
+pub use cluster::Clusters;
+pub use service::{CancelSignal, CoreHandle, InDialogRoute, Router};
+pub use table::RouteTable;
+
+pub const NAME: &str = "legate.filters.sip.router";
+
+/// What the router needs from the snapshot it is built in.
+#[derive(Clone)]
+pub struct Routing {
+    pub routes: Arc<RouteTable>,
+    pub clusters: Arc<Clusters>,
+}
+
+pub struct RouterFactory;
+
+impl FilterFactory for RouterFactory {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn is_terminal(&self) -> bool {
+        true
+    }
+
+    fn safe_for_untrusted(&self) -> bool {
+        true
+    }
+
+    fn build(
+        &self,
+        config: &serde_yaml::Value,
+        context: &BuildContext,
+    ) -> Result<FilterLayer, FilterConfigError> {
+        if !config.is_null() && config.as_mapping().is_none_or(|m| !m.is_empty()) {
+            return Err(FilterConfigError::new(
+                "",
+                "the router takes no config: routes and clusters are top-level sections",
+            ));
+        }
+        let routing =
+            context.resources.get::<Routing>().cloned().ok_or_else(|| {
+                FilterConfigError::new("", "router built without a routing table")
+            })?;
+        Ok(Arc::new(move |_inner: BoxSipService| {
+            BoxSipService::new(Router::new(routing.clone()))
+        }))
+    }
+}

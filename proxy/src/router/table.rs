@@ -1,0 +1,142 @@
+//! The route table: target domain (exact, `*.` wildcard, or `*`) and listener side → cluster.
+
+use legate_api::{RouteConfig, Side};
+
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    pattern: Pattern,
+    side: Option<Side>,
+    cluster: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Pattern {
+    Exact(String),
+    /// `*.example.com`: any subdomain, stored as `.example.com`.
+    Suffix(String),
+    Any,
+}
+
+/// The matched route: its name (for logs and audit) and the cluster it picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch<'a> {
+    pub route: &'a str,
+    pub cluster: &'a str,
+}
+
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    entries: Vec<Entry>,
+}
+
+impl RouteTable {
+    pub fn new(routes: &[RouteConfig]) -> RouteTable {
+        let entries = routes
+            .iter()
+            .map(|route| {
+                let domain = route.matcher.domain.to_ascii_lowercase();
+                let pattern = if domain == "*" {
+                    Pattern::Any
+                } else if let Some(rest) = domain.strip_prefix("*.") {
+                    Pattern::Suffix(format!(".{rest}"))
+                } else {
+                    Pattern::Exact(domain)
+                };
+                Entry {
+                    name: route.name.clone(),
+                    pattern,
+                    side: route.matcher.side,
+                    cluster: route.cluster.clone(),
+                }
+            })
+            .collect();
+        RouteTable { entries }
+    }
+
+    /// The most specific route for `domain` arriving on `side`: exact beats the longest
+    /// wildcard, which beats `*`; among equals, the first in config order.
+    pub fn lookup(&self, domain: &str, side: Side) -> Option<RouteMatch<'_>> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        self.entries
+            .iter()
+            .filter(|e| e.side.is_none_or(|s| s == side))
+            .filter_map(|e| {
+                let rank = match &e.pattern {
+                    Pattern::Exact(d) if *d == domain => usize::MAX,
+                    Pattern::Suffix(s) if domain.ends_with(s.as_str()) => s.len(),
+                    Pattern::Any => 0,
+                    _ => return None,
+                };
+                Some((rank, e))
+            })
+            .fold(None::<(usize, &Entry)>, |best, (rank, e)| match best {
+                Some((r, _)) if r >= rank => best,
+                _ => Some((rank, e)),
+            })
+            .map(|(_, e)| RouteMatch {
+                route: &e.name,
+                cluster: &e.cluster,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(name: &str, domain: &str, side: Option<Side>, cluster: &str) -> RouteConfig {
+        serde_yaml::from_str(&format!(
+            "{{ name: {name}, match: {{ domain: '{domain}'{} }}, cluster: {cluster} }}",
+            side.map(|s| format!(
+                ", side: {}",
+                if s == Side::Internal {
+                    "internal"
+                } else {
+                    "external"
+                }
+            ))
+            .unwrap_or_default()
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn exact_beats_wildcard_beats_any_and_side_filters() {
+        let table = RouteTable::new(&[
+            route("any", "*", None, "default"),
+            route("wild", "*.example.com", None, "wild"),
+            route("deeper", "*.eu.example.com", None, "eu"),
+            route("exact", "a.example.com", Some(Side::Internal), "exact"),
+        ]);
+        assert_eq!(
+            table
+                .lookup("A.Example.com", Side::Internal)
+                .unwrap()
+                .cluster,
+            "exact"
+        );
+        assert_eq!(
+            table
+                .lookup("a.example.com", Side::External)
+                .unwrap()
+                .cluster,
+            "wild"
+        );
+        assert_eq!(
+            table
+                .lookup("x.eu.example.com", Side::External)
+                .unwrap()
+                .cluster,
+            "eu"
+        );
+        assert_eq!(
+            table.lookup("example.com", Side::External).unwrap().cluster,
+            "default"
+        );
+        assert_eq!(
+            RouteTable::new(&[]).lookup("example.com", Side::External),
+            None
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! The server lifecycle on pingora: the SIP engine and the admin API run as pingora background
+//! services; SIGTERM first drains the engine (no new dialogs, running transactions finish within
+//! the grace period), then lets pingora stop the runtimes. SIGINT stops at once.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use legate_admin::{AdminServer, AdminState, Metrics};
+use legate_api::LoadedConfig;
+use pingora_core::server::configuration::ServerConf;
+use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora_core::services::background::{background_service, BackgroundService};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::bind::{bind_all, Bound};
+use crate::core::Core;
+use crate::engine::Engine;
+use crate::snapshot::Snapshot;
+use crate::start;
+
+/// Runs Legate on `loaded` until a signal stops it.
+pub fn run(loaded: LoadedConfig) -> Result<()> {
+    let core_slot: Arc<OnceLock<Arc<Core>>> = Arc::new(OnceLock::new());
+    let grace = loaded.config.proxy.shutdown_grace;
+    let snapshot = Snapshot::build(loaded, 1, core_slot.clone()).map_err(anyhow::Error::new)?;
+    let bound = bind_all(&snapshot.loaded.config)?;
+    let metrics = Arc::new(Metrics::new());
+    let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
+
+    let conf = ServerConf {
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        // Legate drains itself before pingora's shutdown starts, so pingora need not wait again.
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+
+    let Bound {
+        listeners,
+        admin,
+        admin_token,
+        route_secret,
+        tls_client,
+    } = bound;
+    let sip = SipService {
+        boot: std::sync::Mutex::new(Some(start::Boot {
+            snapshot: Arc::new(snapshot),
+            listeners,
+            route_secret,
+            tls_client,
+            metrics: metrics.clone(),
+            core_slot,
+        })),
+        engine_slot: engine_slot.clone(),
+    };
+    server.add_service(background_service("sip", sip));
+    let admin_service = AdminService {
+        listener: std::sync::Mutex::new(Some(admin)),
+        token: admin_token,
+        metrics,
+        engine_slot: engine_slot.clone(),
+    };
+    server.add_service(background_service("admin", admin_service));
+    server.bootstrap();
+    server.run(RunArgs {
+        shutdown_signal: Box::new(DrainOnTerm { engine_slot, grace }),
+    });
+    tracing::info!("stopped");
+    Ok(())
+}
+
+struct SipService {
+    boot: std::sync::Mutex<Option<start::Boot>>,
+    engine_slot: Arc<OnceLock<Arc<Engine>>>,
+}
+
+#[async_trait]
+impl BackgroundService for SipService {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        let boot = self.boot.lock().ok().and_then(|mut b| b.take());
+        let Some(boot) = boot else { return };
+        let engine = start::start(boot, shutdown.clone());
+        let _ = self.engine_slot.set(engine.clone());
+        engine.set_ready();
+        tracing::info!("legate is serving");
+        let mut shutdown = shutdown;
+        let _ = shutdown.changed().await;
+    }
+}
+
+struct AdminService {
+    listener: std::sync::Mutex<Option<std::net::TcpListener>>,
+    token: Option<String>,
+    metrics: Arc<Metrics>,
+    engine_slot: Arc<OnceLock<Arc<Engine>>>,
+}
+
+struct AdminView(Arc<OnceLock<Arc<Engine>>>);
+
+impl AdminState for AdminView {
+    fn ready(&self) -> bool {
+        self.0.get().is_some_and(|engine| engine.is_ready())
+    }
+
+    fn config_dump(&self) -> serde_json::Value {
+        match self.0.get() {
+            Some(engine) => {
+                let snapshot = engine.snapshot();
+                serde_json::json!({
+                    "version": snapshot.version,
+                    "source": snapshot.source().origin,
+                    "config": legate_api::redacted_json(&snapshot.loaded.config),
+                })
+            }
+            None => serde_json::json!({ "status": "starting" }),
+        }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for AdminService {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        let listener = self.listener.lock().ok().and_then(|mut l| l.take());
+        let Some(listener) = listener else { return };
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%error, "admin listener unusable");
+                return;
+            }
+        };
+        let state = Arc::new(AdminView(self.engine_slot.clone()));
+        let server = AdminServer::new(state, self.metrics.clone(), self.token.clone());
+        let mut shutdown = shutdown;
+        let stop = async move {
+            let _ = shutdown.changed().await;
+        };
+        if let Err(error) = server.serve(listener, stop).await {
+            tracing::error!(%error, "admin API stopped");
+        }
+    }
+}
+
+/// SIGTERM: drain, then a graceful pingora shutdown. SIGINT: fast. SIGQUIT: pingora's upgrade.
+struct DrainOnTerm {
+    engine_slot: Arc<OnceLock<Arc<Engine>>>,
+    grace: Duration,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for DrainOnTerm {
+    async fn recv(&self) -> ShutdownSignal {
+        let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return ShutdownSignal::FastShutdown;
+        };
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: draining");
+                if let Some(engine) = self.engine_slot.get() {
+                    engine.drain(self.grace).await;
+                }
+                ShutdownSignal::GracefulTerminate
+            }
+            _ = int.recv() => ShutdownSignal::FastShutdown,
+            _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
+        }
+    }
+}

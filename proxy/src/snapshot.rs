@@ -1,0 +1,105 @@
+//! The running configuration as one immutable snapshot: config, built filter chains, routes and
+//! clusters. It lives behind an `ArcSwap`; requests and dialogs hold the `Arc` of the snapshot
+//! they started under, so swapping in a new one never disturbs them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use legate_api::{ConfigError, LoadedConfig, Source, Transport};
+use legate_filters::{build_chain, BoxSipService, BuildContext, ListenerInfo, Registry};
+
+use crate::core::Core;
+use crate::router::{Clusters, RouteTable, RouterFactory, Routing};
+
+pub struct Snapshot {
+    pub version: u64,
+    pub loaded: LoadedConfig,
+    pub routing: Routing,
+    chains: HashMap<String, BoxSipService>,
+}
+
+/// The registry of every filter this build of Legate knows.
+pub fn registry() -> Registry {
+    let mut registry = Registry::with_builtins();
+    if let Err(error) = registry.register(Arc::new(RouterFactory)) {
+        tracing::error!(%error, "router filter not registered");
+    }
+    registry
+}
+
+impl Snapshot {
+    /// Builds and validates everything a snapshot needs. `core` is filled in once the proxy runs
+    /// (health checks need it); `legate validate` builds with an empty one.
+    pub fn build(
+        loaded: LoadedConfig,
+        version: u64,
+        core: Arc<OnceLock<Arc<Core>>>,
+    ) -> Result<Snapshot, ConfigError> {
+        check_proxy_rules(&loaded)?;
+        let config = &loaded.config;
+        let routing = Routing {
+            routes: Arc::new(RouteTable::new(&config.routes)),
+            clusters: Arc::new(Clusters::new(&config.clusters, core)),
+        };
+        let registry = registry();
+        let mut chains = HashMap::new();
+        for (index, listener) in config.listeners.iter().enumerate() {
+            let mut resources = http::Extensions::new();
+            resources.insert(routing.clone());
+            let context = BuildContext {
+                listener: ListenerInfo {
+                    name: listener.name.as_str().into(),
+                    side: listener.side,
+                    transport: listener.transport,
+                    local_addr: listener.address,
+                },
+                resources,
+            };
+            let chain = build_chain(&registry, &listener.filters, &context).map_err(|error| {
+                loaded.source.error(
+                    &format!("listeners[{index}].filters{}", error.field_path),
+                    error.message,
+                )
+            })?;
+            chains.insert(listener.name.clone(), chain);
+        }
+        Ok(Snapshot {
+            version,
+            loaded,
+            routing,
+            chains,
+        })
+    }
+
+    pub fn chain(&self, listener: &str) -> Option<&BoxSipService> {
+        self.chains.get(listener)
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.loaded.source
+    }
+}
+
+/// Rules that depend on what this proxy can do, beyond the schema's own checks.
+fn check_proxy_rules(loaded: &LoadedConfig) -> Result<(), ConfigError> {
+    let config = &loaded.config;
+    let has_udp_listener = config
+        .listeners
+        .iter()
+        .any(|l| l.transport == Transport::Udp);
+    for (index, cluster) in config.clusters.iter().enumerate() {
+        if cluster.transport == Transport::Udp && !has_udp_listener {
+            return Err(loaded.source.error(
+                &format!("clusters[{index}].transport"),
+                "a udp cluster needs a udp listener to send from (responses come back to it)",
+            ));
+        }
+        if cluster.transport == Transport::Tls && cluster.tls_ca.is_none() {
+            return Err(loaded.source.error(
+                &format!("clusters[{index}].tls_ca"),
+                "a tls cluster needs `tls_ca`, the bundle its endpoints' certificates chain to",
+            ));
+        }
+    }
+    Ok(())
+}

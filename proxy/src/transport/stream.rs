@@ -1,0 +1,155 @@
+//! TCP and TLS connections: accept, frame by Content-Length, write from a queue.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use legate_sip::{Frame, Limits, StreamFramer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use super::{tls, ConnectionHandle, Connections, Flow, Inbound, Transport};
+use legate_filters::TlsPeerIdentity;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How connections of one listener (or outbound connections) behave.
+#[derive(Clone)]
+pub struct StreamOptions {
+    pub transport: Transport,
+    pub limits: Limits,
+    /// Connections with no traffic for this long are closed.
+    pub idle_timeout: Duration,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Accepts connections until `stop` flips, serving each on its own task.
+pub async fn serve_tcp_listener(
+    listener: TcpListener,
+    options: StreamOptions,
+    connections: Arc<Connections>,
+    inbound: Arc<dyn Inbound>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, remote)) => {
+                    let _ = socket.set_nodelay(true);
+                    let local = socket.local_addr().unwrap_or(remote);
+                    let options = options.clone();
+                    let connections = connections.clone();
+                    let inbound = inbound.clone();
+                    tokio::spawn(async move {
+                        match &options.tls {
+                            None => {
+                                spawn_connection(socket, None, local, remote, options, connections, inbound);
+                            }
+                            Some(acceptor) => match tls::accept(acceptor, socket).await {
+                                Ok((stream, identity)) => {
+                                    spawn_connection(stream, identity, local, remote, options, connections, inbound);
+                                }
+                                Err(error) => tracing::info!(%remote, %error, "tls handshake failed"),
+                            },
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Registers an established connection (inbound or outbound) and serves it on its own task
+/// until it closes. Returns the handle, already in the table.
+pub(crate) fn spawn_connection<S>(
+    stream: S,
+    identity: Option<TlsPeerIdentity>,
+    local: SocketAddr,
+    remote: SocketAddr,
+    options: StreamOptions,
+    connections: Arc<Connections>,
+    inbound: Arc<dyn Inbound>,
+) -> ConnectionHandle
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (tx, rx) = mpsc::channel(256);
+    let handle = ConnectionHandle {
+        id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        tx,
+        peer_identity: identity.map(Arc::new),
+    };
+    connections.insert(options.transport, remote, handle.clone());
+    let serving = handle.clone();
+    tokio::spawn(read_and_write(
+        stream,
+        rx,
+        serving,
+        local,
+        remote,
+        options,
+        connections,
+        inbound,
+    ));
+    handle
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_and_write<S>(
+    stream: S,
+    mut outgoing: mpsc::Receiver<Bytes>,
+    handle: ConnectionHandle,
+    local: SocketAddr,
+    remote: SocketAddr,
+    options: StreamOptions,
+    connections: Arc<Connections>,
+    inbound: Arc<dyn Inbound>,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let writer_task = tokio::spawn(async move {
+        while let Some(bytes) = outgoing.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    let flow = Flow::stream(options.transport, local, remote, handle.clone());
+    let mut framer = StreamFramer::new(options.limits);
+    'read: loop {
+        let read = tokio::time::timeout(options.idle_timeout, reader.read_buf(framer.buffer_mut()));
+        match read.await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(_)) => {}
+        }
+        loop {
+            match framer.next_frame() {
+                Ok(Some(Frame::Message(bytes))) => inbound.on_message(flow.clone(), bytes),
+                Ok(Some(Frame::KeepAlive)) => {
+                    // RFC 5626 §4.4.1: answer a double-CRLF ping with a single CRLF pong.
+                    let _ = flow.send(Bytes::from_static(b"\r\n")).await;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    inbound.on_framing_error(flow.clone(), error);
+                    break 'read;
+                }
+            }
+        }
+    }
+    connections.remove(options.transport, remote, handle.id);
+    drop(flow);
+    drop(handle);
+    // Give queued answers (a 400 after a framing error) a moment to leave before closing.
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer_task).await;
+}

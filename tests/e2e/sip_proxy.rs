@@ -1,0 +1,191 @@
+//! The proxy end to end over UDP with sipp on both sides: MESSAGE, a full call routed by the
+//! Record-Route set (also across a restart of Legate mid-call), malformed input, and SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_types)]
+
+use std::time::Duration;
+
+use legate_e2e::{free_port, sipp_client, udp_exchange, Legate, SippServer};
+
+struct Ports {
+    internal: u16,
+    external: u16,
+    peer: u16,
+    client: u16,
+    admin: u16,
+}
+
+fn ports() -> Ports {
+    Ports {
+        internal: free_port(),
+        external: free_port(),
+        peer: free_port(),
+        client: free_port(),
+        admin: free_port(),
+    }
+}
+
+/// The quickstart's shape on test ports: internal and external UDP listeners, one route to the
+/// peer, a fixed Record-Route secret so a restarted Legate can route running dialogs.
+fn config(p: &Ports) -> String {
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:{admin}" }}
+proxy:
+  record_route_secret: {{ value: "e2e-secret" }}
+  timers: {{ t1: 100ms, t2: 400ms, t4: 500ms }}
+  shutdown_grace: 5s
+listeners:
+  - name: internal
+    address: "127.0.0.1:{internal}"
+    transport: udp
+    side: internal
+    filters:
+      - name: legate.filters.sip.header_mutation
+        config: {{ request: {{ add: [ {{ name: X-Legate-Side, value: internal }} ] }} }}
+      - name: legate.filters.sip.router
+  - name: external
+    address: "127.0.0.1:{external}"
+    transport: udp
+    side: external
+    filters:
+      - name: legate.filters.sip.router
+routes:
+  - name: to-remote
+    match: {{ domain: remote.example, side: internal }}
+    cluster: remote-peer
+clusters:
+  - name: remote-peer
+    transport: udp
+    endpoints: ["127.0.0.1:{peer}"]
+"#,
+        admin = p.admin,
+        internal = p.internal,
+        external = p.external,
+        peer = p.peer,
+    )
+}
+
+fn assert_success(output: &std::process::Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: sipp failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn message_crosses_from_internal_to_the_remote_peer() {
+    let p = ports();
+    let legate = Legate::start(&config(&p), p.admin);
+    let peer = SippServer::start("uas_message.xml", p.peer, "u1", 3);
+    let target = format!("127.0.0.1:{}", p.internal);
+    let output = sipp_client("uac_message.xml", &target, p.client, "u1", 3, &[]);
+    assert_success(&output, "uac");
+    assert!(
+        peer.wait_success(Duration::from_secs(10)),
+        "the peer did not receive 3 marked MESSAGEs"
+    );
+    let (_, metrics) = legate.admin_get("/metrics").unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("legate_sip_requests_received_total")
+                && l.contains("MESSAGE")
+                && l.ends_with(" 3")),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn call_is_set_up_and_torn_down_through_the_record_route_set() {
+    let p = ports();
+    let _legate = Legate::start(&config(&p), p.admin);
+    let peer = SippServer::start("uas_invite.xml", p.peer, "u1", 1);
+    let target = format!("127.0.0.1:{}", p.internal);
+    let output = sipp_client("uac_invite.xml", &target, p.client, "u1", 1, &["-d", "100"]);
+    assert_success(&output, "uac");
+    assert!(
+        peer.wait_success(Duration::from_secs(10)),
+        "the called side did not see ACK and BYE"
+    );
+}
+
+#[test]
+fn in_dialog_requests_are_routed_after_legate_restarts_mid_call() {
+    let p = ports();
+    let legate = Legate::start(&config(&p), p.admin);
+    let peer = SippServer::start("uas_invite.xml", p.peer, "u1", 1);
+    let target = format!("127.0.0.1:{}", p.internal);
+    let client = std::thread::spawn({
+        let target = target.clone();
+        move || {
+            sipp_client(
+                "uac_invite.xml",
+                &target,
+                p.client,
+                "u1",
+                1,
+                &["-d", "4000"],
+            )
+        }
+    });
+    // The call is up within a second; restart while it is in its 4 s pause before the BYE.
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(legate);
+    let _restarted = Legate::start(&config(&p), p.admin);
+    let output = client.join().unwrap();
+    assert_success(&output, "uac across restart");
+    assert!(
+        peer.wait_success(Duration::from_secs(10)),
+        "BYE did not reach the called side after the restart"
+    );
+}
+
+#[test]
+fn malformed_requests_get_a_clear_answer_and_legate_keeps_serving() {
+    let p = ports();
+    let legate = Legate::start(&config(&p), p.admin);
+    let target = format!("127.0.0.1:{}", p.internal);
+    // CSeq method does not match the request method: 400 (RFC 4475 §3.1.2.x).
+    let mismatch = "OPTIONS sip:bob@remote.example SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-bad1\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@local.example>;tag=1\r\n\
+To: <sip:bob@remote.example>\r\n\
+Call-ID: bad1@local.example\r\n\
+CSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n";
+    let answer = udp_exchange(&target, mismatch.as_bytes()).expect("an answer to the bad request");
+    assert!(answer.starts_with("SIP/2.0 400 "), "{answer}");
+    // Max-Forwards exhausted: 483.
+    let exhausted = mismatch
+        .replace("bad1", "bad2")
+        .replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS")
+        .replace("Max-Forwards: 70", "Max-Forwards: 0");
+    let answer = udp_exchange(&target, exhausted.as_bytes()).expect("an answer");
+    assert!(answer.starts_with("SIP/2.0 483 "), "{answer}");
+    // No route for the domain: 404 with the reason.
+    let unrouted = exhausted
+        .replace("bad2", "bad3")
+        .replace("Max-Forwards: 0", "Max-Forwards: 70")
+        .replace("sip:bob@remote.example SIP", "sip:bob@nowhere.example SIP");
+    let answer = udp_exchange(&target, unrouted.as_bytes()).expect("an answer");
+    assert!(
+        answer.starts_with("SIP/2.0 404 ")
+            && answer.contains("no route for domain nowhere.example"),
+        "{answer}"
+    );
+    // Garbage is dropped silently, and Legate still serves.
+    assert!(udp_exchange(&target, b"\x00\xffgarbage\r\n\r\n").is_none());
+    assert_eq!(legate.admin_get("/healthz").map(|(c, _)| c), Some(200));
+}
+
+#[test]
+fn sigterm_drains_and_exits_zero() {
+    let p = ports();
+    let legate = Legate::start(&config(&p), p.admin);
+    let status = legate.terminate();
+    assert!(status.success(), "exit status {status}");
+}

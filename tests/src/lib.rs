@@ -1,0 +1,225 @@
+//! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
+//! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API.
+//!
+//! Everything runs on 127.0.0.1 and is stopped when its handle drops.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_types)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The legate binary: `LEGATE_BIN`, or the workspace's debug build (tests/run.sh builds it).
+pub fn legate_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("LEGATE_BIN") {
+        return PathBuf::from(path);
+    }
+    let path = workspace().join("target/debug/legate");
+    assert!(
+        path.exists(),
+        "{} not found: build it first (cargo build -p legate), or run tests/run.sh",
+        path.display()
+    );
+    path
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    workspace().join("tests/scenarios").join(name)
+}
+
+/// A loopback port free for both UDP and TCP right now.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running legate process; killed on drop.
+pub struct Legate {
+    child: Child,
+    pub admin_port: u16,
+    _config: tempfile::NamedTempFile,
+}
+
+impl Legate {
+    /// Starts legate on `yaml` (which must put the admin API on `admin_port`) and waits for
+    /// /readyz.
+    pub fn start(yaml: &str, admin_port: u16) -> Legate {
+        let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+        config.write_all(yaml.as_bytes()).unwrap();
+        let child = Command::new(legate_bin())
+            .args(["run", "--config"])
+            .arg(config.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut legate = Legate {
+            child,
+            admin_port,
+            _config: config,
+        };
+        for _ in 0..200 {
+            if let Some(status) = legate.child.try_wait().unwrap() {
+                panic!("legate exited during start: {status}");
+            }
+            if legate
+                .admin_get("/readyz")
+                .is_some_and(|(code, _)| code == 200)
+            {
+                return legate;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        panic!("legate did not become ready");
+    }
+
+    /// GET on the admin API: status code and body.
+    pub fn admin_get(&self, path: &str) -> Option<(u16, String)> {
+        admin_get(self.admin_port, path)
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        for _ in 0..400 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        panic!("legate did not exit after SIGTERM");
+    }
+}
+
+impl Drop for Legate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn admin_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((code, body))
+}
+
+/// A sipp process playing the called side; killed on drop.
+pub struct SippServer {
+    child: Child,
+}
+
+impl SippServer {
+    /// `sipp -sf SCENARIO -i 127.0.0.1 -p PORT -t TRANSPORT -m CALLS`.
+    pub fn start(scenario_name: &str, port: u16, transport: &str, calls: u32) -> SippServer {
+        let child = sipp()
+            .arg("-sf")
+            .arg(scenario(scenario_name))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-t", transport])
+            .args(["-m", &calls.to_string()])
+            .spawn()
+            .unwrap();
+        // sipp binds at once; give it a moment so the first request does not race it.
+        sleep(Duration::from_millis(300));
+        SippServer { child }
+    }
+
+    /// Waits for sipp to finish its calls; true when they all succeeded.
+    pub fn wait_success(mut self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for SippServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// sipp in the foreground (so the handle is the real process), never reading the terminal.
+fn sipp() -> Command {
+    let mut command = Command::new("sipp");
+    command
+        .arg("-nostdin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs a sipp client to completion: `sipp TARGET -sf SCENARIO -p PORT -t TRANSPORT -m CALLS`.
+pub fn sipp_client(
+    scenario_name: &str,
+    target: &str,
+    port: u16,
+    transport: &str,
+    calls: u32,
+    extra: &[&str],
+) -> Output {
+    sipp()
+        .arg(target)
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-t", transport])
+        .args([
+            "-m",
+            &calls.to_string(),
+            "-timeout",
+            "30s",
+            "-timeout_error",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Sends one UDP datagram to `target` and returns the first answer within two seconds.
+pub fn udp_exchange(target: &str, message: &[u8]) -> Option<String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    socket.send_to(message, target).unwrap();
+    let mut buffer = vec![0u8; 65536];
+    let (len, _) = socket.recv_from(&mut buffer).ok()?;
+    Some(String::from_utf8_lossy(&buffer[..len]).into_owned())
+}
