@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Legate needs on Debian, if it is missing:
 #   prereqs.sh build   cmake (pingora's zlib-ng build needs it)
-#   prereqs.sh test    the above, plus sipp (sip-tester)
+#   prereqs.sh test    the above, plus sipp (sip-tester) and socat (the TLS side of sipp peers)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat)
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -26,7 +26,7 @@ pub struct Bound {
     pub admin: TcpListener,
     pub admin_token: Option<String>,
     pub route_secret: Vec<u8>,
-    pub tls_client: std::sync::Arc<rustls::ClientConfig>,
+    pub tls_client: crate::transport::TlsClients,
 }
 
 pub fn bind_all(config: &Config) -> Result<Bound> {
@@ -89,13 +89,8 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
             key
         }
     };
-    let trust: Vec<&Path> = config
-        .clusters
-        .iter()
-        .filter_map(|c| c.tls_ca.as_deref())
-        .collect();
-    let tls_client =
-        crate::transport::client_config(&trust).context("cluster tls_ca cannot be loaded")?;
+    let tls_client = crate::transport::TlsClients::from_clusters(&config.clusters)
+        .context("cluster tls_ca cannot be loaded")?;
     Ok(Bound {
         tls_client,
         listeners,

@@ -25,7 +25,7 @@ pub struct Boot {
     pub snapshot: Arc<Snapshot>,
     pub listeners: Vec<BoundListener>,
     pub route_secret: Vec<u8>,
-    pub tls_client: Arc<rustls::ClientConfig>,
+    pub tls_client: crate::transport::TlsClients,
     pub metrics: Arc<Metrics>,
     pub core_slot: Arc<OnceLock<Arc<Core>>>,
 }

@@ -5,84 +5,17 @@
 
 use std::time::Duration;
 
-use legate_e2e::{free_port, sipp_client, udp_exchange, Legate, SippServer};
-
-struct Ports {
-    internal: u16,
-    external: u16,
-    peer: u16,
-    client: u16,
-    admin: u16,
-}
-
-fn ports() -> Ports {
-    Ports {
-        internal: free_port(),
-        external: free_port(),
-        peer: free_port(),
-        client: free_port(),
-        admin: free_port(),
-    }
-}
-
-/// The quickstart's shape on test ports: internal and external UDP listeners, one route to the
-/// peer, a fixed Record-Route secret so a restarted Legate can route running dialogs.
-fn config(p: &Ports) -> String {
-    format!(
-        r#"
-admin: {{ address: "127.0.0.1:{admin}" }}
-proxy:
-  record_route_secret: {{ value: "e2e-secret" }}
-  timers: {{ t1: 100ms, t2: 400ms, t4: 500ms }}
-  shutdown_grace: 5s
-listeners:
-  - name: internal
-    address: "127.0.0.1:{internal}"
-    transport: udp
-    side: internal
-    filters:
-      - name: legate.filters.sip.header_mutation
-        config: {{ request: {{ add: [ {{ name: X-Legate-Side, value: internal }} ] }} }}
-      - name: legate.filters.sip.router
-  - name: external
-    address: "127.0.0.1:{external}"
-    transport: udp
-    side: external
-    filters:
-      - name: legate.filters.sip.router
-routes:
-  - name: to-remote
-    match: {{ domain: remote.example, side: internal }}
-    cluster: remote-peer
-clusters:
-  - name: remote-peer
-    transport: udp
-    endpoints: ["127.0.0.1:{peer}"]
-"#,
-        admin = p.admin,
-        internal = p.internal,
-        external = p.external,
-        peer = p.peer,
-    )
-}
-
-fn assert_success(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what}: sipp failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use legate_e2e::config::{default_config, Ports};
+use legate_e2e::{assert_sipp_success, sipp_client, udp_exchange, Legate, SippServer};
 
 #[test]
 fn message_crosses_from_internal_to_the_remote_peer() {
-    let p = ports();
-    let legate = Legate::start(&config(&p), p.admin);
+    let p = Ports::pick();
+    let legate = Legate::start(&default_config(&p), p.admin);
     let peer = SippServer::start("uas_message.xml", p.peer, "u1", 3);
     let target = format!("127.0.0.1:{}", p.internal);
     let output = sipp_client("uac_message.xml", &target, p.client, "u1", 3, &[]);
-    assert_success(&output, "uac");
+    assert_sipp_success(&output, "uac");
     assert!(
         peer.wait_success(Duration::from_secs(10)),
         "the peer did not receive 3 marked MESSAGEs"
@@ -100,12 +33,12 @@ fn message_crosses_from_internal_to_the_remote_peer() {
 
 #[test]
 fn call_is_set_up_and_torn_down_through_the_record_route_set() {
-    let p = ports();
-    let _legate = Legate::start(&config(&p), p.admin);
+    let p = Ports::pick();
+    let _legate = Legate::start(&default_config(&p), p.admin);
     let peer = SippServer::start("uas_invite.xml", p.peer, "u1", 1);
     let target = format!("127.0.0.1:{}", p.internal);
     let output = sipp_client("uac_invite.xml", &target, p.client, "u1", 1, &["-d", "100"]);
-    assert_success(&output, "uac");
+    assert_sipp_success(&output, "uac");
     assert!(
         peer.wait_success(Duration::from_secs(10)),
         "the called side did not see ACK and BYE"
@@ -114,8 +47,8 @@ fn call_is_set_up_and_torn_down_through_the_record_route_set() {
 
 #[test]
 fn in_dialog_requests_are_routed_after_legate_restarts_mid_call() {
-    let p = ports();
-    let legate = Legate::start(&config(&p), p.admin);
+    let p = Ports::pick();
+    let legate = Legate::start(&default_config(&p), p.admin);
     let peer = SippServer::start("uas_invite.xml", p.peer, "u1", 1);
     let target = format!("127.0.0.1:{}", p.internal);
     let client = std::thread::spawn({
@@ -134,9 +67,9 @@ fn in_dialog_requests_are_routed_after_legate_restarts_mid_call() {
     // The call is up within a second; restart while it is in its 4 s pause before the BYE.
     std::thread::sleep(Duration::from_millis(1500));
     drop(legate);
-    let _restarted = Legate::start(&config(&p), p.admin);
+    let _restarted = Legate::start(&default_config(&p), p.admin);
     let output = client.join().unwrap();
-    assert_success(&output, "uac across restart");
+    assert_sipp_success(&output, "uac across restart");
     assert!(
         peer.wait_success(Duration::from_secs(10)),
         "BYE did not reach the called side after the restart"
@@ -145,8 +78,8 @@ fn in_dialog_requests_are_routed_after_legate_restarts_mid_call() {
 
 #[test]
 fn malformed_requests_get_a_clear_answer_and_legate_keeps_serving() {
-    let p = ports();
-    let legate = Legate::start(&config(&p), p.admin);
+    let p = Ports::pick();
+    let legate = Legate::start(&default_config(&p), p.admin);
     let target = format!("127.0.0.1:{}", p.internal);
     // CSeq method does not match the request method: 400 (RFC 4475 §3.1.2.x).
     let mismatch = "OPTIONS sip:bob@remote.example SIP/2.0\r\n\
@@ -184,8 +117,8 @@ Content-Length: 0\r\n\r\n";
 
 #[test]
 fn sigterm_drains_and_exits_zero() {
-    let p = ports();
-    let legate = Legate::start(&config(&p), p.admin);
+    let p = Ports::pick();
+    let legate = Legate::start(&default_config(&p), p.admin);
     let status = legate.terminate();
     assert!(status.success(), "exit status {status}");
 }

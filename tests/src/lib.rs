@@ -12,6 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+pub mod config;
+pub mod stream;
+pub mod tls;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,11 +147,23 @@ pub struct SippServer {
 impl SippServer {
     /// `sipp -sf SCENARIO -i 127.0.0.1 -p PORT -t TRANSPORT -m CALLS`.
     pub fn start(scenario_name: &str, port: u16, transport: &str, calls: u32) -> SippServer {
+        SippServer::start_with(scenario_name, port, transport, calls, &[])
+    }
+
+    /// The same with extra sipp arguments (`-lost 10`, say).
+    pub fn start_with(
+        scenario_name: &str,
+        port: u16,
+        transport: &str,
+        calls: u32,
+        extra: &[&str],
+    ) -> SippServer {
         let child = sipp()
             .arg("-sf")
             .arg(scenario(scenario_name))
             .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-t", transport])
             .args(["-m", &calls.to_string()])
+            .args(extra)
             .spawn()
             .unwrap();
         // sipp binds at once; give it a moment so the first request does not race it.
@@ -222,4 +238,23 @@ pub fn udp_exchange(target: &str, message: &[u8]) -> Option<String> {
     let mut buffer = vec![0u8; 65536];
     let (len, _) = socket.recv_from(&mut buffer).ok()?;
     Some(String::from_utf8_lossy(&buffer[..len]).into_owned())
+}
+
+/// Fails the test with sipp's own account when a sipp run did not succeed.
+pub fn assert_sipp_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: sipp failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The value of the first metric line starting with `prefix` (name and labels) in `metrics`.
+pub fn metric_value(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }

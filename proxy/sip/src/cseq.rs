@@ -89,7 +89,11 @@ mod tests {
             b"1 INVITE extra",
             b"1 IN,VITE",
         ] {
-            assert!(CSeq::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                CSeq::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

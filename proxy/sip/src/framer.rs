@@ -11,7 +11,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{reason_phrase_for, snippet};
-use crate::grammar::is_ws;
+use crate::grammar::{is_ws, trim};
 use crate::head::{parse_content_length, Fields};
 use crate::header_kind::HeaderKind;
 use crate::limits::Limits;
@@ -53,9 +53,11 @@ pub enum FramingError {
 }
 
 impl FramingError {
-    /// The header section of the failed message, ending in an empty line, for
-    /// [`crate::parse_head`]. When the section itself was too large it is cut after the last
-    /// complete line that fit; `None` when not even the start line was complete.
+    /// The header section of the failed message, ending in an empty line and with its
+    /// Content-Length lines left out, so that [`crate::parse_message`] (or
+    /// [`crate::parse_head`]) reads it as a message without a body and the caller can answer
+    /// it. When the section itself was too large it is cut after the last complete line that
+    /// fit; `None` when not even the start line was complete.
     pub fn head(&self) -> Option<Bytes> {
         match self {
             FramingError::MissingContentLength { head }
@@ -224,7 +226,7 @@ impl StreamFramer {
             self.scan.line_start = lf + 1;
         }
         self.scan.pos = self.buf.len();
-        if self.buf.len() - self.scan.line_start > limits.max_line_bytes {
+        if self.buf.len().saturating_sub(self.scan.line_start) > limits.max_line_bytes {
             return Err(FramingError::LineTooLong {
                 line: self.scan.lines + 1,
                 limit: limits.max_line_bytes,
@@ -247,8 +249,7 @@ impl StreamFramer {
             return None;
         }
         let lines = self.buf.get(..self.scan.line_start)?;
-        let mut head = BytesMut::with_capacity(lines.len() + 2);
-        head.extend_from_slice(lines);
+        let mut head = BytesMut::from(&without_content_length(lines)[..]);
         head.extend_from_slice(b"\r\n");
         Some(head.freeze())
     }
@@ -264,7 +265,7 @@ impl StreamFramer {
             .filter(|field| field.kind == HeaderKind::ContentLength)
             .map(|field| field.value(head).into_owned());
         let (first, extra) = (values.next(), values.count());
-        let head_bytes = || Bytes::copy_from_slice(head);
+        let head_bytes = || without_content_length(head);
         let Some(value) = first else {
             return Err(FramingError::MissingContentLength { head: head_bytes() });
         };
@@ -290,6 +291,29 @@ impl StreamFramer {
         }
         Ok(size)
     }
+}
+
+/// A copy of a header section without its Content-Length fields (continuation lines
+/// included): the framing they describe is the one that failed, and without them the section
+/// parses as a message with no body.
+fn without_content_length(head: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(head.len());
+    let mut skipping = false;
+    for (index, line) in head.split_inclusive(|&b| b == b'\n').enumerate() {
+        let continuation = line.first().is_some_and(|&b| is_ws(b));
+        if !continuation {
+            skipping = index > 0
+                && memchr::memchr(b':', line)
+                    .and_then(|colon| line.get(..colon))
+                    .is_some_and(|name| {
+                        HeaderKind::from_name(trim(name)) == HeaderKind::ContentLength
+                    });
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.freeze()
 }
 
 #[cfg(test)]
@@ -361,7 +385,10 @@ mod tests {
             })
             .map(|m| m.body)
             .collect();
-        assert_eq!(bodies, vec![Bytes::from_static(b"x\r\n\r\ny"), Bytes::from_static(b"z")]);
+        assert_eq!(
+            bodies,
+            vec![Bytes::from_static(b"x\r\n\r\ny"), Bytes::from_static(b"z")]
+        );
         Ok(())
     }
 
@@ -369,7 +396,10 @@ mod tests {
     fn keep_alives() -> TestResult {
         let mut framer = StreamFramer::new(Limits::default());
         framer.extend(b"\r\n\r\n\r\n\r\n\r\n");
-        assert_eq!(drain(&mut framer)?, vec![Frame::KeepAlive, Frame::KeepAlive]);
+        assert_eq!(
+            drain(&mut framer)?,
+            vec![Frame::KeepAlive, Frame::KeepAlive]
+        );
         // A lone CRLF (a pong) may be the start of a ping: wait for more.
         assert_eq!(framer.next_frame()?, None);
         framer.extend(message("one", "").as_bytes());
@@ -392,7 +422,7 @@ mod tests {
         assert_eq!(error.status_code(), 400);
         // The head is enough to build the 400.
         let head = error.head().ok_or("no head")?;
-        let request = parse_head(head, &Limits::default())?;
+        let request = parse_message(head, &Limits::default())?;
         assert_eq!(request.call_id().map(|c| &c[..]), Some(&b"one"[..]));
         // The stream stays failed.
         framer.extend(message("two", "").as_bytes());
@@ -401,16 +431,22 @@ mod tests {
     }
 
     #[test]
-    fn bad_content_lengths_are_fatal() {
+    fn bad_content_lengths_are_fatal_but_answerable() -> TestResult {
         for (from, to) in [
             ("Content-Length: 0", "Content-Length: -1"),
+            ("Content-Length: 0", "Content-Length:\r\n -1"),
             ("Content-Length: 0", "Content-Length: 0\r\nl: 0"),
         ] {
             let text = message("one", "").replace(from, to);
             let mut framer = StreamFramer::new(Limits::default());
             framer.extend(text.as_bytes());
-            assert!(framer.next_frame().is_err(), "{to}");
+            let error = framer.next_frame().err().ok_or("expected an error")?;
+            assert_eq!(error.status_code(), 400);
+            let head = error.head().ok_or("no head")?;
+            let request = parse_message(head, &Limits::default())?;
+            assert_eq!(request.headers.len(), 5, "{to}");
         }
+        Ok(())
     }
 
     #[test]
@@ -440,8 +476,14 @@ mod tests {
         framer.extend(message("one", &"x".repeat(1000)).as_bytes());
         let error = framer.next_frame().err().ok_or("expected an error")?;
         assert!(matches!(error, FramingError::MessageTooLarge { .. }));
-        assert_eq!((error.status_code(), error.reason_phrase()), (513, "Message Too Large"));
-        assert!(error.head().is_some());
+        assert_eq!(
+            (error.status_code(), error.reason_phrase()),
+            (513, "Message Too Large")
+        );
+        let head = error.head().ok_or("no head")?;
+        let request = parse_message(head, &Limits::default())?;
+        assert_eq!(request.headers.count(HeaderKind::ContentLength), 0);
+        assert_eq!(request.call_id().map(|c| &c[..]), Some(&b"one"[..]));
         Ok(())
     }
 
@@ -490,7 +532,10 @@ mod tests {
             framer.extend(format!("X-{i}: {i}\r\n").as_bytes());
         }
         let error = framer.next_frame().err().ok_or("expected an error")?;
-        assert!(matches!(error, FramingError::TooManyHeaders { limit: 10, .. }));
+        assert!(matches!(
+            error,
+            FramingError::TooManyHeaders { limit: 10, .. }
+        ));
         let head = error.head().ok_or("no head")?;
         assert_eq!(parse_head(head, &limits)?.headers.len(), 10);
         Ok(())

@@ -20,7 +20,10 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 /// `unreserved` URI characters: alphanumerics and `-_.!~*'()`.
 pub(crate) fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
 }
 
 /// Space or horizontal tab, the only white space left once lines are unfolded.
@@ -73,9 +76,7 @@ pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
 
 /// Removes the quotes and `\` escapes of a quoted string (given with its quotes).
 pub(crate) fn unquote(s: &[u8]) -> Vec<u8> {
-    let inner = s
-        .get(1..s.len().saturating_sub(1))
-        .unwrap_or_default();
+    let inner = s.get(1..s.len().saturating_sub(1)).unwrap_or_default();
     let mut out = Vec::with_capacity(inner.len());
     let mut bytes = inner.iter();
     while let Some(&b) = bytes.next() {
@@ -94,7 +95,11 @@ pub(crate) fn unquote(s: &[u8]) -> Vec<u8> {
 /// quoted strings and `<...>`. Yields the trimmed range of every element, empty ones included,
 /// so that callers can decide whether `a,,b` is an error.
 pub(crate) fn split_list(s: &[u8]) -> ListSplit<'_> {
-    ListSplit { s, pos: 0, done: false }
+    ListSplit {
+        s,
+        pos: 0,
+        done: false,
+    }
 }
 
 pub(crate) struct ListSplit<'a> {
@@ -243,7 +248,10 @@ mod tests {
         assert_eq!(quoted_end(br#""a\"b" rest"#, 0), Some(6));
         assert_eq!(quoted_end(br#""unterminated"#, 0), None);
         assert_eq!(quoted_end(br#""ends in escape\"#, 0), None);
-        assert_eq!(unquote(br#""J Rosenberg \\\"""#), br#"J Rosenberg \""#.to_vec());
+        assert_eq!(
+            unquote(br#""J Rosenberg \\\"""#),
+            br#"J Rosenberg \""#.to_vec()
+        );
     }
 
     #[test]

@@ -165,10 +165,7 @@ impl Iterator for Fields<'_> {
         self.pos = first.next;
         // Absorb continuation lines (starting with SP or HTAB) into this field.
         while let Some(next) = read_line(self.buf, self.pos) {
-            let starts_with_ws = self
-                .buf
-                .get(next.content.start)
-                .is_some_and(|&b| is_ws(b))
+            let starts_with_ws = self.buf.get(next.content.start).is_some_and(|&b| is_ws(b))
                 && !next.content.is_empty();
             if !starts_with_ws {
                 break;
@@ -247,6 +244,31 @@ pub(crate) fn scan_head(
     }))
 }
 
+/// Reads whatever header section there is, for answering a message the strict scan refused:
+/// malformed and over-long fields are skipped, fields past the header limit are ignored, and
+/// the end of the buffer ends a section that has no empty line.
+pub(crate) fn scan_head_lenient(buf: &[u8], from: usize, limits: &Limits) -> RawHead {
+    let Some(start) = read_line(buf, from) else {
+        return RawHead {
+            start_line: from.min(buf.len())..buf.len(),
+            fields: Vec::new(),
+            body_start: buf.len(),
+        };
+    };
+    let mut fields = Fields::new(buf, start.next);
+    let kept = fields
+        .by_ref()
+        .flatten()
+        .filter(|field| field.span <= limits.max_line_bytes)
+        .take(limits.max_headers)
+        .collect();
+    RawHead {
+        start_line: start.content,
+        fields: kept,
+        body_start: fields.body_start().unwrap_or(buf.len()),
+    }
+}
+
 /// Skips CRLFs before the start line (RFC 3261 §7.5 says to ignore them).
 pub(crate) fn skip_leading_line_ends(buf: &[u8]) -> usize {
     buf.iter()
@@ -272,7 +294,8 @@ mod tests {
             .map(|f| {
                 f.map(|f| {
                     (
-                        String::from_utf8_lossy(buf.get(f.name.clone()).unwrap_or_default()).into_owned(),
+                        String::from_utf8_lossy(buf.get(f.name.clone()).unwrap_or_default())
+                            .into_owned(),
                         String::from_utf8_lossy(&f.value(buf)).into_owned(),
                     )
                 })
@@ -298,7 +321,10 @@ mod tests {
             vec![
                 ok("TO", "sip:vivekg@example.com ;   tag    = 1918181833n"),
                 ok("cseq", "0009 INVITE"),
-                ok("NewFangledHeader", "newfangled value continued newfangled value"),
+                ok(
+                    "NewFangledHeader",
+                    "newfangled value continued newfangled value"
+                ),
                 ok("s", ""),
                 ok("Via", "SIP/2.0/UDP a.example.com"),
             ]
@@ -310,10 +336,19 @@ mod tests {
         let buf = b"OPTIONS sip:x SIP/2.0\r\n no field\r\nNoColon\r\nBad Name: x\r\nA: b\rc\r\nOK: yes\r\n\r\n";
         let got = fields(buf);
         assert_eq!(got.len(), 5);
-        assert_eq!(got.first(), Some(&Err(ParseError::OrphanContinuation { line: 2 })));
+        assert_eq!(
+            got.first(),
+            Some(&Err(ParseError::OrphanContinuation { line: 2 }))
+        );
         assert_eq!(got.get(1), Some(&Err(ParseError::MissingColon { line: 3 })));
-        assert_eq!(got.get(2), Some(&Err(ParseError::InvalidHeaderName { line: 4 })));
-        assert_eq!(got.get(3), Some(&Err(ParseError::BareCarriageReturn { line: 5 })));
+        assert_eq!(
+            got.get(2),
+            Some(&Err(ParseError::InvalidHeaderName { line: 4 }))
+        );
+        assert_eq!(
+            got.get(3),
+            Some(&Err(ParseError::BareCarriageReturn { line: 5 }))
+        );
         assert_eq!(got.get(4), Some(&ok("OK", "yes")));
     }
 
@@ -322,14 +357,24 @@ mod tests {
         let buf = b"\r\nOPTIONS sip:x SIP/2.0\r\nA: 1\r\nB: 2\r\n\r\nbody";
         let from = skip_leading_line_ends(buf);
         assert_eq!(from, 2);
-        let head = scan_head(buf, from, &Limits::default())?.ok_or(ParseError::UnterminatedHeaders)?;
+        let head =
+            scan_head(buf, from, &Limits::default())?.ok_or(ParseError::UnterminatedHeaders)?;
         assert_eq!(buf.get(head.body_start..), Some(&b"body"[..]));
         assert_eq!(head.fields.len(), 2);
         assert_eq!(head.start_line, 2..23);
 
-        let two = Limits { max_headers: 1, ..Limits::default() };
-        assert_eq!(scan_head(buf, from, &two).err(), Some(ParseError::TooManyHeaders { limit: 1 }));
-        let short = Limits { max_line_bytes: 10, ..Limits::default() };
+        let two = Limits {
+            max_headers: 1,
+            ..Limits::default()
+        };
+        assert_eq!(
+            scan_head(buf, from, &two).err(),
+            Some(ParseError::TooManyHeaders { limit: 1 })
+        );
+        let short = Limits {
+            max_line_bytes: 10,
+            ..Limits::default()
+        };
         assert_eq!(
             scan_head(buf, from, &short).err(),
             Some(ParseError::LineTooLong { line: 1, limit: 10 })

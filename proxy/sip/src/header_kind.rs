@@ -180,10 +180,7 @@ mod tests {
 
     #[test]
     fn long_names_are_other() {
-        assert_eq!(
-            HeaderKind::from_name(&[b'a'; 200]),
-            HeaderKind::Other
-        );
+        assert_eq!(HeaderKind::from_name(&[b'a'; 200]), HeaderKind::Other);
     }
 
     #[test]
@@ -198,7 +195,10 @@ mod tests {
             HeaderKind::RetryAfter,
             HeaderKind::UserAgent,
         ] {
-            assert_eq!(HeaderKind::from_name(kind.canonical_name().as_bytes()), kind);
+            assert_eq!(
+                HeaderKind::from_name(kind.canonical_name().as_bytes()),
+                kind
+            );
         }
         assert_eq!(HeaderKind::Other.canonical_name(), "");
     }

@@ -35,10 +35,13 @@ impl Headers {
 
     /// Headers whose name matches `name`, ignoring case; compact forms match long forms.
     pub fn by_name(&self, name: &str) -> impl Iterator<Item = &Header> {
-        let name = name.as_bytes().to_vec();
-        self.0
-            .iter()
-            .filter(move |h| same_header_name(&h.name, &name))
+        let kind = HeaderKind::from_name(name.as_bytes());
+        // Known kinds compare as enums; only other names need the name kept around.
+        let other = (kind == HeaderKind::Other).then(|| name.as_bytes().to_vec());
+        self.0.iter().filter(move |h| match &other {
+            None => h.kind == kind,
+            Some(name) => h.kind == HeaderKind::Other && same_header_name(&h.name, name),
+        })
     }
 
     /// Every value of `kind`, in order. Lines of list headers (Via, Route, Contact, ...) are
@@ -85,8 +88,8 @@ impl Headers {
         self.0.insert(index, header);
     }
 
-    /// Replaces the value of the first header of `kind` and removes the others of that kind,
-    /// or appends a new header when there is none.
+    /// Replaces the value of the first header of `kind` (keeping its name as received) and
+    /// removes the others of that kind, or appends a new header when there is none.
     pub fn set(&mut self, kind: HeaderKind, value: impl Into<Bytes>) {
         let value = single_line(value.into());
         let mut seen = false;
@@ -119,7 +122,8 @@ impl Headers {
     /// Removes every header named `name` (as [`Headers::by_name`] matches); returns how many.
     pub fn remove_by_name(&mut self, name: &str) -> usize {
         let before = self.0.len();
-        self.0.retain(|h| !same_header_name(&h.name, name.as_bytes()));
+        self.0
+            .retain(|h| !same_header_name(&h.name, name.as_bytes()));
         before - self.0.len()
     }
 
@@ -152,6 +156,34 @@ impl Headers {
             }
             return Some(value.slice(first));
         }
+    }
+
+    /// Replaces the first value of `kind` where it stands (the first element of the first line
+    /// of that kind), keeping the other elements and every line's position. Used to mark the
+    /// top Via with `received`/`rport`. False when there is no such header.
+    pub fn replace_first_value(&mut self, kind: HeaderKind, value: impl Into<Bytes>) -> bool {
+        let Some(header) = self.0.iter_mut().find(|h| h.kind == kind) else {
+            return false;
+        };
+        let value: Bytes = value.into();
+        if !kind.is_list() {
+            header.value = value;
+            return true;
+        }
+        let old = header.value.clone();
+        let mut elements = split_list(&old).filter(|r| !r.is_empty());
+        let rest_start = elements.nth(1).map(|r| r.start);
+        header.value = match rest_start {
+            Some(start) => {
+                let mut joined = Vec::with_capacity(value.len() + old.len() - start + 2);
+                joined.extend_from_slice(&value);
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(&old[start..]);
+                Bytes::from(joined)
+            }
+            None => value,
+        };
+        true
     }
 
     pub fn retain(&mut self, f: impl FnMut(&Header) -> bool) {
@@ -216,7 +248,8 @@ mod tests {
     #[test]
     fn pop_values() {
         let mut headers = sample();
-        let popped: Vec<Bytes> = std::iter::from_fn(|| headers.pop_first_value(HeaderKind::Via)).collect();
+        let popped: Vec<Bytes> =
+            std::iter::from_fn(|| headers.pop_first_value(HeaderKind::Via)).collect();
         assert_eq!(
             popped,
             vec![
@@ -263,21 +296,39 @@ mod tests {
     #[test]
     fn edits() {
         let mut headers = sample();
-        headers.push_front(Header::new(HeaderKind::Via, "SIP/2.0/TLS proxy.example.net;branch=z9hG4bKx"));
-        assert_eq!(headers.iter().next().map(|h| h.name.clone()), Some(Bytes::from_static(b"Via")));
+        headers.push_front(Header::new(
+            HeaderKind::Via,
+            "SIP/2.0/TLS proxy.example.net;branch=z9hG4bKx",
+        ));
+        assert_eq!(
+            headers.iter().next().map(|h| h.name.clone()),
+            Some(Bytes::from_static(b"Via"))
+        );
 
-        headers.insert_before_first(HeaderKind::Route, Header::new(HeaderKind::Route, "<sip:new.example.net;lr>"));
+        headers.insert_before_first(
+            HeaderKind::Route,
+            Header::new(HeaderKind::Route, "<sip:new.example.net;lr>"),
+        );
         assert_eq!(
             headers.first(HeaderKind::Route),
             Some(&Bytes::from_static(b"<sip:new.example.net;lr>"))
         );
-        headers.insert_before_first(HeaderKind::RecordRoute, Header::new(HeaderKind::RecordRoute, "<sip:rr.example.net;lr>"));
-        assert_eq!(headers.iter().next().map(|h| h.kind), Some(HeaderKind::RecordRoute));
+        headers.insert_before_first(
+            HeaderKind::RecordRoute,
+            Header::new(HeaderKind::RecordRoute, "<sip:rr.example.net;lr>"),
+        );
+        assert_eq!(
+            headers.iter().next().map(|h| h.kind),
+            Some(HeaderKind::RecordRoute)
+        );
 
         headers.set(HeaderKind::Via, "SIP/2.0/UDP only.example.net");
         assert_eq!(headers.count(HeaderKind::Via), 1);
         headers.set(HeaderKind::MaxForwards, "69");
-        assert_eq!(headers.first(HeaderKind::MaxForwards), Some(&Bytes::from_static(b"69")));
+        assert_eq!(
+            headers.first(HeaderKind::MaxForwards),
+            Some(&Bytes::from_static(b"69"))
+        );
 
         assert_eq!(headers.remove_all(HeaderKind::Route), 2);
         assert_eq!(headers.remove_by_name("subject"), 1);

@@ -57,8 +57,14 @@ mod tests {
     fn hosts() {
         assert_eq!(host("example.com;x"), Ok(("example.com".into(), 11)));
         assert_eq!(host("192.0.2.1:5060"), Ok(("192.0.2.1".into(), 9)));
-        assert_eq!(host("[2001:db8::10]:5070"), Ok(("[2001:db8::10]".into(), 14)));
-        assert_eq!(host("_sip._udp.example.com"), Ok(("_sip._udp.example.com".into(), 21)));
+        assert_eq!(
+            host("[2001:db8::10]:5070"),
+            Ok(("[2001:db8::10]".into(), 14))
+        );
+        assert_eq!(
+            host("_sip._udp.example.com"),
+            Ok(("_sip._udp.example.com".into(), 21))
+        );
         assert!(host("[2001:db8::10").is_err());
         assert!(host("[]").is_err());
         assert!(host("[zz]").is_err());

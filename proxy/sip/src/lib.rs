@@ -6,8 +6,9 @@
 //! headers the proxy actually reads (Via, From, To, CSeq, ...) are parsed further, on demand,
 //! through the accessors on [`Message`]. Before forwarding, the proxy runs
 //! [`validate_request`] (a failure carries the SIP status to answer with) or
-//! [`validate_response`] (a failure means drop). [`Message::to_bytes`] writes the message back
-//! out with a correct Content-Length.
+//! [`validate_response`] (a failure means drop). When [`parse_message`] itself refuses a
+//! request, [`parse_head`] salvages enough of it (Via, From, To, Call-ID, CSeq) to answer.
+//! [`Message::to_bytes`] writes a message back out with a correct Content-Length.
 //!
 //! The grammar follows RFC 3261 and the behaviour RFC 4475 asks of a robust element; the
 //! torture corpus under `tests/torture/` exercises both and is shared with the proxy's

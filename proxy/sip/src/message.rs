@@ -112,7 +112,9 @@ impl Message {
         name_addr(&self.headers, HeaderKind::To)
     }
 
-    /// Serialises the message; see [`crate::write`] for the exact form.
+    /// Serialises the message: the start line, each header as `name: value` in order under
+    /// the name it was received with, the Content-Length rewritten (or added) to the body's
+    /// length, an empty line, and the body.
     pub fn to_bytes(&self) -> Bytes {
         crate::write::write_message(self)
     }
@@ -188,9 +190,21 @@ mod tests {
         assert!(message.is_request());
         assert_eq!(message.method(), Some(&Method::Invite));
         assert_eq!(message.status(), None);
-        assert_eq!(message.request_uri().map(|u| &u[..]), Some(&b"sip:bob@example.com"[..]));
-        assert_eq!(message.call_id().map(|c| &c[..]), Some(&b"inv1@example.net"[..]));
-        assert_eq!(message.cseq()?, CSeq { seq: 7, method: Method::Invite });
+        assert_eq!(
+            message.request_uri().map(|u| &u[..]),
+            Some(&b"sip:bob@example.com"[..])
+        );
+        assert_eq!(
+            message.call_id().map(|c| &c[..]),
+            Some(&b"inv1@example.net"[..])
+        );
+        assert_eq!(
+            message.cseq()?,
+            CSeq {
+                seq: 7,
+                method: Method::Invite
+            }
+        );
         assert_eq!(message.max_forwards()?, Some(68));
         assert_eq!(message.top_via()?.branch(), Some("z9hG4bKinv1"));
         assert_eq!(message.from_header()?.tag(), Some("a1"));
@@ -202,10 +216,15 @@ mod tests {
     fn accessor_errors_name_the_header() -> Result<(), ParseError> {
         let mut message = invite()?;
         message.headers.set(HeaderKind::CSeq, "x INVITE");
-        assert!(matches!(message.cseq(), Err(ParseError::InvalidHeader { header: "CSeq", .. })));
+        assert!(matches!(
+            message.cseq(),
+            Err(ParseError::InvalidHeader { header: "CSeq", .. })
+        ));
         message.headers.set(HeaderKind::MaxForwards, "256");
         assert!(message.max_forwards().is_err());
-        message.headers.set(HeaderKind::MaxForwards, "99999999999999999999");
+        message
+            .headers
+            .set(HeaderKind::MaxForwards, "99999999999999999999");
         assert!(message.max_forwards().is_err());
         message.headers.remove_all(HeaderKind::MaxForwards);
         assert_eq!(message.max_forwards()?, None);
@@ -221,7 +240,10 @@ mod tests {
     fn request_uri_edit() -> Result<(), ParseError> {
         let mut message = invite()?;
         message.set_request_uri("sip:bob@192.0.2.4:5070");
-        assert_eq!(message.request_uri().map(|u| &u[..]), Some(&b"sip:bob@192.0.2.4:5070"[..]));
+        assert_eq!(
+            message.request_uri().map(|u| &u[..]),
+            Some(&b"sip:bob@192.0.2.4:5070"[..])
+        );
         let mut response = Message::response_to(&message, 200, "OK");
         response.set_request_uri("sip:ignored@example.com");
         assert_eq!(response.request_uri(), None);
@@ -236,7 +258,15 @@ mod tests {
         let names: Vec<&[u8]> = response.headers.iter().map(|h| &h.name[..]).collect();
         assert_eq!(
             names,
-            vec![&b"v"[..], b"Via", b"f", b"To", b"i", b"CSeq", b"Content-Length"]
+            vec![
+                &b"v"[..],
+                b"Via",
+                b"f",
+                b"To",
+                b"i",
+                b"CSeq",
+                b"Content-Length"
+            ]
         );
         assert_eq!(response.headers.values(HeaderKind::Via).len(), 3);
         assert_eq!(response.to_header()?.tag(), None);

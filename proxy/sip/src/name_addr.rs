@@ -30,8 +30,8 @@ impl NameAddr {
         }
         if s.first() == Some(&b'"') {
             let end = quoted_end(s, 0).ok_or(invalid("unterminated quoted display name"))?;
-            let display = String::from_utf8_lossy(&unquote(s.get(..end).unwrap_or_default()))
-                .into_owned();
+            let display =
+                String::from_utf8_lossy(&unquote(s.get(..end).unwrap_or_default())).into_owned();
             let rest = s.get(end..).unwrap_or_default();
             let rest = rest.get(rest.iter().take_while(|&&b| is_ws(b)).count()..);
             return match rest {
@@ -44,8 +44,13 @@ impl NameAddr {
                 let display = trim(s.get(..open).unwrap_or_default());
                 // Unquoted display names are `*(token LWS)`; octets above ASCII are let through
                 // for peers that send raw UTF-8 names, as they cannot be mistaken for syntax.
-                if !display.iter().all(|&b| is_token_char(b) || is_ws(b) || b >= 0x80) {
-                    return Err(invalid("display name with non-token characters must be quoted"));
+                if !display
+                    .iter()
+                    .all(|&b| is_token_char(b) || is_ws(b) || b >= 0x80)
+                {
+                    return Err(invalid(
+                        "display name with non-token characters must be quoted",
+                    ));
                 }
                 let display =
                     (!display.is_empty()).then(|| String::from_utf8_lossy(display).into_owned());
@@ -151,7 +156,10 @@ mod tests {
         let addr = parse("caller<sip:caller@example.com>;tag=323")?;
         assert_eq!(addr.display.as_deref(), Some("caller"));
         let tokens = parse("token1~` token2'+_ token3*%!.- <sip:x@example.com>")?;
-        assert_eq!(tokens.display.as_deref(), Some("token1~` token2'+_ token3*%!.-"));
+        assert_eq!(
+            tokens.display.as_deref(),
+            Some("token1~` token2'+_ token3*%!.-")
+        );
         let quoted = parse("\"caller\"<sip:caller@example.com>")?;
         assert_eq!(quoted.display.as_deref(), Some("caller"));
         Ok(())
@@ -167,7 +175,10 @@ mod tests {
         let params_go_to_header = parse("sip:bob@example.com;tag=x;lr")?;
         assert!(params_go_to_header.uri.params.is_empty());
         assert_eq!(params_go_to_header.params.len(), 2);
-        assert_eq!(params_go_to_header.to_string(), "<sip:bob@example.com>;tag=x;lr");
+        assert_eq!(
+            params_go_to_header.to_string(),
+            "<sip:bob@example.com>;tag=x;lr"
+        );
         let opaque = parse("isbn:2983792873")?;
         assert_eq!(opaque.uri.scheme, "isbn");
         Ok(())

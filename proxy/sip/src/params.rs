@@ -76,7 +76,10 @@ pub(crate) fn find<'a>(params: &'a Params, name: &str) -> Option<Option<&'a str>
 /// Replaces the value of a parameter (matched ignoring case) or appends it.
 pub(crate) fn set(params: &mut Params, name: &str, value: Option<&str>) {
     let value = value.map(str::to_owned);
-    match params.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+    match params
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
         Some(slot) => slot.1 = value,
         None => params.push((name.to_owned(), value)),
     }
@@ -105,7 +108,8 @@ mod tests {
 
     #[test]
     fn header_params_with_white_space() -> Result<(), ParseError> {
-        let params = parse_header_params(b" ;   tag    = 1918181833n ; lr;maddr=[2001:db8::1] ; q = 0.33")?;
+        let params =
+            parse_header_params(b" ;   tag    = 1918181833n ; lr;maddr=[2001:db8::1] ; q = 0.33")?;
         assert_eq!(
             params,
             vec![
@@ -138,7 +142,11 @@ mod tests {
             b";a=b c",
             b";a=<b>",
         ] {
-            assert!(parse_header_params(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_header_params(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -153,7 +161,11 @@ mod tests {
         set(&mut params, "lr", None);
         assert_eq!(
             params,
-            vec![p("Tag", Some("2")), p("lr", None), p("received", Some("192.0.2.1"))]
+            vec![
+                p("Tag", Some("2")),
+                p("lr", None),
+                p("received", Some("192.0.2.1"))
+            ]
         );
     }
 }

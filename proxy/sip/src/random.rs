@@ -31,7 +31,11 @@ pub fn generate_tag() -> String {
 
 /// A Via branch: the magic cookie followed by 128 random bits in hex.
 pub fn generate_branch() -> String {
-    format!("{BRANCH_MAGIC_COOKIE}{:016x}{:016x}", random_u64(), random_u64())
+    format!(
+        "{BRANCH_MAGIC_COOKIE}{:016x}{:016x}",
+        random_u64(),
+        random_u64()
+    )
 }
 
 #[cfg(test)]
@@ -43,7 +47,9 @@ mod tests {
     fn tags_are_distinct_tokens() {
         let tags: HashSet<String> = (0..1000).map(|_| generate_tag()).collect();
         assert_eq!(tags.len(), 1000);
-        assert!(tags.iter().all(|t| t.len() == 16 && crate::grammar::is_token(t.as_bytes())));
+        assert!(tags
+            .iter()
+            .all(|t| t.len() == 16 && crate::grammar::is_token(t.as_bytes())));
     }
 
     #[test]

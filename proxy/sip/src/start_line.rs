@@ -36,7 +36,10 @@ fn malformed(detail: &'static str) -> ParseError {
 pub(crate) fn parse_start_line(line: Bytes) -> Result<StartLine, ParseError> {
     // A method is a token and `/` is not a token character, so a line opening with `SIP/` can
     // only be a status line.
-    if line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/")) {
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
         parse_status_line(line).map(StartLine::Response)
     } else {
         parse_request_line(line).map(StartLine::Request)
@@ -50,10 +53,14 @@ fn parse_request_line(line: Bytes) -> Result<RequestLine, ParseError> {
     let (Some(method), Some(uri), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(malformed("request line must be three elements separated by single spaces"));
+        return Err(malformed(
+            "request line must be three elements separated by single spaces",
+        ));
     };
     if method.is_empty() || uri.is_empty() || version.is_empty() {
-        return Err(malformed("request line must be three elements separated by single spaces"));
+        return Err(malformed(
+            "request line must be three elements separated by single spaces",
+        ));
     }
     check_version(version)?;
     let method = Method::parse(method)?;
@@ -100,7 +107,9 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
         version: snippet(version),
     };
     let numbers = match version.get(..4) {
-        Some(prefix) if prefix.eq_ignore_ascii_case(b"SIP/") => version.get(4..).unwrap_or_default(),
+        Some(prefix) if prefix.eq_ignore_ascii_case(b"SIP/") => {
+            version.get(4..).unwrap_or_default()
+        }
         _ => return Err(malformed()),
     };
     let mut parts = numbers.split(|&b| b == b'.');
@@ -114,6 +123,36 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
         }
         _ => Err(malformed()),
     }
+}
+
+/// Makes what can be made of a malformed request line, so that the request can still be
+/// answered: the method comes from the first token, or else from the CSeq; the rest is kept
+/// raw. `None` for anything that looks like a status line, since responses are never answered.
+pub(crate) fn salvage_request_line(
+    line: Bytes,
+    cseq_method: Option<Method>,
+) -> Option<RequestLine> {
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
+        return None;
+    }
+    let first_sp = memchr::memchr(b' ', &line);
+    let token = line.get(..first_sp.unwrap_or(line.len()))?;
+    let method = Method::parse(token).ok().or(cseq_method)?;
+    let (uri, version) = match (first_sp, memchr::memrchr(b' ', &line)) {
+        (Some(first), Some(last)) if last > first => {
+            (line.slice(first + 1..last), line.slice(last + 1..))
+        }
+        (Some(first), _) => (line.slice(first + 1..), Bytes::new()),
+        _ => (Bytes::new(), Bytes::new()),
+    };
+    Some(RequestLine {
+        method,
+        uri,
+        version,
+    })
 }
 
 /// Whether the version is the one this proxy speaks.
@@ -137,7 +176,8 @@ mod tests {
         assert_eq!(line.method, Method::Invite);
         assert_eq!(line.uri, "sip:bob@example.com");
         assert_eq!(line.version, "SIP/2.0");
-        let StartLine::Request(odd) = parse("NEWMETHOD nobodyKnowsThisScheme:opaque SIP/7.0")? else {
+        let StartLine::Request(odd) = parse("NEWMETHOD nobodyKnowsThisScheme:opaque SIP/7.0")?
+        else {
             return Err(malformed("expected a request"));
         };
         assert_eq!(odd.method, Method::Extension("NEWMETHOD".into()));
@@ -188,6 +228,19 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn salvage() {
+        let line = |s: &'static str| Bytes::from_static(s.as_bytes());
+        let salvaged = salvage_request_line(line("INVITE  sip:a@example.com  SIP/2.0"), None);
+        assert_eq!(salvaged.map(|l| l.method), Some(Method::Invite));
+        let from_cseq = salvage_request_line(line("<bad> x"), Some(Method::Options));
+        assert_eq!(from_cseq.map(|l| l.method), Some(Method::Options));
+        assert!(salvage_request_line(line("<bad> x"), None).is_none());
+        assert!(salvage_request_line(line("SIP/2.0 99999 x"), Some(Method::Invite)).is_none());
+        let bare = salvage_request_line(line("OPTIONS"), None);
+        assert_eq!(bare.map(|l| (l.uri.len(), l.version.len())), Some((0, 0)));
     }
 
     #[test]

@@ -36,7 +36,10 @@ impl Uri {
     /// Parses a URI. White space, control characters and `<>"` anywhere are errors: a URI with
     /// them is malformed (RFC 4475 §3.1.2.6, §3.1.2.14).
     pub fn parse(text: &[u8]) -> Result<Uri, ParseError> {
-        if text.iter().any(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"')) {
+        if text
+            .iter()
+            .any(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
+        {
             return Err(invalid("character that must be escaped"));
         }
         let colon = memchr::memchr(b':', text).ok_or(invalid("missing scheme"))?;
@@ -151,7 +154,11 @@ fn parse_tel(scheme: String, rest: &[u8]) -> Result<Uri, ParseError> {
 
 /// `user` / `password` characters: unreserved, escaped, and `&=+$,;?/:`.
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/' | b':')
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/' | b':'
+        )
 }
 
 /// `paramchar`: unreserved, escaped, and `[]/:&+$`.
@@ -161,7 +168,11 @@ fn is_param_char(b: u8) -> bool {
 
 /// `hnv-unreserved`, unreserved and escaped, plus the `=` and `&` that structure headers.
 fn is_header_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&')
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        )
 }
 
 /// `*( ";" pname [ "=" pvalue ] )`, no white space allowed.
@@ -263,7 +274,8 @@ mod tests {
 
     #[test]
     fn unusual_userinfo() -> Result<(), ParseError> {
-        let text = "sip:1_odd.user~(really!)&is+it$/so?,/;;*:&pass+word=1,yes!*$~_.(ok)@example.com";
+        let text =
+            "sip:1_odd.user~(really!)&is+it$/so?,/;;*:&pass+word=1,yes!*$~_.(ok)@example.com";
         let uri = round_trip(text)?;
         assert_eq!(uri.host, "example.com");
         assert!(uri.params.is_empty());
@@ -284,7 +296,10 @@ mod tests {
     #[test]
     fn headers_kept() -> Result<(), ParseError> {
         let uri = round_trip("sip:user@example.com?Route=%3Csip:example.net%3E&Subject=hi")?;
-        assert_eq!(uri.headers.as_deref(), Some("Route=%3Csip:example.net%3E&Subject=hi"));
+        assert_eq!(
+            uri.headers.as_deref(),
+            Some("Route=%3Csip:example.net%3E&Subject=hi")
+        );
         Ok(())
     }
 

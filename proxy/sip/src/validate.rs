@@ -41,7 +41,9 @@ pub fn validate_request(message: &Message) -> Result<(), ParseError> {
     at_most_once(&message.headers, HeaderKind::MaxForwards)?;
     message.max_forwards()?;
     for kind in [HeaderKind::Route, HeaderKind::RecordRoute] {
-        each_element(&message.headers, kind, |value| NameAddr::parse(value).map(drop))?;
+        each_element(&message.headers, kind, |value| {
+            NameAddr::parse(value).map(drop)
+        })?;
     }
     each_element(&message.headers, HeaderKind::Contact, |value| {
         if value == b"*" {
@@ -81,7 +83,12 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
 /// What requests and responses share: the dialog-identifying headers and the Via stack.
 fn check_common(message: &Message) -> Result<(), ParseError> {
     let headers = &message.headers;
-    for kind in [HeaderKind::To, HeaderKind::From, HeaderKind::CallId, HeaderKind::CSeq] {
+    for kind in [
+        HeaderKind::To,
+        HeaderKind::From,
+        HeaderKind::CallId,
+        HeaderKind::CSeq,
+    ] {
         exactly_once(headers, kind)?;
     }
     message.to_header()?;
@@ -92,14 +99,18 @@ fn check_common(message: &Message) -> Result<(), ParseError> {
             header: HeaderKind::Via.canonical_name(),
         });
     }
-    each_element(headers, HeaderKind::Via, |value| Via::parse(value).map(drop))
+    each_element(headers, HeaderKind::Via, |value| {
+        Via::parse(value).map(drop)
+    })
 }
 
 /// `callid = word [ "@" word ]`: whatever the characters, it is one word without white space.
 fn check_call_id(headers: &Headers) -> Result<(), ParseError> {
-    let value = headers.first(HeaderKind::CallId).ok_or(ParseError::MissingHeader {
-        header: HeaderKind::CallId.canonical_name(),
-    })?;
+    let value = headers
+        .first(HeaderKind::CallId)
+        .ok_or(ParseError::MissingHeader {
+            header: HeaderKind::CallId.canonical_name(),
+        })?;
     if value.is_empty() || value.iter().any(|&b| is_ws(b)) {
         return Err(ParseError::InvalidCallId.in_header(HeaderKind::CallId.canonical_name()));
     }
@@ -185,19 +196,27 @@ mod tests {
     #[test]
     fn version_and_scheme() {
         assert_eq!(
-            status(&format!("INVITE sip:bob@example.com SIP/7.0\r\n{HEADERS}\r\n")),
+            status(&format!(
+                "INVITE sip:bob@example.com SIP/7.0\r\n{HEADERS}\r\n"
+            )),
             Some(505)
         );
         assert_eq!(
-            status(&format!("INVITE im:bob@example.com SIP/2.0\r\n{HEADERS}\r\n")),
+            status(&format!(
+                "INVITE im:bob@example.com SIP/2.0\r\n{HEADERS}\r\n"
+            )),
             Some(416)
         );
         assert_eq!(
-            status(&format!("INVITE <sip:bob@example.com> SIP/2.0\r\n{HEADERS}\r\n")),
+            status(&format!(
+                "INVITE <sip:bob@example.com> SIP/2.0\r\n{HEADERS}\r\n"
+            )),
             Some(400)
         );
         assert_eq!(
-            status(&format!("INVITE tel:+1-201-555-0123 SIP/2.0\r\n{HEADERS}\r\n")),
+            status(&format!(
+                "INVITE tel:+1-201-555-0123 SIP/2.0\r\n{HEADERS}\r\n"
+            )),
             None
         );
     }
@@ -218,12 +237,20 @@ mod tests {
             );
         }
         assert!(matches!(
-            check(&format!("{HEAD}{HEADERS}t: <sip:carol@example.com>\r\n\r\n")),
-            Err(ParseError::DuplicateHeader { header: "To", count: 2 })
+            check(&format!(
+                "{HEAD}{HEADERS}t: <sip:carol@example.com>\r\n\r\n"
+            )),
+            Err(ParseError::DuplicateHeader {
+                header: "To",
+                count: 2
+            })
         ));
         assert!(matches!(
             check(&format!("{HEAD}{HEADERS}Max-Forwards: 70\r\n\r\n")),
-            Err(ParseError::DuplicateHeader { header: "Max-Forwards", .. })
+            Err(ParseError::DuplicateHeader {
+                header: "Max-Forwards",
+                ..
+            })
         ));
     }
 
@@ -245,15 +272,23 @@ mod tests {
             ("branch=z9hG4bK1", "branch=z9hG4bK1;;,;,,"),
             ("Call-ID: v1@example.net", "Call-ID: v1 @example.net"),
             ("<sip:alice@192.0.2.5>", "\"Alice <sip:alice@192.0.2.5>"),
-            ("To: <sip:bob@example.com>", "To: Bob, Jr <sip:bob@example.com>"),
-            ("Contact: <sip:alice@192.0.2.5>", "Contact: sip:alice@192.0.2.5?Subject=x"),
+            (
+                "To: <sip:bob@example.com>",
+                "To: Bob, Jr <sip:bob@example.com>",
+            ),
+            (
+                "Contact: <sip:alice@192.0.2.5>",
+                "Contact: sip:alice@192.0.2.5?Subject=x",
+            ),
         ] {
             let headers = HEADERS.replace(from, to);
             assert_eq!(status(&format!("{HEAD}{headers}\r\n")), Some(400), "{to}");
         }
         let star = HEADERS.replace("<sip:alice@192.0.2.5>", "*");
         assert_eq!(status(&format!("{HEAD}{star}\r\n")), None);
-        let route = format!("{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\r\n");
+        let route = format!(
+            "{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n\r\n"
+        );
         assert_eq!(status(&route), None);
         let bad_route = format!("{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>,,\r\n\r\n");
         assert_eq!(status(&bad_route), Some(400));
@@ -268,7 +303,9 @@ mod tests {
             Err(ParseError::StatusOutOfRange { code: 99 })
         ));
         assert!(check(&ok.replace("200 OK", "700 Odd")).is_err());
-        assert!(check(&ok.replace("CSeq: 1 INVITE", "CSeq: 9292394834772304023312 OPTIONS")).is_err());
+        assert!(
+            check(&ok.replace("CSeq: 1 INVITE", "CSeq: 9292394834772304023312 OPTIONS")).is_err()
+        );
         let message = parse_message(Bytes::from(ok), &Limits::default());
         assert_eq!(
             message.map(|m| validate_request(&m)).ok(),

@@ -129,7 +129,9 @@ mod tests {
         let via = Via::parse(b"SIP  /   2.0 /UDP    192.0.2.2;branch=390skdjuw")?;
         assert_eq!(via.protocol, "SIP/2.0");
         assert_eq!(via.host, "192.0.2.2");
-        let spaced = Via::parse(b"SIP  / 2.0  / tcp     spindle.example.com   ;\t branch  =   z9hG4bK9ikj8  ")?;
+        let spaced = Via::parse(
+            b"SIP  / 2.0  / tcp     spindle.example.com   ;\t branch  =   z9hG4bK9ikj8  ",
+        )?;
         assert_eq!(spaced.transport, "TCP");
         assert_eq!(spaced.branch(), Some("z9hG4bK9ikj8"));
         let port = Via::parse(b"SIP/2.0/UDP host.example.com : 5070 ; received = 192.0.2.9")?;

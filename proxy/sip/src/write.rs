@@ -127,10 +127,17 @@ mod tests {
     #[test]
     fn adds_missing_length_and_tracks_body_edits() -> Result<(), ParseError> {
         let mut message = parse("SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\nbody")?;
-        assert_eq!(message.to_bytes(), "SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 4\r\n\r\nbody");
+        assert_eq!(
+            message.to_bytes(),
+            "SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 4\r\n\r\nbody"
+        );
         message.body = Bytes::from_static(b"longer body");
-        message.headers.push(Header::new(HeaderKind::ContentLength, "4"));
-        message.headers.push(Header::new(HeaderKind::ContentLength, "9"));
+        message
+            .headers
+            .push(Header::new(HeaderKind::ContentLength, "4"));
+        message
+            .headers
+            .push(Header::new(HeaderKind::ContentLength, "9"));
         assert_eq!(
             message.to_bytes(),
             "SIP/2.0 200 OK\r\nCall-ID: x\r\nContent-Length: 11\r\n\r\nlonger body"

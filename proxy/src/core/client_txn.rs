@@ -47,7 +47,9 @@ pub(crate) enum ClientEntry {
 }
 
 impl Core {
-    /// A flow to `hop`, leaving from `egress` for UDP (so responses come back to its socket).
+    /// A flow to `hop`, leaving from `egress` for UDP (so responses come back to its socket);
+    /// a new connection counts as `egress`'s, so what the peer sends back on it runs that
+    /// listener's chain.
     pub async fn flow_to(
         &self,
         hop: &NextHop,
@@ -59,8 +61,11 @@ impl Core {
                 .or_else(|| self.listeners.iter().find_map(|l| l.udp_flow(hop.addr)))
                 .ok_or_else(|| std::io::Error::other("no udp listener to send from")),
             transport => {
+                let listener = egress
+                    .filter(|l| l.transport() == transport)
+                    .map(|l| l.info.local_addr);
                 self.connections
-                    .connect(transport, hop.addr, hop.server_name.as_deref())
+                    .connect(transport, hop.addr, hop.server_name.as_deref(), listener)
                     .await
             }
         }

@@ -2,7 +2,7 @@
 //! Record-Route with Legate's signed state, and Legate's Via on top.
 
 use legate_filters::ListenerInfo;
-use legate_sip::{Header, HeaderKind, Message};
+use legate_sip::{Header, HeaderKind, Message, Uri};
 
 use super::{loops, Core, ListenerRuntime, NextHop, RouteState};
 use crate::transport::transport_token;
@@ -31,6 +31,7 @@ impl Core {
         record_route: Option<&RouteState>,
     ) -> ForwardPlan {
         let mut message = request.clone();
+        strip_uri_headers(&mut message);
         let max_forwards = request.max_forwards().ok().flatten().unwrap_or(71);
         message.headers.set(
             HeaderKind::MaxForwards,
@@ -71,5 +72,20 @@ impl Core {
             format!("SIP/2.0/{transport} {sent_by};branch={branch}"),
         ));
         ForwardPlan { message, branch }
+    }
+}
+
+/// Headers escaped into the Request-URI (`sip:bob@example.com?Route=…`) are not forwarded in it
+/// (RFC 3261 §19.1.5, RFC 4475 §3.1.2.11): a sender must not steer the next hop through them.
+fn strip_uri_headers(message: &mut Message) {
+    let Some(uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) else {
+        return;
+    };
+    if uri.headers.is_some() {
+        let stripped = Uri {
+            headers: None,
+            ..uri
+        };
+        message.set_request_uri(stripped.to_string());
     }
 }

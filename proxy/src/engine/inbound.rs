@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use legate_sip::{
-    parse_message, validate_request, validate_response, FramingError, Message, ParseError,
+    parse_head, parse_message, validate_request, validate_response, FramingError, Message,
+    ParseError,
 };
 
 use super::Engine;
-use crate::core::local_response;
+use crate::core::{local_response, Core};
 use crate::transport::{Flow, Inbound};
 
 /// The transports' entry into the engine.
@@ -51,7 +52,7 @@ impl Inbound for InboundHandler {
             .message_rejected(listener_label(&flow), "framing");
         tracing::info!(%error, ?flow, "closing connection after a framing error");
         let Some(head) = error.head() else { return };
-        let Ok(request) = parse_message(head, &engine.core.limits) else {
+        let Ok(request) = parse_head(head, &engine.core.limits) else {
             return;
         };
         if request.is_request() && request.method() != Some(&legate_sip::Method::Ack) {
@@ -66,6 +67,27 @@ impl Inbound for InboundHandler {
     }
 }
 
+/// The answer to an invalid request, with the reason in a Warning, sent back where it came from
+/// (even a garbled Via is copied into the answer). ACKs are never answered, and neither is a
+/// request without any Via.
+async fn answer_invalid(core: &Core, request: &Message, flow: &Flow, error: &ParseError) {
+    core.metrics
+        .message_rejected(listener_label(flow), "invalid_request");
+    if request.method() == Some(&legate_sip::Method::Ack)
+        || request.headers.count(legate_sip::HeaderKind::Via) == 0
+    {
+        return;
+    }
+    let reason = error.to_string();
+    let response = local_response(
+        request,
+        error.status_code(),
+        error.reason_phrase(),
+        Some(&reason),
+    );
+    let _ = flow.send(response.to_bytes()).await;
+}
+
 fn listener_label(flow: &Flow) -> &'static str {
     match flow.transport {
         crate::transport::Transport::Udp => "udp",
@@ -75,30 +97,25 @@ fn listener_label(flow: &Flow) -> &'static str {
 }
 
 impl Engine {
-    /// A message that did not even parse: nothing can be routed, and a response can only be
-    /// built if the head is readable enough; otherwise it is dropped and counted.
+    /// A message that did not parse: requests are answered from whatever of their head can be
+    /// read (the status the error calls for, and why); anything else is dropped and counted.
     fn reject_unparsable(&self, flow: &Flow, bytes: &Bytes, error: &ParseError) {
-        self.core
-            .metrics
-            .message_rejected(listener_label(flow), "unparsable");
-        tracing::debug!(%error, ?flow, len = bytes.len(), "dropped unparsable message");
+        tracing::debug!(%error, ?flow, len = bytes.len(), "unparsable message");
+        match parse_head(bytes.clone(), &self.core.limits) {
+            Ok(request) if request.is_request() => {
+                let (core, flow, error) = (self.core.clone(), flow.clone(), error.clone());
+                tokio::spawn(async move { answer_invalid(&core, &request, &flow, &error).await });
+            }
+            _ => self
+                .core
+                .metrics
+                .message_rejected(listener_label(flow), "unparsable"),
+        }
     }
 
     /// Answers a request that failed validation with the status the error calls for.
     pub(super) async fn reject_invalid(&self, request: &Message, flow: &Flow, error: &ParseError) {
-        self.core
-            .metrics
-            .message_rejected(listener_label(flow), "invalid_request");
-        if request.method() == Some(&legate_sip::Method::Ack) {
-            return;
-        }
-        let response = local_response(
-            request,
-            error.status_code(),
-            error.reason_phrase(),
-            Some(&error.to_string()),
-        );
-        let _ = flow.send(response.to_bytes()).await;
+        answer_invalid(&self.core, request, flow, error).await;
     }
 
     async fn on_request(self: Arc<Self>, request: Message, flow: Flow) {

@@ -63,7 +63,7 @@ impl Engine {
         if let Err(refusal) = checks::check(&request, &self.core.listeners) {
             return self.refuse(&txn, &listener_name, &request, refusal).await;
         }
-        let decision = match route_set::preprocess(&self.core, &mut request, &flow).await {
+        let decision = match route_set::preprocess(&self.core, &mut request).await {
             Ok(decision) => decision,
             Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
         };
@@ -214,7 +214,7 @@ impl Engine {
             return;
         }
         let Ok(RouteDecision::InDialog(route)) =
-            route_set::preprocess(&self.core, &mut request, &flow).await
+            route_set::preprocess(&self.core, &mut request).await
         else {
             return;
         };
@@ -254,8 +254,7 @@ fn mark_received(request: &mut Message, flow: &Flow) {
     if wants_rport {
         via.set_param("rport", Some(&flow.remote.port().to_string()));
     }
-    request.headers.pop_first_value(HeaderKind::Via);
     request
         .headers
-        .push_front(Header::new(HeaderKind::Via, via.to_string()));
+        .replace_first_value(HeaderKind::Via, via.to_string());
 }

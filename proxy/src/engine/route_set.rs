@@ -6,7 +6,7 @@ use legate_sip::{HeaderKind, Message, NameAddr, Uri};
 use super::checks::Refusal;
 use crate::core::{route_state, Core, NextHop, RouteState};
 use crate::router::InDialogRoute;
-use crate::transport::{parse_transport, Flow, Transport};
+use crate::transport::{parse_transport, Transport};
 
 /// Where a request goes, as far as its Route set and Request-URI tell.
 pub enum RouteDecision {
@@ -29,11 +29,7 @@ fn is_ours(core: &Core, uri: &Uri) -> bool {
         .is_some()
 }
 
-pub async fn preprocess(
-    core: &Core,
-    request: &mut Message,
-    flow: &Flow,
-) -> Result<RouteDecision, Refusal> {
+pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecision, Refusal> {
     // §16.4: a strict router before us put our URI in the Request-URI; the real target is the
     // last Route entry.
     let request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
@@ -76,8 +72,10 @@ pub async fn preprocess(
         }
     }
 
-    let in_dialog = request.to_header().is_ok_and(|to| to.tag().is_some());
-    if !in_dialog {
+    // Only Legate's own signed state earns a request direct next-hop routing. Anything else,
+    // in-dialog or not, is routed by target domain through the routes (and the policy of the
+    // chain), so a peer cannot use Legate to reach an arbitrary host.
+    let Some(state) = state else {
         let to_self = request.headers.count(HeaderKind::Route) == 0
             && request
                 .request_uri()
@@ -88,7 +86,7 @@ pub async fn preprocess(
         } else {
             RouteDecision::ByDomain
         });
-    }
+    };
 
     let next = match request.headers.values(HeaderKind::Route).into_iter().next() {
         Some(route) => uri_of_route(&route),
@@ -109,31 +107,30 @@ pub async fn preprocess(
         header: None,
     })?;
 
-    let mut egress = None;
-    if let Some(state) = &state {
-        let from_initiator = request
-            .from_header()
-            .ok()
-            .is_some_and(|from| from.tag() == Some(state.initiator_tag.as_str()));
-        if from_initiator {
-            egress = Some(state.egress.clone());
-        } else {
-            egress = Some(state.ingress.clone());
-            // Towards the initiator: reuse its connection if it is still up (it may not be
-            // reachable at its Contact, e.g. behind NAT).
-            if let Some((transport, addr)) = state.initiator_flow {
-                if transport != Transport::Udp && core.connections.get(transport, addr).is_some() {
-                    hop = NextHop {
-                        transport,
-                        addr,
-                        server_name: None,
-                    };
-                }
+    let from_initiator = request
+        .from_header()
+        .ok()
+        .is_some_and(|from| from.tag() == Some(state.initiator_tag.as_str()));
+    let egress = if from_initiator {
+        state.egress
+    } else {
+        // Towards the initiator: reuse its connection if it is still up (it may not be
+        // reachable at its Contact, e.g. behind NAT).
+        if let Some((transport, addr)) = state.initiator_flow {
+            if transport != Transport::Udp && core.connections.get(transport, addr).is_some() {
+                hop = NextHop {
+                    transport,
+                    addr,
+                    server_name: None,
+                };
             }
         }
-    }
-    let _ = flow;
-    Ok(RouteDecision::InDialog(InDialogRoute { hop, egress }))
+        state.ingress
+    };
+    Ok(RouteDecision::InDialog(InDialogRoute {
+        hop,
+        egress: Some(egress),
+    }))
 }
 
 fn remove_last_route(request: &mut Message) {

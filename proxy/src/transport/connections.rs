@@ -4,28 +4,28 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use tokio::net::TcpStream;
 
 use super::stream::{spawn_connection, StreamOptions};
-use super::{tls, ConnectionHandle, Flow, Inbound, Transport};
+use super::tls::TlsClients;
+use super::{tls, ConnectionHandle, Flow, Inbound, Transport, CONNECT_TIMEOUT};
 
 /// Live connections keyed by transport and peer address.
 pub struct Connections {
     live: Mutex<HashMap<(Transport, SocketAddr), ConnectionHandle>>,
     inbound: OnceLock<Arc<dyn Inbound>>,
     outbound: StreamOptions,
-    tls_client: Arc<rustls::ClientConfig>,
+    tls_clients: TlsClients,
 }
 
 impl Connections {
-    pub fn new(outbound: StreamOptions, tls_client: Arc<rustls::ClientConfig>) -> Connections {
+    pub fn new(outbound: StreamOptions, tls_clients: TlsClients) -> Connections {
         Connections {
             live: Mutex::new(HashMap::new()),
             inbound: OnceLock::new(),
             outbound,
-            tls_client,
+            tls_clients,
         }
     }
 
@@ -57,25 +57,34 @@ impl Connections {
     }
 
     /// A flow to `remote`: an existing connection if there is one, else a new one.
+    ///
+    /// `listener` is the bound address of the listener the connection leaves by. Requests the
+    /// peer sends back on a new connection are taken as arriving on that listener (so they run
+    /// its filter chain, on its side of the boundary); without one, the connection's own local
+    /// address stands in.
     pub async fn connect(
         self: &Arc<Self>,
         transport: Transport,
         remote: SocketAddr,
         server_name: Option<&str>,
+        listener: Option<SocketAddr>,
     ) -> io::Result<Flow> {
         if let Some(handle) = self.get(transport, remote) {
-            return Ok(Flow::stream(transport, remote, remote, handle));
+            return Ok(Flow::stream(transport, handle.local, remote, handle));
         }
         let inbound = self
             .inbound
             .get()
             .cloned()
             .ok_or_else(|| io::Error::other("transports not started"))?;
-        let socket = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(remote))
+        let socket = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         let _ = socket.set_nodelay(true);
-        let local = socket.local_addr()?;
+        let local = match listener {
+            Some(listener) => listener,
+            None => socket.local_addr()?,
+        };
         let mut options = self.outbound.clone();
         options.transport = transport;
         let this = self.clone();
@@ -85,7 +94,8 @@ impl Connections {
                 let name = server_name
                     .map(str::to_string)
                     .unwrap_or_else(|| remote.ip().to_string());
-                let stream = tls::connect(self.tls_client.clone(), &name, socket).await?;
+                let config = self.tls_clients.for_endpoint(remote);
+                let stream = tls::connect(config, &name, socket).await?;
                 spawn_connection(stream, None, local, remote, options, this, inbound)
             }
             Transport::Udp => return Err(io::Error::other("udp is not connection-oriented")),

@@ -13,6 +13,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::UdpSocket;
@@ -21,10 +22,18 @@ use tokio::sync::mpsc;
 pub use connections::Connections;
 pub use legate_api::Transport;
 pub use stream::{serve_tcp_listener, StreamOptions};
-pub use tls::{client_config, server_acceptor};
+pub use tls::{server_acceptor, TlsClients};
 pub use udp::serve_udp_socket;
 
 use legate_filters::TlsPeerIdentity;
+
+/// How long an outbound TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a TLS handshake may take, in either direction.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection whose peer stopped sending (or that broke framing) stays open for
+/// answers already on their way, such as the 400 after a framing error.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Where a message came from and how to answer on the same path.
 #[derive(Clone)]
@@ -45,6 +54,9 @@ enum Sender {
 #[derive(Clone)]
 pub struct ConnectionHandle {
     pub id: u64,
+    /// The local address flows on this connection report: the accepting listener's, or for
+    /// outbound connections the listener they leave by.
+    pub local: SocketAddr,
     tx: mpsc::Sender<Bytes>,
     pub peer_identity: Option<Arc<TlsPeerIdentity>>,
 }

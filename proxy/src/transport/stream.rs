@@ -9,12 +9,15 @@ use bytes::Bytes;
 use legate_sip::{Frame, Limits, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{tls, ConnectionHandle, Connections, Flow, Inbound, Transport};
+use super::{tls, ConnectionHandle, Connections, Flow, Inbound, Transport, CLOSE_GRACE};
 use legate_filters::TlsPeerIdentity;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A peer that takes no bytes for this long is taken as gone and its connection closed.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How connections of one listener (or outbound connections) behave.
 #[derive(Clone)]
@@ -84,6 +87,7 @@ where
     let (tx, rx) = mpsc::channel(256);
     let handle = ConnectionHandle {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        local,
         tx,
         peer_identity: identity.map(Arc::new),
     };
@@ -116,13 +120,31 @@ async fn read_and_write<S>(
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let writer_task = tokio::spawn(async move {
-        while let Some(bytes) = outgoing.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
+    // Dropped (never sent) when the reading side is done and the close grace has passed.
+    let (stop_writing, mut stopped) = oneshot::channel::<()>();
+    let mut writer_task = tokio::spawn(async move {
+        loop {
+            let bytes = tokio::select! {
+                next = outgoing.recv() => match next {
+                    Some(bytes) => bytes,
+                    None => break,
+                },
+                _ = &mut stopped => {
+                    // Refuse anything new (handles now report closed), send what is queued.
+                    outgoing.close();
+                    while let Ok(bytes) = outgoing.try_recv() {
+                        if !write_bounded(&mut writer, &bytes).await {
+                            break;
+                        }
+                    }
+                    break;
+                }
+            };
+            if !write_bounded(&mut writer, &bytes).await {
                 break;
             }
         }
-        let _ = writer.shutdown().await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, writer.shutdown()).await;
     });
     let flow = Flow::stream(options.transport, local, remote, handle.clone());
     let mut framer = StreamFramer::new(options.limits);
@@ -150,6 +172,22 @@ async fn read_and_write<S>(
     connections.remove(options.transport, remote, handle.id);
     drop(flow);
     drop(handle);
-    // Give queued answers (a 400 after a framing error) a moment to leave before closing.
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer_task).await;
+    // Answers on their way (a 400 after a framing error) get a moment to be queued and leave.
+    // Transactions may hold this connection's handle for a long while after that; the socket
+    // is closed regardless, instead of lingering half-closed until they end.
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer_task)
+        .await
+        .is_err()
+    {
+        drop(stop_writing);
+        let _ = writer_task.await;
+    }
+}
+
+/// Writes one message; false if the connection is broken or the peer stopped reading.
+async fn write_bounded<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
 }

@@ -1,16 +1,21 @@
 //! TLS with rustls: per-listener server certificates, optional client-certificate verification
 //! against a configured trust bundle, and the client side for outbound connections.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use legate_api::{ClusterConfig, Transport};
 use legate_filters::TlsPeerIdentity;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 use tokio::net::TcpStream;
 use tokio_rustls::{client, server, TlsAcceptor, TlsConnector};
+
+use super::HANDSHAKE_TIMEOUT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -97,9 +102,9 @@ pub fn server_acceptor(
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The client side: trusts the given bundles (cluster `tls_ca` files). With none, no server can
-/// be verified and outbound TLS fails closed.
-pub fn client_config(trust: &[&Path]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+/// The client side: trusts the given bundles. With none, no server can be verified and
+/// outbound TLS fails closed.
+fn client_config(trust: &[&Path]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let roots = root_store(trust)?;
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
@@ -108,11 +113,65 @@ pub fn client_config(trust: &[&Path]) -> Result<Arc<rustls::ClientConfig>, TlsEr
     Ok(Arc::new(config))
 }
 
+/// What outbound TLS connections trust. An endpoint of a `tls` cluster is verified against
+/// that cluster's `tls_ca` only (the union, if several clusters list the same address), so a
+/// peer whose certificate comes from another cluster's CA cannot stand in for it. Connections
+/// are shared per address, which is why trust is chosen per address too. Any other address (an
+/// in-dialog next hop taken from a Route or Contact) is verified against every configured CA.
+#[derive(Clone)]
+pub struct TlsClients {
+    by_endpoint: HashMap<SocketAddr, Arc<rustls::ClientConfig>>,
+    fallback: Arc<rustls::ClientConfig>,
+}
+
+impl TlsClients {
+    /// Loads the `tls_ca` bundles of `clusters`.
+    pub fn from_clusters(clusters: &[ClusterConfig]) -> Result<TlsClients, TlsError> {
+        let mut per_endpoint: HashMap<SocketAddr, Vec<&Path>> = HashMap::new();
+        let mut all: Vec<&Path> = Vec::new();
+        for cluster in clusters {
+            let ca = cluster.tls_ca.as_deref();
+            if let Some(ca) = ca.filter(|ca| !all.contains(ca)) {
+                all.push(ca);
+            }
+            if cluster.transport != Transport::Tls {
+                continue;
+            }
+            for endpoint in &cluster.endpoints {
+                let trust = per_endpoint.entry(*endpoint).or_default();
+                if let Some(ca) = ca.filter(|ca| !trust.contains(ca)) {
+                    trust.push(ca);
+                }
+            }
+        }
+        let by_endpoint = per_endpoint
+            .into_iter()
+            .map(|(endpoint, trust)| Ok((endpoint, client_config(&trust)?)))
+            .collect::<Result<_, TlsError>>()?;
+        Ok(TlsClients {
+            by_endpoint,
+            fallback: client_config(&all)?,
+        })
+    }
+
+    /// The client configuration for a connection to `remote`.
+    pub fn for_endpoint(&self, remote: SocketAddr) -> Arc<rustls::ClientConfig> {
+        self.by_endpoint
+            .get(&remote)
+            .unwrap_or(&self.fallback)
+            .clone()
+    }
+}
+
+/// The server side of a handshake, bounded so a client that connects and stays silent cannot
+/// hold a task (and a socket) forever.
 pub(crate) async fn accept(
     acceptor: &TlsAcceptor,
     socket: TcpStream,
 ) -> io::Result<(server::TlsStream<TcpStream>, Option<TlsPeerIdentity>)> {
-    let stream = acceptor.accept(socket).await?;
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out"))??;
     let identity = stream
         .get_ref()
         .1
@@ -122,14 +181,32 @@ pub(crate) async fn accept(
     Ok((stream, identity))
 }
 
+/// The client side of a handshake, verifying the server as `server_name` (a DNS name or an IP
+/// address). Bounded like [`accept`]: an upstream that takes the TCP connection but never
+/// completes the handshake must fail the attempt, not stall the request.
 pub(crate) async fn connect(
     config: Arc<rustls::ClientConfig>,
     server_name: &str,
     socket: TcpStream,
 ) -> io::Result<client::TlsStream<TcpStream>> {
-    let name = ServerName::try_from(server_name.to_string())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    TlsConnector::from(config).connect(name, socket).await
+    let name = ServerName::try_from(server_name.to_string()).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid tls server name {server_name:?}: {e}"),
+        )
+    })?;
+    let handshake = TlsConnector::from(config).connect(name, socket);
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(error)) => Err(io::Error::new(
+            error.kind(),
+            format!("tls handshake with {server_name} failed: {error}"),
+        )),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("tls handshake with {server_name} timed out"),
+        )),
+    }
 }
 
 /// The names a verified client certificate proves: DNS and URI subjectAltNames (RFC 5922 §7.1).
