@@ -148,3 +148,79 @@ fn expires_of(message: &Message) -> Option<Duration> {
     let seconds: u64 = std::str::from_utf8(value).ok()?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use bytes::Bytes;
+    use legate_sip::{parse_message, Limits};
+
+    use super::*;
+
+    fn snapshot() -> Arc<Snapshot> {
+        let loaded = legate_api::load_str(crate::cli::QUICKSTART, "quickstart").unwrap();
+        Arc::new(Snapshot::build(loaded, 7, Arc::new(OnceLock::new())).unwrap())
+    }
+
+    fn message(start: &str, extra: &str) -> Message {
+        let text = format!(
+            "{start}\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@local.example>;tag=a\r\n\
+             To: <sip:b@remote.example>;tag=b\r\nCall-ID: d1\r\nCSeq: 1 SUBSCRIBE\r\n{extra}Content-Length: 0\r\n\r\n"
+        );
+        parse_message(Bytes::from(text), &Limits::default()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn subscriptions_expire_and_calls_idle_out() {
+        let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(3600));
+        let ok = message("SIP/2.0 200 OK", "Expires: 60\r\n");
+        dialogs.established(DialogKind::Subscribe, &ok, snapshot());
+        let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "");
+        assert_eq!(
+            dialogs.lookup(&refresh).map(|s| s.version),
+            Some(7),
+            "pinned to its snapshot"
+        );
+        tokio::time::advance(Duration::from_secs(61)).await;
+        dialogs.sweep();
+        assert!(
+            dialogs.lookup(&refresh).is_none(),
+            "the subscription should have expired"
+        );
+
+        let call = message("SIP/2.0 200 OK", "");
+        dialogs.established(DialogKind::Invite, &call, snapshot());
+        tokio::time::advance(Duration::from_secs(3000)).await;
+        assert!(
+            dialogs.lookup(&call).is_some(),
+            "in-dialog traffic refreshes a call"
+        );
+        tokio::time::advance(Duration::from_secs(3601)).await;
+        dialogs.sweep();
+        assert!(
+            dialogs.lookup(&call).is_none(),
+            "an idle call should have expired"
+        );
+    }
+
+    #[test]
+    fn bye_terminated_notify_and_unsubscribe_end_dialogs() {
+        assert!(ends_dialog(&message(
+            "BYE sip:b@remote.example SIP/2.0",
+            ""
+        )));
+        assert!(ends_dialog(&message(
+            "NOTIFY sip:b@remote.example SIP/2.0",
+            "Subscription-State: terminated;reason=timeout\r\n"
+        )));
+        assert!(!ends_dialog(&message(
+            "NOTIFY sip:b@remote.example SIP/2.0",
+            "Subscription-State: active\r\n"
+        )));
+        assert!(ends_dialog(&message(
+            "SUBSCRIBE sip:b@remote.example SIP/2.0",
+            "Expires: 0\r\n"
+        )));
+    }
+}

@@ -6,20 +6,14 @@
 use std::time::Duration;
 
 use legate_e2e::config::{default_config, Ports};
-use legate_e2e::{assert_sipp_success, sipp_client, udp_exchange, Legate, SippServer};
+use legate_e2e::{assert_sipp_success, play, sipp_client, udp_exchange, Legate, SippServer};
 
 #[test]
 fn message_crosses_from_internal_to_the_remote_peer() {
     let p = Ports::pick();
     let legate = Legate::start(&default_config(&p), p.admin);
-    let peer = SippServer::start("uas_message.xml", p.peer, "u1", 3);
-    let target = format!("127.0.0.1:{}", p.internal);
-    let output = sipp_client("uac_message.xml", &target, p.client, "u1", 3, &[]);
-    assert_sipp_success(&output, "uac");
-    assert!(
-        peer.wait_success(Duration::from_secs(10)),
-        "the peer did not receive 3 marked MESSAGEs"
-    );
+    // The peer checks each MESSAGE arrives marked `X-Legate-Side: internal`, body intact.
+    play(&p, "uas_message.xml", "uac_message.xml", 3, &[]);
     let (_, metrics) = legate.admin_get("/metrics").unwrap();
     assert!(
         metrics
@@ -35,14 +29,8 @@ fn message_crosses_from_internal_to_the_remote_peer() {
 fn call_is_set_up_and_torn_down_through_the_record_route_set() {
     let p = Ports::pick();
     let _legate = Legate::start(&default_config(&p), p.admin);
-    let peer = SippServer::start("uas_invite.xml", p.peer, "u1", 1);
-    let target = format!("127.0.0.1:{}", p.internal);
-    let output = sipp_client("uac_invite.xml", &target, p.client, "u1", 1, &["-d", "100"]);
-    assert_sipp_success(&output, "uac");
-    assert!(
-        peer.wait_success(Duration::from_secs(10)),
-        "the called side did not see ACK and BYE"
-    );
+    // The called side's scenario needs the ACK and the BYE, both routed by the route set.
+    play(&p, "uas_invite.xml", "uac_invite.xml", 1, &["-d", "100"]);
 }
 
 #[test]

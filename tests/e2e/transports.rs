@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use legate_e2e::config::config_head;
 use legate_e2e::stream::{
     message_to_remote, options_to_legate, wait_tcp_listener, Received, SipConnection,
 };
@@ -24,19 +25,6 @@ fn chain(side: &str) -> String {
         config: {{ request: {{ add: [ {{ name: X-Legate-Side, value: {side} }} ] }} }}
       - name: legate.filters.sip.router
 "
-    )
-}
-
-/// Shared head of every config: admin port, fixed Record-Route secret, short timers.
-fn head(admin: u16) -> String {
-    format!(
-        r#"
-admin: {{ address: "127.0.0.1:{admin}" }}
-proxy:
-  record_route_secret: {{ value: "e2e-secret" }}
-  timers: {{ t1: 100ms, t2: 400ms, t4: 500ms }}
-  shutdown_grace: 2s
-"#
     )
 }
 
@@ -85,7 +73,7 @@ impl TcpSetup {
     transport: tcp
     endpoints: [\"127.0.0.1:{}\"]
 ",
-            head(self.admin),
+            config_head(self.admin),
             listener("internal", self.internal, "tcp", "internal", ""),
             listener("external", self.external, "tcp", "external", ""),
             self.peer
@@ -183,7 +171,7 @@ fn udp_caller_to_tcp_upstream_is_record_routed_twice() {
     transport: tcp
     endpoints: [\"127.0.0.1:{peer_port}\"]
 ",
-        head(admin),
+        config_head(admin),
         listener("internal", internal, "udp", "internal", ""),
         listener("external", external, "tcp", "external", ""),
     );
@@ -260,7 +248,7 @@ impl TlsSetup {
     endpoints: [\"127.0.0.1:{other}\"]
     tls_ca: {other_ca}
 ",
-            head(self.admin),
+            config_head(self.admin),
             listener("internal", self.internal, "tls", "internal", &tls),
             listener("internal_tcp", self.internal_tcp, "tcp", "internal", ""),
             upstream = self.upstream,
@@ -409,7 +397,7 @@ fn framing_legate() -> (Legate, u16) {
     let (port, admin) = (free_port(), free_port());
     let config = format!(
         "{}listeners:\n{}routes: []\nclusters: []\n",
-        head(admin),
+        config_head(admin),
         listener("internal", port, "tcp", "internal", "")
     );
     (Legate::start(&config, admin), port)

@@ -31,11 +31,9 @@ impl Ports {
     }
 }
 
-/// Internal and external UDP listeners, the route `remote.example` → cluster `remote-peer`
-/// (whose YAML body is `cluster`), `extra_routes` and `extra_clusters` appended, and a fixed
-/// Record-Route secret so a restarted Legate routes running dialogs. Short timers keep failover
-/// tests quick.
-pub fn proxy_config(p: &Ports, cluster: &str, extra_routes: &str, extra_clusters: &str) -> String {
+/// The head every test config shares: the admin port, a fixed Record-Route secret (so a
+/// restarted Legate routes running dialogs), and short timers that keep failover tests quick.
+pub fn config_head(admin: u16) -> String {
     format!(
         r#"
 admin: {{ address: "127.0.0.1:{admin}" }}
@@ -43,6 +41,17 @@ proxy:
   record_route_secret: {{ value: "e2e-secret" }}
   timers: {{ t1: 100ms, t2: 400ms, t4: 500ms }}
   shutdown_grace: 5s
+"#
+    )
+}
+
+/// Internal and external UDP listeners, the route `remote.example` → cluster `remote-peer`
+/// (whose YAML body is `cluster`), `extra_routes` and `extra_clusters` appended, and a fixed
+/// Record-Route secret so a restarted Legate routes running dialogs. Short timers keep failover
+/// tests quick.
+pub fn proxy_config(p: &Ports, cluster: &str, extra_routes: &str, extra_clusters: &str) -> String {
+    format!(
+        r#"{head}
 listeners:
   - name: internal
     address: "127.0.0.1:{internal}"
@@ -68,7 +77,7 @@ clusters:
 {cluster}
 {extra_clusters}
 "#,
-        admin = p.admin,
+        head = config_head(p.admin),
         internal = p.internal,
         external = p.external,
     )

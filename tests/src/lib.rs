@@ -98,12 +98,16 @@ impl Legate {
         admin_get(self.admin_port, path)
     }
 
-    /// SIGTERM, then wait for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_term(&self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
+    }
+
+    /// Waits (bounded) for the process to exit and returns its status.
+    pub fn wait_exit(mut self) -> std::process::ExitStatus {
         for _ in 0..400 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
@@ -111,6 +115,12 @@ impl Legate {
             sleep(Duration::from_millis(50));
         }
         panic!("legate did not exit after SIGTERM");
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.signal_term();
+        self.wait_exit()
     }
 }
 
@@ -257,4 +267,24 @@ pub fn metric_value(metrics: &str, prefix: &str) -> Option<f64> {
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+/// Plays `uac` against Legate's internal listener (UDP) with `uas` as the peer on `p.peer`, and
+/// asserts that both sides completed all `calls`.
+pub fn play(p: &config::Ports, uas: &str, uac: &str, calls: u32, uac_extra: &[&str]) {
+    let peer = SippServer::start(uas, p.peer, "u1", calls);
+    let output = sipp_client(uac, &p.internal_target(), p.client, "u1", calls, uac_extra);
+    assert_sipp_success(&output, uac);
+    assert!(
+        peer.wait_success(Duration::from_secs(20)),
+        "{uas} did not complete {calls} calls"
+    );
+}
+
+impl Legate {
+    /// The current value of a metric (name and labels as the line starts), if exposed.
+    pub fn metric(&self, prefix: &str) -> Option<f64> {
+        let (_, metrics) = self.admin_get("/metrics")?;
+        metric_value(&metrics, prefix)
+    }
 }

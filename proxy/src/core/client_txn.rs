@@ -44,6 +44,9 @@ pub(crate) enum ClientEntry {
         ack: Bytes,
         flow: Flow,
     },
+    /// Accepted INVITE transaction (RFC 6026, Timer M): 2xx retransmissions still travel
+    /// upstream statelessly; a provisional arriving after the 2xx is absorbed, never forwarded.
+    Accepted,
 }
 
 impl Core {
@@ -167,41 +170,59 @@ impl Core {
             }
         }
         .await;
-        // INVITE client transactions in Completed keep their entry for Timer D.
-        let completed = matches!(
-            self.client_txns.lock().ok().and_then(|t| t
-                .get(&key)
-                .map(|e| matches!(e, ClientEntry::Completed { .. }))),
-            Some(true)
-        );
-        if !completed {
-            if let Ok(mut table) = self.client_txns.lock() {
+        let accepted = method == Method::Invite
+            && matches!(&outcome, ClientOutcome::Final(r) if r.status().is_some_and(|s| (200..300).contains(&s)));
+        if accepted {
+            self.linger(
+                key,
+                ClientEntry::Accepted,
+                self.timers.transaction_timeout(),
+            );
+        } else if let Ok(mut table) = self.client_txns.lock() {
+            // INVITE client transactions in Completed keep their entry for Timer D.
+            if !matches!(table.get(&key), Some(ClientEntry::Completed { .. })) {
                 table.remove(&key);
             }
         }
         outcome
     }
 
-    /// Hands a response to the client transaction it belongs to. False when none matches (the
-    /// response is then forwarded statelessly, §16.7).
-    pub fn deliver_response(&self, response: Message) -> bool {
+    /// Hands a response to the client transaction it belongs to. A response that matches none
+    /// is given back, to be forwarded statelessly (§16.7).
+    pub fn deliver_response(&self, response: Message) -> Option<Message> {
         let Some(key) = client_key_of(&response) else {
-            return false;
+            return Some(response);
         };
         let Ok(table) = self.client_txns.lock() else {
-            return false;
+            return Some(response);
         };
+        let status = response.status().unwrap_or(0);
         match table.get(&key) {
-            Some(ClientEntry::Active(tx)) => tx.send(response).is_ok(),
+            Some(ClientEntry::Active(tx)) => tx.send(response).err().map(|unsent| unsent.0),
             Some(ClientEntry::Completed { ack, flow }) => {
-                if response.status().is_some_and(|s| s >= 300) {
+                if status >= 300 {
                     let (ack, flow) = (ack.clone(), flow.clone());
                     tokio::spawn(async move { flow.send(ack).await });
                 }
-                true
+                None
             }
-            None => false,
+            Some(ClientEntry::Accepted) if status < 200 => None,
+            Some(ClientEntry::Accepted) | None => Some(response),
         }
+    }
+
+    /// Keeps `entry` for `key` for `duration`, then forgets it.
+    fn linger(self: &Arc<Self>, key: ClientKey, entry: ClientEntry, duration: Duration) {
+        if let Ok(mut table) = self.client_txns.lock() {
+            table.insert(key.clone(), entry);
+        }
+        let core = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration).await;
+            if let Ok(mut table) = core.client_txns.lock() {
+                table.remove(&key);
+            }
+        });
     }
 
     /// The hop-by-hop ACK for a non-2xx INVITE answer (§17.1.1.3), kept for Timer D.
@@ -214,31 +235,14 @@ impl Core {
     ) {
         let ack = build_ack(invite, response).to_bytes();
         let _ = flow.send(ack.clone()).await;
-        let linger = if flow.is_reliable() {
-            Duration::ZERO
-        } else {
-            Duration::from_secs(32)
-        };
-        if linger.is_zero() {
-            return;
+        // Timer D: 32 s on UDP to answer retransmitted finals; nothing to wait for on streams.
+        if !flow.is_reliable() {
+            let entry = ClientEntry::Completed {
+                ack,
+                flow: flow.clone(),
+            };
+            self.linger(key.clone(), entry, Duration::from_secs(32));
         }
-        if let Ok(mut table) = self.client_txns.lock() {
-            table.insert(
-                key.clone(),
-                ClientEntry::Completed {
-                    ack,
-                    flow: flow.clone(),
-                },
-            );
-        }
-        let core = self.clone();
-        let key = key.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(linger).await;
-            if let Ok(mut table) = core.client_txns.lock() {
-                table.remove(&key);
-            }
-        });
     }
 
     /// Sends a CANCEL for a forwarded INVITE, in its own fire-and-forget client transaction.

@@ -29,9 +29,8 @@ impl Inbound for InboundHandler {
             tokio::spawn(async move { engine.on_request(message, flow).await });
         } else {
             match validate_response(&message) {
-                Ok(()) => {
-                    tokio::spawn(async move { engine.on_response(message, flow).await });
-                }
+                // Delivered here, in arrival order: a 180 must never overtake the 200 behind it.
+                Ok(()) => engine.on_response(message, flow),
                 Err(error) => {
                     // Invalid responses are dropped silently (RFC 4475 §3.1.2.19 and friends).
                     engine
@@ -126,11 +125,13 @@ impl Engine {
         self.handle_request(request, flow).await;
     }
 
-    async fn on_response(self: Arc<Self>, response: Message, flow: Flow) {
-        if !self.core.deliver_response(response.clone()) {
-            self.core
-                .forward_response_statelessly(response, &flow)
-                .await;
+    fn on_response(self: Arc<Self>, response: Message, flow: Flow) {
+        if let Some(unmatched) = self.core.deliver_response(response) {
+            tokio::spawn(async move {
+                self.core
+                    .forward_response_statelessly(unmatched, &flow)
+                    .await
+            });
         }
     }
 }

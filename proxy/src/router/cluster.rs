@@ -130,3 +130,45 @@ impl Clusters {
         self.by_name.values()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(balancing: &str) -> Cluster {
+        let config: ClusterConfig = serde_yaml::from_str(&format!(
+            "{{ name: c, transport: udp, load_balancing: {balancing}, endpoints: [127.0.0.1:5001, 127.0.0.1:5002, 127.0.0.1:5003] }}"
+        ))
+        .unwrap();
+        Cluster::new(&config, Arc::new(OnceLock::new()))
+    }
+
+    #[test]
+    fn consistent_hash_keeps_a_call_id_on_one_endpoint_and_spreads_call_ids() {
+        let cluster = cluster("consistent_hash");
+        let mut used = BTreeSet::new();
+        for call in 0..50 {
+            let call_id = format!("call-{call}@example.com");
+            let first = cluster.select(call_id.as_bytes(), &[]).unwrap();
+            for _ in 0..5 {
+                assert_eq!(cluster.select(call_id.as_bytes(), &[]), Some(first));
+            }
+            used.insert(first);
+        }
+        assert_eq!(used.len(), 3, "50 Call-IDs should reach every endpoint");
+    }
+
+    #[test]
+    fn round_robin_rotates_and_failover_skips_tried_endpoints() {
+        let cluster = cluster("round_robin");
+        let picks: BTreeSet<_> = (0..3)
+            .map(|_| cluster.select(b"same", &[]).unwrap())
+            .collect();
+        assert_eq!(picks.len(), 3);
+        let first = cluster.select(b"x", &[]).unwrap();
+        let second = cluster.select(b"x", &[first]).unwrap();
+        let third = cluster.select(b"x", &[first, second]).unwrap();
+        assert!(first != second && second != third && first != third);
+        assert_eq!(cluster.select(b"x", &[first, second, third]), None);
+    }
+}
