@@ -4,7 +4,7 @@
 #   prereqs.sh test    the above, plus sipp (sip-tester) and socat (the TLS side of sipp peers)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio)
 
 missing=()
 for pkg in "${want[@]}"; do

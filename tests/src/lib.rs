@@ -13,6 +13,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 pub mod config;
+pub mod kamailio;
 pub mod stream;
 pub mod tls;
 

@@ -35,8 +35,8 @@ pub struct ClusterConfig {
     pub health_check: Option<HealthCheckConfig>,
     /// Name checked against the endpoints' certificates (`tls` clusters only).
     pub tls_server_name: Option<String>,
-    /// PEM CAs trusted for the endpoints' certificates (`tls` clusters only); the system
-    /// roots when unset.
+    /// PEM CAs trusted for the endpoints' certificates; required for `tls` clusters (federation
+    /// peers are pinned to the CAs configured for them, never to a general trust store).
     pub tls_ca: Option<PathBuf>,
 }
 
