@@ -39,11 +39,7 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
             )
         };
         let socket = match listener.transport {
-            Transport::Udp => {
-                let socket = UdpSocket::bind(listener.address).with_context(context)?;
-                socket.set_nonblocking(true).with_context(context)?;
-                BoundSocket::Udp(socket)
-            }
+            Transport::Udp => BoundSocket::Udp(bind_udp(listener.address).with_context(context)?),
             Transport::Tcp | Transport::Tls => {
                 let socket = TcpListener::bind(listener.address).with_context(context)?;
                 socket.set_nonblocking(true).with_context(context)?;
@@ -98,6 +94,25 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
         admin_token,
         route_secret,
     })
+}
+
+/// Kernel buffer asked for on UDP sockets: bursts of datagrams wait here while the engine is
+/// busy, instead of being dropped by the kernel (the default is a few hundred KiB). Linux caps
+/// it at net.core.rmem_max / wmem_max.
+const UDP_BUFFER_BYTES: usize = 4 << 20;
+
+fn bind_udp(address: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(address);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if let Err(error) = socket
+        .set_recv_buffer_size(UDP_BUFFER_BYTES)
+        .and_then(|()| socket.set_send_buffer_size(UDP_BUFFER_BYTES))
+    {
+        tracing::warn!(%address, %error, "udp socket buffers left at the system default");
+    }
+    socket.bind(&address.into())?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 fn read_token(path: &Path) -> Result<String> {

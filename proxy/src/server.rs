@@ -29,10 +29,11 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let conf = ServerConf {
-        threads: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
+        threads,
         // Legate drains itself before pingora's shutdown starts, so pingora need not wait again.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),
@@ -58,7 +59,11 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
         })),
         engine_slot: engine_slot.clone(),
     };
-    server.add_service(background_service("sip", sip));
+    // pingora runs a background service on one thread unless told otherwise; the SIP engine
+    // spawns a task per request and should use every core it was given.
+    let mut sip = background_service("sip", sip);
+    sip.threads = Some(threads);
+    server.add_service(sip);
     let admin_service = AdminService {
         listener: std::sync::Mutex::new(Some(admin)),
         token: admin_token,

@@ -47,6 +47,8 @@ pub(crate) enum ClientEntry {
     /// Accepted INVITE transaction (RFC 6026, Timer M): 2xx retransmissions still travel
     /// upstream statelessly; a provisional arriving after the 2xx is absorbed, never forwarded.
     Accepted,
+    /// Completed non-INVITE transaction on UDP (Timer K): response retransmissions are absorbed.
+    Absorbing,
 }
 
 impl Core {
@@ -172,12 +174,17 @@ impl Core {
         .await;
         let accepted = method == Method::Invite
             && matches!(&outcome, ClientOutcome::Final(r) if r.status().is_some_and(|s| (200..300).contains(&s)));
+        let completed_on_udp = method != Method::Invite
+            && !flow.is_reliable()
+            && matches!(&outcome, ClientOutcome::Final(_));
         if accepted {
             self.linger(
                 key,
                 ClientEntry::Accepted,
                 self.timers.transaction_timeout(),
             );
+        } else if completed_on_udp {
+            self.linger(key, ClientEntry::Absorbing, self.timers.t4);
         } else if let Ok(mut table) = self.client_txns.lock() {
             // INVITE client transactions in Completed keep their entry for Timer D.
             if !matches!(table.get(&key), Some(ClientEntry::Completed { .. })) {
@@ -207,6 +214,7 @@ impl Core {
                 None
             }
             Some(ClientEntry::Accepted) if status < 200 => None,
+            Some(ClientEntry::Absorbing) => None,
             Some(ClientEntry::Accepted) | None => Some(response),
         }
     }

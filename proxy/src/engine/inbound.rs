@@ -26,7 +26,7 @@ impl Inbound for InboundHandler {
             }
         };
         if message.is_request() {
-            tokio::spawn(async move { engine.on_request(message, flow).await });
+            engine.on_request(message, flow);
         } else {
             match validate_response(&message) {
                 // Delivered here, in arrival order: a 180 must never overtake the 200 behind it.
@@ -117,12 +117,13 @@ impl Engine {
         answer_invalid(&self.core, request, flow, error).await;
     }
 
-    async fn on_request(self: Arc<Self>, request: Message, flow: Flow) {
-        if let Err(error) = validate_request(&request) {
-            self.reject_invalid(&request, &flow, &error).await;
-            return;
+    fn on_request(self: Arc<Self>, request: Message, flow: Flow) {
+        match validate_request(&request) {
+            Ok(()) => self.accept_request(request, flow),
+            Err(error) => {
+                tokio::spawn(async move { self.reject_invalid(&request, &flow, &error).await });
+            }
         }
-        self.handle_request(request, flow).await;
     }
 
     fn on_response(self: Arc<Self>, response: Message, flow: Flow) {

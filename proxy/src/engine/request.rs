@@ -22,17 +22,36 @@ use crate::transport::Flow;
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, PUBLISH";
 
 impl Engine {
-    pub(super) async fn handle_request(self: Arc<Self>, mut request: Message, flow: Flow) {
+    /// The part of a request's handling that must follow arrival order, done inline by the
+    /// transport: noting where it came from and matching or starting its server transaction
+    /// (so a CANCEL always finds the INVITE that arrived before it). The rest runs on its own
+    /// task.
+    pub(super) fn accept_request(self: Arc<Self>, mut request: Message, flow: Flow) {
         mark_received(&mut request, &flow);
         let key = match ServerKey::of(&request) {
             Ok(key) => key,
-            Err(error) => return self.reject_invalid(&request, &flow, &error).await,
+            Err(error) => {
+                tokio::spawn(async move { self.reject_invalid(&request, &flow, &error).await });
+                return;
+            }
         };
-        let txn = match self.core.server_transaction(key, &request, &flow) {
-            ServerTxnStart::New(txn) => txn,
-            ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => return,
-            ServerTxnStart::AckForward => return self.forward_ack(request, flow).await,
-        };
+        match self.core.server_transaction(key, &request, &flow) {
+            ServerTxnStart::New(txn) => {
+                tokio::spawn(async move { self.handle_request(txn, request, flow).await });
+            }
+            ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
+            ServerTxnStart::AckForward => {
+                tokio::spawn(async move { self.forward_ack(request, flow).await });
+            }
+        }
+    }
+
+    async fn handle_request(
+        self: Arc<Self>,
+        txn: Arc<ServerTxn>,
+        mut request: Message,
+        flow: Flow,
+    ) {
         let Some(listener) = self.core.listeners.of_flow(&flow).cloned() else {
             return;
         };
