@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use tokio::net::UdpSocket;
 
 use super::{Flow, Inbound};
@@ -22,14 +22,14 @@ pub async fn serve_udp_socket(
         }
     };
     // One byte more than allowed, so an oversized datagram is seen as such, not truncated.
-    let mut buffer = BytesMut::with_capacity(max_message_bytes + 1);
+    // The buffer is reused; each message gets its own exact-size copy, so a long-lived message
+    // never pins a maximum-size allocation.
+    let mut buffer = vec![0u8; max_message_bytes + 1];
     loop {
-        buffer.clear();
-        buffer.reserve(max_message_bytes + 1);
         tokio::select! {
-            received = socket.recv_buf_from(&mut buffer) => match received {
-                Ok((_, remote)) => {
-                    let bytes = buffer.split().freeze();
+            received = socket.recv_from(&mut buffer) => match received {
+                Ok((len, remote)) => {
+                    let bytes = Bytes::copy_from_slice(buffer.get(..len).unwrap_or_default());
                     inbound.on_message(Flow::udp(socket.clone(), local, remote), bytes);
                 }
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
