@@ -1,6 +1,6 @@
 //! Transaction matching keys (RFC 3261 §17.1.3 and §17.2.3).
 
-use legate_sip::{Message, Method, ParseError};
+use legate_sip::{Message, Method, ParseError, Via};
 
 /// Matches requests to server transactions: the top Via's branch and sent-by, and the method
 /// (ACK matches the INVITE it acknowledges; CANCEL has its own transaction).
@@ -13,7 +13,11 @@ pub struct ServerKey {
 
 impl ServerKey {
     pub fn of(request: &Message) -> Result<ServerKey, ParseError> {
-        let via = request.top_via()?;
+        ServerKey::with_top_via(request, &request.top_via()?)
+    }
+
+    /// The same, with the request's top Via already parsed.
+    pub fn with_top_via(request: &Message, via: &Via) -> Result<ServerKey, ParseError> {
         let method = match request.method() {
             Some(Method::Ack) => Method::Invite,
             Some(method) => method.clone(),

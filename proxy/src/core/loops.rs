@@ -1,9 +1,10 @@
 //! Branch values and loop detection (RFC 3261 §16.3 item 4, §16.6 item 8).
 //!
 //! Legate's branch is `z9hG4bK` + a hash of the fields that stay the same while a request loops
-//! (Request-URI, From/To tags, Call-ID, CSeq number, Proxy-Require) + a unique part. A request
-//! that comes back carrying one of our Vias with the same hash has looped (482); one whose
-//! Request-URI changed is a spiral and goes on.
+//! (Request-URI, From, To, Call-ID, CSeq, Proxy-Require) + a unique part. A request that comes
+//! back carrying one of our Vias with the same hash has looped (482); one whose Request-URI
+//! changed is a spiral and goes on. The fields are hashed as received: they are not rewritten
+//! along a loop, so nothing needs parsing on this per-request path.
 
 use std::hash::{Hash, Hasher};
 
@@ -15,20 +16,23 @@ const PREFIX: &str = "z9hG4bKlg";
 pub fn loop_hash(request: &Message) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     request.request_uri().hash(&mut hasher);
-    request.call_id().hash(&mut hasher);
-    if let Ok(cseq) = request.cseq() {
-        cseq.seq.hash(&mut hasher);
-    }
-    if let Ok(from) = request.from_header() {
-        from.tag().hash(&mut hasher);
-    }
-    if let Ok(to) = request.to_header() {
-        to.tag().hash(&mut hasher);
+    for kind in [
+        HeaderKind::CallId,
+        HeaderKind::From,
+        HeaderKind::To,
+        HeaderKind::CSeq,
+    ] {
+        request.headers.first(kind).hash(&mut hasher);
     }
     for value in request.headers.values(HeaderKind::ProxyRequire) {
         value.hash(&mut hasher);
     }
     format!("{:016x}", hasher.finish())
+}
+
+/// Whether a Via value carries a branch Legate wrote: the only Vias loop detection must parse.
+pub fn carries_legate_branch(via: &[u8]) -> bool {
+    via.windows(PREFIX.len()).any(|w| w == PREFIX.as_bytes())
 }
 
 /// A fresh branch for forwarding `request`.

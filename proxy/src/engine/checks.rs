@@ -25,7 +25,12 @@ pub fn check(request: &Message, listeners: &Listeners) -> Result<(), Refusal> {
     }
     let hash = loops::loop_hash(request);
     for value in request.headers.values(HeaderKind::Via).iter() {
-        let Ok(via) = Via::parse(value) else { continue };
+        if !loops::carries_legate_branch(value) {
+            continue;
+        }
+        let Ok(via) = Via::parse(value) else {
+            continue;
+        };
         if !listeners.is_local(&via.host, via.port) {
             continue;
         }

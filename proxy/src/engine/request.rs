@@ -6,7 +6,7 @@ use std::sync::Arc;
 use legate_filters::{
     call, ConfigVersion, Context, DialogInfo, PeerAddress, ProvisionalSink, SipRequest,
 };
-use legate_sip::{Header, HeaderKind, Message, Method};
+use legate_sip::{Header, HeaderKind, Message, Method, Via};
 
 use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
@@ -27,8 +27,11 @@ impl Engine {
     /// (so a CANCEL always finds the INVITE that arrived before it). The rest runs on its own
     /// task.
     pub(super) fn accept_request(self: Arc<Self>, mut request: Message, flow: Flow) {
-        mark_received(&mut request, &flow);
-        let key = match ServerKey::of(&request) {
+        let key = match mark_received(&mut request, &flow) {
+            Some(via) => ServerKey::with_top_via(&request, &via),
+            None => ServerKey::of(&request),
+        };
+        let key = match key {
             Ok(key) => key,
             Err(error) => {
                 tokio::spawn(async move { self.reject_invalid(&request, &flow, &error).await });
@@ -126,7 +129,12 @@ impl Engine {
         if let Some(identity) = flow.peer_identity() {
             context.insert((*identity).clone());
         }
-        if let Some(id) = DialogId::of(&request) {
+        // Only a request whose To carries a tag can belong to a dialog; skip parsing otherwise.
+        let to_has_tag = request
+            .headers
+            .first(HeaderKind::To)
+            .is_some_and(|to| to.windows(3).any(|w| w.eq_ignore_ascii_case(b"tag")));
+        if let Some(id) = to_has_tag.then(|| DialogId::of(&request)).flatten() {
             context.insert(DialogInfo {
                 id: id.as_str().into(),
                 in_dialog,
@@ -259,15 +267,14 @@ impl Engine {
 }
 
 /// RFC 3581 / RFC 3261 §18.2.1: note where the request really came from in its top Via.
-fn mark_received(request: &mut Message, flow: &Flow) {
-    let Ok(mut via) = request.top_via() else {
-        return;
-    };
+/// Returns the top Via as parsed (and marked), for the caller to reuse.
+fn mark_received(request: &mut Message, flow: &Flow) -> Option<Via> {
+    let mut via = request.top_via().ok()?;
     let ip = flow.remote.ip().to_string();
     let wants_rport = via.param("rport").is_some();
     let host = via.host.trim_start_matches('[').trim_end_matches(']');
     if !wants_rport && host == ip {
-        return;
+        return Some(via);
     }
     via.set_param("received", Some(&ip));
     if wants_rport {
@@ -276,4 +283,5 @@ fn mark_received(request: &mut Message, flow: &Flow) {
     request
         .headers
         .replace_first_value(HeaderKind::Via, via.to_string());
+    Some(via)
 }
