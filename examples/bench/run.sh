@@ -20,7 +20,7 @@
 #   CALL_RATE CALL_CALLS                     INVITE load (200 cps, 3000 calls)
 #   STEP_RATES STEP_SECONDS                  step test ("500 1000 ... 10000", 3 s each)
 #   DRAIN_SECONDS                            idle time before the last memory reading (35)
-#   WORKERS                                  Kamailio UDP children (nproc)
+#   WORKERS                                  Legate worker threads and Kamailio UDP children (nproc)
 #   KAMAILIO_SHM_MB KAMAILIO_PKG_MB          Kamailio -m and -M (1024, 16)
 #   KAMAILIO_MEMORY_MANAGER                  Kamailio -x (tlsf; Debian's default is qm)
 #   BENCH_KEEP=1                             keep the work directory (logs, sipp statistics)
@@ -258,6 +258,7 @@ start_legate() {
   mkdir -p "$dir"
   sed -e "s/127\.0\.0\.1:5060/127.0.0.1:$PROXY_PORT/; s/127\.0\.0\.1:5070/127.0.0.1:$UAS_PORT/" \
     -e "s/127\.0\.0\.1:9901/127.0.0.1:$ADMIN_PORT/" "$BENCH/relay.yaml" >"$dir/relay.yaml"
+  printf '\nproxy:\n  worker_threads: %s\n' "$WORKERS" >>"$dir/relay.yaml"
   PROXY_LOG="$dir/legate.log"
   NO_COLOR=1 "$LEGATE" run --config "$dir/relay.yaml" >"$PROXY_LOG" 2>&1 &
   PROXY_PIDS=("$!")
@@ -524,7 +525,8 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
   echo "Produced by \`examples/bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Overwritten by every run."
   echo
   echo "- machine: $(nproc) CPUs, $model, $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
-  echo "- Legate: $("$LEGATE" --version), commit $commit, release build, examples/bench/relay.yaml"
+  echo "- Legate: $("$LEGATE" --version), commit $commit, release build, examples/bench/relay.yaml,"
+  echo "  worker_threads: $WORKERS"
   echo "- Kamailio: $("$KAMAILIO" -v | head -n 1 | sed 's/^version: //; s/ *$//'), examples/bench/kamailio.cfg,"
   echo "  $WORKERS UDP children, -m $KAMAILIO_SHM_MB (shared MiB) -M $KAMAILIO_PKG_MB (private MiB per process),"
   echo "  -x $KAMAILIO_MEMORY_MANAGER (memory manager)"

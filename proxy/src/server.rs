@@ -29,9 +29,16 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
     let metrics = Arc::new(Metrics::new());
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let threads = snapshot
+        .loaded
+        .config
+        .proxy
+        .worker_threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
     let conf = ServerConf {
         threads,
         // Legate drains itself before pingora's shutdown starts, so pingora need not wait again.

@@ -35,6 +35,7 @@ fn left_out_settings_take_the_documented_defaults() {
     assert_eq!(proxy.limits.max_line_bytes, 8192);
     assert_eq!(proxy.shutdown_grace, Duration::from_secs(30));
     assert_eq!(proxy.dialog_idle_timeout, Duration::from_secs(12 * 3600));
+    assert_eq!(proxy.worker_threads, None);
 
     let listener = &config.listeners[0];
     assert!(listener.filters.is_empty());

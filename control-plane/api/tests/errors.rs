@@ -272,6 +272,19 @@ fn limits_are_positive() {
     );
 }
 
+#[test]
+fn worker_threads_are_at_least_one() {
+    let text = format!("proxy:\n  worker_threads: 0\n{LISTENER}");
+    assert_error(
+        &text,
+        "proxy.worker_threads",
+        "worker_threads",
+        "at least 1",
+    );
+    let one = format!("proxy:\n  worker_threads: 1\n{LISTENER}");
+    assert!(load_str(&one, "legate.yaml").is_ok());
+}
+
 const CLUSTER: &str = "\
 clusters:
   - name: remote-peer

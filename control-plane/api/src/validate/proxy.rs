@@ -17,6 +17,13 @@ pub(super) fn check(proxy: &ProxyConfig, problems: &mut Problems<'_>) {
         _ => {}
     }
 
+    if proxy.worker_threads == Some(0) {
+        problems.report(
+            "proxy.worker_threads",
+            "must be at least 1 (leave it out for one thread per core)",
+        );
+    }
+
     let timers = &proxy.timers;
     for (name, value) in [("t1", timers.t1), ("t2", timers.t2), ("t4", timers.t4)] {
         non_zero(&format!("proxy.timers.{name}"), value, problems);
