@@ -34,9 +34,9 @@ mod validate;
 mod yaml_error;
 
 pub use config::{
-    AdminConfig, ClusterConfig, Config, FilterConfig, HealthCheckConfig, ListenerConfig,
-    LoadBalancing, MessageLimits, ProxyConfig, RouteConfig, RouteMatch, Secret, Side, Timers,
-    TlsConfig, Transport,
+    AdminConfig, ClusterConfig, Config, DirectoryConfig, FilterConfig, HealthCheckConfig,
+    ListenerConfig, LoadBalancing, MessageLimits, ProxyConfig, RouteConfig, RouteMatch, Secret,
+    Side, StaticDirectoryConfig, Timers, TlsConfig, Transport,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

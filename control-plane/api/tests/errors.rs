@@ -493,3 +493,78 @@ fn validate_all_reports_every_problem_in_file_order() {
         ]
     );
 }
+
+#[test]
+fn directories_need_unique_names_and_a_source() {
+    let duplicate = format!(
+        "directories:\n  - name: corp\n    static: {{ file: a.yaml }}\n  - {{ name: corp, static: {{ file: b.yaml }} }}\n{LISTENER}"
+    );
+    assert_error(
+        &duplicate,
+        "directories[1].name",
+        "b.yaml",
+        "already defined",
+    );
+    let sourceless = format!("directories:\n  - name: corp\n{LISTENER}");
+    assert_error(
+        &sourceless,
+        "directories[0]",
+        "- name: corp",
+        "needs a source",
+    );
+    let unknown =
+        format!("directories:\n  - name: corp\n    statik: {{ file: a.yaml }}\n{LISTENER}");
+    assert!(load_str(&unknown, "legate.yaml").is_err());
+}
+
+const PEER: &str = "  - name: partner\n    domains: [partner.example]\n    reach: { address: 192.0.2.10:5061 }\n    trust_bundle: partner-ca.pem\n";
+
+#[test]
+fn a_valid_peer_loads_with_its_limits() {
+    let text = format!(
+        "peers:\n{PEER}    limits: {{ requests_per_second: 50, burst: 100, max_subscriptions_per_user: 5 }}\n{LISTENER}"
+    );
+    let loaded = load_str(&text, "legate.yaml").unwrap();
+    let peer = &loaded.config.peers[0];
+    assert_eq!(peer.domains, ["partner.example"]);
+    assert_eq!(peer.limits.burst, Some(100));
+    assert_eq!(peer.limits.max_sessions, None);
+}
+
+#[test]
+fn a_domain_has_one_owner_and_peers_say_how_to_reach_them() {
+    let stolen = format!(
+        "peers:\n{PEER}  - name: other\n    domains: [Partner.example]\n    reach: {{ dns: true }}\n    trust_bundle: other.pem\n{LISTENER}"
+    );
+    assert_error(
+        &stolen,
+        "peers[1].domains[0]",
+        "Partner.example",
+        "already owned by peers[0]",
+    );
+    let unreachable = format!(
+        "peers:\n  - name: partner\n    domains: [partner.example]\n    reach: {{}}\n    trust_bundle: ca.pem\n{LISTENER}"
+    );
+    assert_error(
+        &unreachable,
+        "peers[0].reach",
+        "reach: {}",
+        "say how to reach the peer",
+    );
+    let wildcard = format!(
+        "peers:\n  - name: partner\n    domains: ['*.partner.example']\n    reach: {{ dns: true }}\n    trust_bundle: ca.pem\n{LISTENER}"
+    );
+    assert_error(
+        &wildcard,
+        "peers[0].domains[0]",
+        "*.partner.example",
+        "no wildcards",
+    );
+    let zero = format!("peers:\n{PEER}    limits: {{ max_sessions: 0 }}\n{LISTENER}");
+    assert_error(
+        &zero,
+        "peers[0].limits.max_sessions",
+        "max_sessions",
+        "at least 1",
+    );
+}

@@ -9,7 +9,9 @@
 
 mod admin;
 mod cluster;
+mod directory;
 mod listener;
+mod peer;
 mod proxy;
 mod route;
 mod secret;
@@ -18,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConfig;
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
+pub use directory::{DirectoryConfig, StaticDirectoryConfig};
 pub use listener::{FilterConfig, ListenerConfig, Side, TlsConfig, Transport};
+pub use peer::{PeerConfig, PeerLimits, PeerProtocol, PeerReach};
 pub use proxy::{MessageLimits, ProxyConfig, Timers};
 pub use route::{RouteConfig, RouteMatch};
 pub use secret::Secret;
@@ -46,4 +50,10 @@ pub struct Config {
     /// Groups of upstream endpoints that routes point at.
     #[serde(default)]
     pub clusters: Vec<ClusterConfig>,
+    /// Where users and groups come from, by name (policy, authn and address mapping use them).
+    #[serde(default)]
+    pub directories: Vec<DirectoryConfig>,
+    /// Federation partners: their domains, how to reach them, what proves who they are.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
 }

@@ -7,8 +7,10 @@
 
 mod admin;
 mod clusters;
+mod directories;
 mod domain;
 mod listeners;
+mod peers;
 mod proxy;
 mod routes;
 
@@ -39,6 +41,8 @@ pub fn validate_all(loaded: &LoadedConfig) -> Vec<ConfigError> {
     listeners::check(&config.listeners, &mut problems);
     clusters::check(&config.clusters, &mut problems);
     routes::check(&config.routes, &config.clusters, &mut problems);
+    directories::check(&config.directories, &mut problems);
+    peers::check(&config.peers, &mut problems);
 
     let mut found = problems.found;
     // Stable, so problems at the same spot keep the order the checks found them in.

@@ -1,0 +1,31 @@
+//! Checks for the `directories` section: unique names, exactly one source each.
+
+use std::collections::HashSet;
+
+use super::Problems;
+use crate::config::DirectoryConfig;
+
+pub(super) fn check(directories: &[DirectoryConfig], problems: &mut Problems<'_>) {
+    let mut names = HashSet::new();
+    for (index, directory) in directories.iter().enumerate() {
+        let path = format!("directories[{index}]");
+        if directory.name.trim().is_empty() {
+            problems.report(&format!("{path}.name"), "must not be empty");
+        } else if !names.insert(directory.name.as_str()) {
+            problems.report(
+                &format!("{path}.name"),
+                format!("a directory named `{}` is already defined", directory.name),
+            );
+        }
+        match &directory.static_file {
+            None => problems.report(
+                &path,
+                "needs a source: `static: { file: … }` (a YAML file of users and groups)",
+            ),
+            Some(source) if source.file.as_os_str().is_empty() => {
+                problems.report(&format!("{path}.static.file"), "must not be empty")
+            }
+            Some(_) => {}
+        }
+    }
+}
