@@ -15,6 +15,8 @@
 
 mod chain;
 mod context;
+pub mod directory;
+pub mod domain_policy;
 mod error;
 mod factory;
 pub mod header_mutation;
@@ -25,6 +27,9 @@ pub use chain::{build_chain, call, ChainError, FilterSpec};
 pub use context::{
     ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,
     TlsPeerIdentity, Transport,
+};
+pub use directory::{
+    Directories, Directory, DirectoryError, DirectoryUser, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
 pub use factory::{BuildContext, FilterFactory, FilterLayer};

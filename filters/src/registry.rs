@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::domain_policy::DomainPolicyFactory;
 use crate::header_mutation::HeaderMutationFactory;
 use crate::FilterFactory;
 
@@ -30,7 +31,10 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 1] = [Arc::new(HeaderMutationFactory)];
+        let builtins: [Arc<dyn FilterFactory>; 2] = [
+            Arc::new(HeaderMutationFactory),
+            Arc::new(DomainPolicyFactory),
+        ];
         for factory in builtins {
             if let Err(error) = registry.register(factory) {
                 // Built-in names are fixed at compile time and checked by a test.

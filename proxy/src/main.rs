@@ -6,6 +6,7 @@ mod bind;
 mod cli;
 mod core;
 mod dialogs;
+mod directories;
 mod engine;
 mod router;
 mod server;

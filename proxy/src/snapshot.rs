@@ -41,11 +41,13 @@ impl Snapshot {
             routes: Arc::new(RouteTable::new(&config.routes)),
             clusters: Arc::new(Clusters::new(&config.clusters, core)),
         };
+        let directories = crate::directories::build(&loaded)?;
         let registry = registry();
         let mut chains = HashMap::new();
         for (index, listener) in config.listeners.iter().enumerate() {
             let mut resources = http::Extensions::new();
             resources.insert(routing.clone());
+            resources.insert(directories.clone());
             let context = BuildContext {
                 listener: ListenerInfo {
                     name: listener.name.as_str().into(),

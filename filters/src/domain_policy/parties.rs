@@ -1,0 +1,58 @@
+//! Who the request is between, seen from the organisation: the local user and the remote domain.
+
+use legate_sip::{Message, Uri};
+
+use super::config::Direction;
+
+/// The two ends of a request. Strings are lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parties {
+    /// `(user, domain)`; `None` when the local side names no user (`sip:corp.example`).
+    pub local: Option<(String, String)>,
+    pub remote_domain: String,
+}
+
+impl Parties {
+    /// `user@domain` of the local user.
+    pub fn local_address(&self) -> Option<String> {
+        self.local
+            .as_ref()
+            .map(|(user, domain)| format!("{user}@{domain}"))
+    }
+}
+
+/// Outbound: the local user is From, the remote domain is the target's (the Request-URI, or To
+/// when the Request-URI names no user). Inbound: the local user is the target, the remote
+/// domain is From's. The error says which header could not be read.
+pub(crate) fn parties(message: &Message, direction: Direction) -> Result<Parties, &'static str> {
+    let from = message
+        .from_header()
+        .map_err(|_| "the From header cannot be read")?
+        .uri;
+    let target = target(message).ok_or("neither the Request-URI nor To names a target")?;
+    let (local, remote) = match direction {
+        Direction::Outbound => (&from, &target),
+        Direction::Inbound => (&target, &from),
+    };
+    Ok(Parties {
+        local: user(local).map(|u| (u, local.host_lowercase())),
+        remote_domain: remote.host_lowercase(),
+    })
+}
+
+/// The Request-URI when it names a user, else the To URI (a Request-URI may be a bare host
+/// after a redirect or for an OPTIONS ping).
+fn target(message: &Message) -> Option<Uri> {
+    let request_uri = message.request_uri().and_then(|uri| Uri::parse(uri).ok());
+    match request_uri {
+        Some(uri) if uri.user.is_some() => Some(uri),
+        other => message.to_header().ok().map(|to| to.uri).or(other),
+    }
+}
+
+/// The user part without any password (`alice:secret` → `alice`), lower-case.
+fn user(uri: &Uri) -> Option<String> {
+    let userinfo = uri.user.as_deref()?;
+    let user = userinfo.split(':').next().unwrap_or(userinfo);
+    (!user.is_empty()).then(|| user.to_lowercase())
+}
