@@ -22,6 +22,8 @@ mod factory;
 pub mod header_mutation;
 mod registry;
 mod service;
+#[cfg(test)]
+mod testing;
 
 pub use chain::{build_chain, call, ChainError, FilterSpec};
 pub use context::{

@@ -15,15 +15,13 @@ const DIRECTORY: &str = "users:
 
 fn policy_config(p: &Ports, directory: &std::path::Path) -> String {
     let base = proxy_config(p, &udp_cluster(&[p.peer]), "", "");
-    let policy = format!(
-        "      - name: legate.filters.sip.domain_policy
+    let policy = "      - name: legate.filters.sip.domain_policy
         config:
           directory: corp
           default: deny
           rules:
-            - {{ id: sales-may-federate, action: allow, remote_domains: [remote.example], local_groups: [sales], services: [im], direction: outbound }}
-"
-    );
+            - { id: sales-may-federate, action: allow, remote_domains: [remote.example], local_groups: [sales], services: [im], direction: outbound }
+";
     // The policy runs first on the internal listener, before the header filter and the router.
     let with_policy = base.replacen(
         "    filters:\n      - name: legate.filters.sip.header_mutation",

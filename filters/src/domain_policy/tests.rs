@@ -6,13 +6,11 @@ use legate_sip::{parse_message, HeaderKind, Limits, Message};
 
 use super::{decision_counts, DomainPolicyConfig, PolicyDecision, NAME};
 use crate::directory::{Directories, Directory, DirectoryError, LookupFuture, StaticDirectory};
+use crate::testing::{Terminal, TERMINAL};
 use crate::{
-    build_chain, call, BoxSipService, BuildContext, ChainError, Context, DialogInfo,
-    FilterConfigError, FilterFactory, FilterLayer, FilterSpec, ListenerInfo, Registry, Side,
-    SipRequest, SipResponse, Transport,
+    build_chain, call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, FilterSpec,
+    ListenerInfo, Registry, Side, SipRequest, SipResponse, Transport,
 };
-
-const ECHO: &str = "legate.filters.sip.test_echo";
 
 const USERS: &str = r#"
 users:
@@ -49,40 +47,23 @@ rules:
     services: [chat]
 "#;
 
-/// A terminal stand-in that answers 200 and reports the policy decision it saw as headers.
-struct Echo;
-
-impl FilterFactory for Echo {
-    fn name(&self) -> &'static str {
-        ECHO
+/// The end of the chain: answers 200, reporting the policy decision it saw as headers.
+fn echo_decision(request: &SipRequest) -> Message {
+    let mut response = Message::response_to(&request.message, 200, "OK");
+    if let Some(decision) = request.context.get::<PolicyDecision>() {
+        let rule = decision.rule_id.as_deref().unwrap_or("default");
+        let headers = &mut response.headers;
+        headers.push(legate_sip::Header::other("X-Rule", rule.to_string()));
+        headers.push(legate_sip::Header::other(
+            "X-Service",
+            decision.service.to_string(),
+        ));
+        headers.push(legate_sip::Header::other(
+            "X-Direction",
+            decision.direction.to_string(),
+        ));
     }
-    fn is_terminal(&self) -> bool {
-        true
-    }
-    fn safe_for_untrusted(&self) -> bool {
-        true
-    }
-    fn build(
-        &self,
-        _config: &serde_yaml::Value,
-        _context: &BuildContext,
-    ) -> Result<FilterLayer, FilterConfigError> {
-        Ok(Arc::new(|_inner: BoxSipService| {
-            BoxSipService::new(tower::service_fn(|request: SipRequest| async move {
-                let mut response = Message::response_to(&request.message, 200, "OK");
-                if let Some(decision) = request.context.get::<PolicyDecision>() {
-                    let rule = decision.rule_id.as_deref().unwrap_or("default");
-                    let headers = &mut response.headers;
-                    headers.push(legate_sip::Header::other("X-Rule", rule.to_string()));
-                    let service = decision.service.to_string();
-                    headers.push(legate_sip::Header::other("X-Service", service));
-                    let direction = decision.direction.to_string();
-                    headers.push(legate_sip::Header::other("X-Direction", direction));
-                }
-                Ok(SipResponse::upstream(response))
-            }))
-        }))
-    }
+    response
 }
 
 /// A directory whose server is down.
@@ -121,14 +102,16 @@ fn listener(side: Side, local_addr: SocketAddr) -> ListenerInfo {
 
 fn chain(config: &str, side: Side) -> Result<BoxSipService, ChainError> {
     let mut registry = Registry::with_builtins();
-    registry.register(Arc::new(Echo)).unwrap();
+    registry
+        .register(Arc::new(Terminal(echo_decision)))
+        .unwrap();
     let specs = vec![
         FilterSpec {
             name: NAME.into(),
             config: serde_yaml::from_str(config).unwrap(),
         },
         FilterSpec {
-            name: ECHO.into(),
+            name: TERMINAL.into(),
             config: serde_yaml::Value::Null,
         },
     ];

@@ -4,9 +4,10 @@ use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
 use super::NAME;
+use crate::testing::{Terminal, TERMINAL};
 use crate::{
-    build_chain, call, BoxSipService, BuildContext, Context, FilterConfigError, FilterFactory,
-    FilterLayer, FilterSpec, ListenerInfo, Registry, Side, SipRequest, SipResponse, Transport,
+    build_chain, call, BoxSipService, BuildContext, Context, FilterSpec, ListenerInfo, Registry,
+    Side, SipRequest, SipResponse, Transport,
 };
 
 const MESSAGE: &str = "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
@@ -20,39 +21,18 @@ User-Agent: Client 1.0\r\n\
 X-Internal-Debug: secret\r\n\
 Content-Length: 2\r\n\r\nhi";
 
-/// A terminal stand-in that answers 200 and echoes the request headers it saw as response headers.
-struct Echo;
-
-impl FilterFactory for Echo {
-    fn name(&self) -> &'static str {
-        "legate.filters.sip.test_echo"
+/// The end of the chain: answers 200, echoing the request headers it saw as response headers.
+fn echo_headers(request: &SipRequest) -> Message {
+    let mut response = Message::response_to(&request.message, 200, "OK");
+    for header in request.message.headers.iter() {
+        if header.name.starts_with(b"X-") || header.name.as_ref() == b"User-Agent" {
+            response.headers.push(header.clone());
+        }
     }
-    fn is_terminal(&self) -> bool {
-        true
-    }
-    fn safe_for_untrusted(&self) -> bool {
-        true
-    }
-    fn build(
-        &self,
-        _config: &serde_yaml::Value,
-        _context: &BuildContext,
-    ) -> Result<FilterLayer, FilterConfigError> {
-        Ok(std::sync::Arc::new(|_inner: BoxSipService| {
-            BoxSipService::new(tower::service_fn(|request: SipRequest| async move {
-                let mut response = Message::response_to(&request.message, 200, "OK");
-                for header in request.message.headers.iter() {
-                    if header.name.starts_with(b"X-") || header.name.as_ref() == b"User-Agent" {
-                        response.headers.push(header.clone());
-                    }
-                }
-                response
-                    .headers
-                    .push(legate_sip::Header::other("Server", "Upstream"));
-                Ok(SipResponse::upstream(response))
-            }))
-        }))
-    }
+    response
+        .headers
+        .push(legate_sip::Header::other("Server", "Upstream"));
+    response
 }
 
 fn context() -> BuildContext {
@@ -70,7 +50,9 @@ fn context() -> BuildContext {
 
 fn registry() -> Registry {
     let mut registry = Registry::with_builtins();
-    registry.register(std::sync::Arc::new(Echo)).unwrap();
+    registry
+        .register(std::sync::Arc::new(Terminal(echo_headers)))
+        .unwrap();
     registry
 }
 
@@ -81,7 +63,7 @@ fn chain(config: &str) -> Result<BoxSipService, crate::ChainError> {
             config: serde_yaml::from_str(config).unwrap(),
         },
         FilterSpec {
-            name: "legate.filters.sip.test_echo".into(),
+            name: TERMINAL.into(),
             config: serde_yaml::Value::Null,
         },
     ];
