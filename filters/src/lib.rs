@@ -20,6 +20,7 @@ pub mod domain_policy;
 mod error;
 mod factory;
 pub mod header_mutation;
+mod peers;
 mod registry;
 mod service;
 #[cfg(test)]
@@ -35,5 +36,6 @@ pub use directory::{
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
 pub use factory::{BuildContext, FilterFactory, FilterLayer};
+pub use peers::Peers;
 pub use registry::{Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};

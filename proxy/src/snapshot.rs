@@ -42,12 +42,14 @@ impl Snapshot {
             clusters: Arc::new(Clusters::new(&config.clusters, core)),
         };
         let directories = crate::directories::build(&loaded)?;
+        let peers = legate_filters::Peers::new(loaded.config.peers.clone());
         let registry = registry();
         let mut chains = HashMap::new();
         for (index, listener) in config.listeners.iter().enumerate() {
             let mut resources = http::Extensions::new();
             resources.insert(routing.clone());
             resources.insert(directories.clone());
+            resources.insert(peers.clone());
             let context = BuildContext {
                 listener: ListenerInfo {
                     name: listener.name.as_str().into(),
