@@ -13,6 +13,7 @@
 //! Filters are made by a [`FilterFactory`] registered by name (`legate.filters.sip.<name>`) in one
 //! explicit [`Registry`]. A factory parses and validates its typed config once, at build time.
 
+pub mod authn;
 mod chain;
 mod context;
 pub mod directory;

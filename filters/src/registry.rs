@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::authn::AuthnFactory;
 use crate::domain_policy::DomainPolicyFactory;
 use crate::header_mutation::HeaderMutationFactory;
 use crate::FilterFactory;
@@ -31,7 +32,8 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 2] = [
+        let builtins: [Arc<dyn FilterFactory>; 3] = [
+            Arc::new(AuthnFactory),
             Arc::new(HeaderMutationFactory),
             Arc::new(DomainPolicyFactory),
         ];

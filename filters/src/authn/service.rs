@@ -1,0 +1,223 @@
+//! The per-request side: establish who sent the request, then pass it on with
+//! [`Authenticated`] in the context, or answer 403.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use legate_api::PeerConfig;
+use legate_sip::{Message, NameAddr, Uri};
+use tower::Service;
+
+use super::config::Compiled;
+use super::identity::Authenticated;
+use super::refusal::{count, Refusal};
+use super::NAME;
+use crate::{
+    BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Side, SipRequest,
+    SipResponse, TlsPeerIdentity,
+};
+
+#[derive(Clone)]
+pub struct Authn {
+    compiled: Arc<Compiled>,
+    peers: Peers,
+    /// The side of the listener the chain was built for.
+    side: Side,
+    inner: BoxSipService,
+}
+
+impl Authn {
+    pub(crate) fn new(
+        compiled: Arc<Compiled>,
+        peers: Peers,
+        side: Side,
+        inner: BoxSipService,
+    ) -> Self {
+        Authn {
+            compiled,
+            peers,
+            side,
+            inner,
+        }
+    }
+}
+
+impl Service<SipRequest> for Authn {
+    type Response = SipResponse;
+    type Error = FilterError;
+    type Future = Pin<Box<dyn Future<Output = Result<SipResponse, FilterError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), FilterError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: SipRequest) -> Self::Future {
+        // Only this filter says who a request is from; nothing earlier may have decided it.
+        request.context.remove::<Authenticated>();
+        let side = request
+            .context
+            .get::<ListenerInfo>()
+            .map_or(self.side, |listener| listener.side);
+        let outcome = match side {
+            Side::External => self.external(&mut request),
+            Side::Internal => self.internal(&request),
+        };
+        match outcome {
+            Ok(who) => {
+                tracing::debug!(filter = NAME, ?who, "authenticated");
+                request.context.insert(who);
+                Box::pin(self.inner.call(request))
+            }
+            Err(refusal) => {
+                count(refusal);
+                let remote = request.context.get::<PeerAddress>().map(|a| a.0);
+                tracing::info!(
+                    filter = NAME,
+                    ?side,
+                    reason = refusal.label(),
+                    remote = ?remote,
+                    "request refused"
+                );
+                let answer = SipResponse::local(&request, NAME, 403, "Forbidden", refusal.reason());
+                Box::pin(std::future::ready(Ok(answer)))
+            }
+        }
+    }
+}
+
+impl Authn {
+    /// A federation partner: certificate, sending domain, identity headers, target.
+    fn external(&self, request: &mut SipRequest) -> Result<Authenticated, Refusal> {
+        let certificate = request
+            .context
+            .get::<TlsPeerIdentity>()
+            .ok_or(Refusal::NoCertificate)?;
+        let domain = request
+            .message
+            .from_header()
+            .map_err(|_| Refusal::UnreadableFrom)?
+            .uri
+            .host_lowercase();
+        let peer = self.peers.owner_of(&domain).ok_or(Refusal::NotPartner)?;
+        if !peer.domains.iter().any(|d| names_domain(certificate, d)) {
+            return Err(Refusal::CertificateMismatch);
+        }
+        for name in &self.compiled.identity_headers {
+            for header in request.message.headers.by_name(name) {
+                for value in split_addresses(&header.value) {
+                    if !self.owned_by(value, peer) {
+                        return Err(Refusal::IdentityNotOwned);
+                    }
+                }
+            }
+        }
+        let in_dialog = request
+            .context
+            .get::<DialogInfo>()
+            .is_some_and(|d| d.in_dialog);
+        if !in_dialog && !self.addressed_here(&request.message) {
+            return Err(Refusal::NotAddressedHere);
+        }
+        // A partner's assertion is not trusted inside: the checked From is what the inside sees.
+        for name in &self.compiled.identity_headers {
+            request.message.headers.remove_by_name(name);
+        }
+        Ok(Authenticated::Peer {
+            name: peer.name.clone(),
+            domain,
+        })
+    }
+
+    /// The organisation's IM system: the source address must be trusted.
+    fn internal(&self, request: &SipRequest) -> Result<Authenticated, Refusal> {
+        let source = request
+            .context
+            .get::<PeerAddress>()
+            .ok_or(Refusal::SourceNotTrusted)?
+            .0
+            .ip();
+        if self
+            .compiled
+            .trusted_sources
+            .iter()
+            .any(|cidr| cidr.contains(source))
+        {
+            Ok(Authenticated::Internal)
+        } else {
+            Err(Refusal::SourceNotTrusted)
+        }
+    }
+
+    /// Whether one identity value names a sip/sips URI whose domain `peer` owns. A `tel:` URI
+    /// names no domain, so it cannot be bound to the sender and is refused.
+    fn owned_by(&self, value: &[u8], peer: &PeerConfig) -> bool {
+        let Ok(address) = NameAddr::parse(value) else {
+            return false;
+        };
+        matches!(address.uri.scheme.as_str(), "sip" | "sips")
+            && self
+                .peers
+                .owner_of(&address.uri.host)
+                .is_some_and(|owner| owner.name == peer.name)
+    }
+
+    fn addressed_here(&self, message: &Message) -> bool {
+        let Some(uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) else {
+            return false;
+        };
+        let host = uri.host_lowercase();
+        self.compiled.local_domains.contains(&host)
+    }
+}
+
+/// Whether the certificate names `domain`: a dNSName equal to it, or a `sip:`/`sips:` URI of
+/// just that domain (RFC 5922 §7.1).
+fn names_domain(certificate: &TlsPeerIdentity, domain: &str) -> bool {
+    let by_dns = certificate
+        .dns_names
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(domain));
+    let by_uri = certificate.uris.iter().any(|text| {
+        Uri::parse(text.as_bytes()).is_ok_and(|uri| {
+            matches!(uri.scheme.as_str(), "sip" | "sips")
+                && uri.user.is_none()
+                && uri.port.is_none()
+                && uri.params.is_empty()
+                && uri.headers.is_none()
+                && uri.host.eq_ignore_ascii_case(domain)
+        })
+    });
+    by_dns || by_uri
+}
+
+/// The comma-separated addresses of one header line, not splitting inside quotes or `<>`.
+fn split_addresses(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut bracketed, mut escaped) = (0, false, false, false);
+    for (i, &b) in value.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\\' if quoted => escaped = true,
+            b'"' if !bracketed => quoted = !quoted,
+            b'<' if !quoted => bracketed = true,
+            b'>' if !quoted => bracketed = false,
+            b',' if !quoted && !bracketed => {
+                parts.push(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(value.get(start..).unwrap_or_default());
+    // An empty element (`a, ,b`) asserts nothing; a header that is empty altogether is refused
+    // by NameAddr::parse, as nothing can be bound to the sender.
+    let only_one = parts.len() == 1;
+    parts
+        .into_iter()
+        .filter(move |part| only_one || !part.trim_ascii().is_empty())
+}
