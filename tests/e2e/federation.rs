@@ -1,0 +1,143 @@
+//! Federation trust end to end over real TLS: a partner proves its domain with its client
+//! certificate, and `authn` holds it to that domain (RFC 5922) before anything is routed.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_types)]
+
+use legate_e2e::config::config_head;
+use legate_e2e::stream::SipConnection;
+use legate_e2e::tls::{tls_connect, Ca, Issued};
+use legate_e2e::{free_port, Legate, SippServer};
+
+struct Federation {
+    dir: tempfile::TempDir,
+    ca: Ca,
+    external: u16,
+    admin: u16,
+    im_server: u16,
+}
+
+impl Federation {
+    fn new() -> Federation {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new(dir.path(), "fed");
+        Federation {
+            dir,
+            ca,
+            external: free_port(),
+            admin: free_port(),
+            im_server: free_port(),
+        }
+    }
+
+    fn config(&self) -> String {
+        let server = self.ca.server("legate");
+        format!(
+            "{head}
+listeners:
+  - name: external
+    address: \"127.0.0.1:{external}\"
+    transport: tls
+    side: external
+    tls: {{ certificate: \"{cert}\", private_key: \"{key}\", client_ca: \"{ca}\" }}
+    filters:
+      - name: legate.filters.sip.authn
+        config: {{ local_domains: [acme.example] }}
+      - name: legate.filters.sip.router
+  - name: internal
+    address: \"127.0.0.1:{internal}\"
+    transport: udp
+    side: internal
+    filters:
+      - name: legate.filters.sip.authn
+        config: {{ local_domains: [acme.example], trusted_sources: [127.0.0.0/8] }}
+      - name: legate.filters.sip.router
+routes:
+  - {{ name: to-acme, match: {{ domain: acme.example, side: external }}, cluster: im }}
+clusters:
+  - {{ name: im, transport: udp, endpoints: [\"127.0.0.1:{im}\"] }}
+peers:
+  - name: partner
+    domains: [partner.example]
+    reach: {{ address: \"127.0.0.1:5999\" }}
+    trust_bundle: \"{ca}\"
+",
+            head = config_head(self.admin),
+            external = self.external,
+            internal = free_port(),
+            im = self.im_server,
+            cert = server.certificate.display(),
+            key = server.private_key.display(),
+            ca = self.ca.pem.display(),
+        )
+    }
+
+    /// Sends one MESSAGE over a new TLS connection presenting `client`; returns the status line.
+    fn send(&self, client: &Issued, call: &str, from: &str, uri: &str, extra: &str) -> String {
+        let mut connection = SipConnection::new(tls_connect(self.external, &self.ca, Some(client)));
+        let request = format!(
+            "MESSAGE {uri} SIP/2.0\r\n\
+             Via: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bK-{call}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <{from}>;tag=f1\r\n\
+             To: <{uri}>\r\n\
+             Call-ID: {call}@partner.example\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             {extra}Content-Length: 0\r\n\r\n"
+        );
+        connection.send(request.as_bytes()).unwrap();
+        let answer = connection.receive().message();
+        answer.lines().next().unwrap_or_default().to_string()
+    }
+}
+
+#[test]
+fn a_partner_speaks_only_for_its_own_domain_and_only_to_ours() {
+    let f = Federation::new();
+    let _legate = Legate::start(&f.config(), f.admin);
+    let _im = SippServer::start("uas_message_plain.xml", f.im_server, "u1", 10);
+    let partner = f.ca.client("partner.example");
+    let impostor = f.ca.client("other.example");
+    let (bob, alice) = ("sip:bob@partner.example", "sip:alice@acme.example");
+
+    let ok = f.send(&partner, "fed1", bob, alice, "");
+    assert!(
+        ok.starts_with("SIP/2.0 200 "),
+        "the partner's MESSAGE should arrive: {ok}"
+    );
+
+    let cases = [
+        (
+            "a certificate naming another domain",
+            &impostor,
+            bob,
+            alice,
+            "",
+        ),
+        (
+            "a From domain the partner does not own",
+            &partner,
+            "sip:eve@other.example",
+            alice,
+            "",
+        ),
+        (
+            "an asserted identity of another domain",
+            &partner,
+            bob,
+            alice,
+            "P-Asserted-Identity: <sip:ceo@acme.example>\r\n",
+        ),
+        (
+            "a target outside our domains (relaying)",
+            &partner,
+            bob,
+            "sip:x@elsewhere.example",
+            "",
+        ),
+    ];
+    for (index, (what, client, from, uri, extra)) in cases.into_iter().enumerate() {
+        let status = f.send(client, &format!("fed-bad{index}"), from, uri, extra);
+        assert!(status.starts_with("SIP/2.0 403 "), "{what}: {status}");
+    }
+    let _ = &f.dir;
+}
