@@ -8,6 +8,7 @@ mod core;
 mod dialogs;
 mod directories;
 mod engine;
+mod filter_metrics;
 mod router;
 mod server;
 mod snapshot;

@@ -27,6 +27,8 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
     let snapshot = Snapshot::build(loaded, 1, core_slot.clone()).map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config)?;
     let metrics = Arc::new(Metrics::new());
+    let filter_counters = crate::filter_metrics::FilterCounters::new()?;
+    metrics.registry().register(Box::new(filter_counters))?;
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
     let threads = snapshot

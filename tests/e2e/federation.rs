@@ -93,7 +93,7 @@ peers:
 #[test]
 fn a_partner_speaks_only_for_its_own_domain_and_only_to_ours() {
     let f = Federation::new();
-    let _legate = Legate::start(&f.config(), f.admin);
+    let legate = Legate::start(&f.config(), f.admin);
     let _im = SippServer::start("uas_message_plain.xml", f.im_server, "u1", 10);
     let partner = f.ca.client("partner.example");
     let impostor = f.ca.client("other.example");
@@ -138,6 +138,16 @@ fn a_partner_speaks_only_for_its_own_domain_and_only_to_ours() {
     for (index, (what, client, from, uri, extra)) in cases.into_iter().enumerate() {
         let status = f.send(client, &format!("fed-bad{index}"), from, uri, extra);
         assert!(status.starts_with("SIP/2.0 403 "), "{what}: {status}");
+    }
+    // Each refusal is counted by reason in /metrics.
+    for (reason, count) in [
+        ("certificate_mismatch", 1.0),
+        ("not_partner", 1.0),
+        ("identity_not_owned", 1.0),
+        ("not_addressed_here", 1.0),
+    ] {
+        let series = format!("legate_authn_refusals_total{{reason=\"{reason}\"}}");
+        assert_eq!(legate.metric(&series), Some(count), "{series}");
     }
     let _ = &f.dir;
 }

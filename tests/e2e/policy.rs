@@ -52,7 +52,7 @@ fn directory_groups_decide_who_may_write_to_a_federated_domain() {
     let p = Ports::pick();
     let mut directory = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
     directory.write_all(DIRECTORY.as_bytes()).unwrap();
-    let _legate = Legate::start(&policy_config(&p, directory.path()), p.admin);
+    let legate = Legate::start(&policy_config(&p, directory.path()), p.admin);
     let _peer = SippServer::start("uas_message.xml", p.peer, "u1", 10);
 
     let allowed = udp_exchange(&p.internal_target(), message("alice", "pol1").as_bytes()).unwrap();
@@ -70,6 +70,15 @@ fn directory_groups_decide_who_may_write_to_a_federated_domain() {
     assert!(
         !denied.contains("engineering") && !denied.contains("sales-may-federate"),
         "{denied}"
+    );
+    // Decisions are counted in /metrics.
+    assert_eq!(
+        legate.metric("legate_policy_decisions_total{decision=\"allowed\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        legate.metric("legate_policy_decisions_total{decision=\"denied\"}"),
+        Some(1.0)
     );
 }
 

@@ -1,0 +1,75 @@
+//! Exports the counters the built-in filters keep (policy decisions, authn refusals) as
+//! Prometheus series on the admin API's `/metrics`, read at scrape time.
+
+use legate_filters::authn::refusal_counts;
+use legate_filters::domain_policy::decision_counts;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounterVec, Opts};
+
+pub struct FilterCounters {
+    policy: IntCounterVec,
+    authn: IntCounterVec,
+}
+
+impl FilterCounters {
+    pub fn new() -> Result<FilterCounters, prometheus::Error> {
+        Ok(FilterCounters {
+            policy: IntCounterVec::new(
+                Opts::new(
+                    "legate_policy_decisions_total",
+                    "Requests decided by domain_policy, by decision",
+                ),
+                &["decision"],
+            )?,
+            authn: IntCounterVec::new(
+                Opts::new(
+                    "legate_authn_refusals_total",
+                    "Requests refused by authn, by reason",
+                ),
+                &["reason"],
+            )?,
+        })
+    }
+
+    fn set(vec: &IntCounterVec, label: &str, value: u64) {
+        let counter = vec.with_label_values(&[label]);
+        counter.reset();
+        counter.inc_by(value);
+    }
+}
+
+impl Collector for FilterCounters {
+    fn desc(&self) -> Vec<&Desc> {
+        let mut descs = self.policy.desc();
+        descs.extend(self.authn.desc());
+        descs
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let policy = decision_counts();
+        for (label, value) in [
+            ("allowed", policy.allowed),
+            ("denied", policy.denied),
+            ("hidden", policy.hidden),
+            ("directory_failure", policy.directory_failures),
+        ] {
+            FilterCounters::set(&self.policy, label, value);
+        }
+        let authn = refusal_counts();
+        for (label, value) in [
+            ("no_certificate", authn.no_certificate),
+            ("unreadable_from", authn.unreadable_from),
+            ("not_partner", authn.not_partner),
+            ("certificate_mismatch", authn.certificate_mismatch),
+            ("identity_not_owned", authn.identity_not_owned),
+            ("not_addressed_here", authn.not_addressed_here),
+            ("source_not_trusted", authn.source_not_trusted),
+        ] {
+            FilterCounters::set(&self.authn, label, value);
+        }
+        let mut families = self.policy.collect();
+        families.extend(self.authn.collect());
+        families
+    }
+}
