@@ -21,6 +21,7 @@ pub mod domain_policy;
 mod error;
 mod factory;
 pub mod header_mutation;
+pub mod peer_limits;
 mod peers;
 mod registry;
 mod service;

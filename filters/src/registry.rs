@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::authn::AuthnFactory;
 use crate::domain_policy::DomainPolicyFactory;
 use crate::header_mutation::HeaderMutationFactory;
+use crate::peer_limits::PeerLimitsFactory;
 use crate::FilterFactory;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -32,10 +33,11 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 3] = [
+        let builtins: [Arc<dyn FilterFactory>; 4] = [
             Arc::new(AuthnFactory),
             Arc::new(HeaderMutationFactory),
             Arc::new(DomainPolicyFactory),
+            Arc::new(PeerLimitsFactory),
         ];
         for factory in builtins {
             if let Err(error) = registry.register(factory) {

@@ -1,15 +1,18 @@
-//! Exports the counters the built-in filters keep (policy decisions, authn refusals) as
+//! Exports the counters the built-in filters keep (policy decisions, authn refusals, partners
+//! over their rate) as
 //! Prometheus series on the admin API's `/metrics`, read at scrape time.
 
 use legate_filters::authn::refusal_counts;
 use legate_filters::domain_policy::decision_counts;
+use legate_filters::peer_limits::rate_limited_count;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, Opts};
 
 pub struct FilterCounters {
     policy: IntCounterVec,
     authn: IntCounterVec,
+    rate_limited: IntCounter,
 }
 
 impl FilterCounters {
@@ -29,6 +32,10 @@ impl FilterCounters {
                 ),
                 &["reason"],
             )?,
+            rate_limited: IntCounter::new(
+                "legate_peer_rate_limited_total",
+                "Requests refused because their federation partner was over its request rate",
+            )?,
         })
     }
 
@@ -43,6 +50,7 @@ impl Collector for FilterCounters {
     fn desc(&self) -> Vec<&Desc> {
         let mut descs = self.policy.desc();
         descs.extend(self.authn.desc());
+        descs.extend(self.rate_limited.desc());
         descs
     }
 
@@ -68,8 +76,11 @@ impl Collector for FilterCounters {
         ] {
             FilterCounters::set(&self.authn, label, value);
         }
+        self.rate_limited.reset();
+        self.rate_limited.inc_by(rate_limited_count());
         let mut families = self.policy.collect();
         families.extend(self.authn.collect());
+        families.extend(self.rate_limited.collect());
         families
     }
 }

@@ -30,6 +30,12 @@ impl Federation {
     }
 
     fn config(&self) -> String {
+        self.config_with("", "")
+    }
+
+    /// `chain_extra` goes between authn and the router on the external listener;
+    /// `peer_extra` is appended to the partner's entry.
+    fn config_with(&self, chain_extra: &str, peer_extra: &str) -> String {
         let server = self.ca.server("legate");
         format!(
             "{head}
@@ -42,7 +48,7 @@ listeners:
     filters:
       - name: legate.filters.sip.authn
         config: {{ local_domains: [acme.example] }}
-      - name: legate.filters.sip.router
+{chain_extra}      - name: legate.filters.sip.router
   - name: internal
     address: \"127.0.0.1:{internal}\"
     transport: udp
@@ -60,7 +66,7 @@ peers:
     domains: [partner.example]
     reach: {{ address: \"127.0.0.1:5999\" }}
     trust_bundle: \"{ca}\"
-",
+{peer_extra}",
             head = config_head(self.admin),
             external = self.external,
             internal = free_port(),
@@ -150,4 +156,31 @@ fn a_partner_speaks_only_for_its_own_domain_and_only_to_ours() {
         assert_eq!(legate.metric(&series), Some(count), "{series}");
     }
     let _ = &f.dir;
+}
+
+#[test]
+fn a_partner_over_its_request_rate_is_told_to_wait() {
+    let f = Federation::new();
+    let config = f.config_with(
+        "      - name: legate.filters.sip.peer_limits\n",
+        "    limits: { requests_per_second: 1, burst: 2 }\n",
+    );
+    let legate = Legate::start(&config, f.admin);
+    let _im = SippServer::start("uas_message_plain.xml", f.im_server, "u1", 10);
+    let partner = f.ca.client("partner.example");
+    let (bob, alice) = ("sip:bob@partner.example", "sip:alice@acme.example");
+    // The burst of two goes through; the partner may not send faster than one a second after.
+    let statuses: Vec<String> = (0..4)
+        .map(|i| f.send(&partner, &format!("rate{i}"), bob, alice, ""))
+        .collect();
+    assert!(statuses[0].starts_with("SIP/2.0 200 "), "{statuses:?}");
+    assert!(statuses[1].starts_with("SIP/2.0 200 "), "{statuses:?}");
+    let limited = statuses
+        .iter()
+        .filter(|s| s.starts_with("SIP/2.0 503 "))
+        .count();
+    assert!(limited >= 1, "no request was rate limited: {statuses:?}");
+    assert!(legate
+        .metric("legate_peer_rate_limited_total")
+        .is_some_and(|n| n >= 1.0));
 }
