@@ -37,11 +37,13 @@ impl Snapshot {
     ) -> Result<Snapshot, ConfigError> {
         check_proxy_rules(&loaded)?;
         let config = &loaded.config;
+
+        let directories = crate::directories::build(&loaded)?;
         let routing = Routing {
             routes: Arc::new(RouteTable::new(&config.routes)),
             clusters: Arc::new(Clusters::new(&config.clusters, core)),
+            directories: directories.clone(),
         };
-        let directories = crate::directories::build(&loaded)?;
         let peers = legate_filters::Peers::new(loaded.config.peers.clone());
         let registry = registry();
         let mut chains = HashMap::new();

@@ -34,10 +34,10 @@ mod validate;
 mod yaml_error;
 
 pub use config::{
-    AdminConfig, ClusterConfig, Config, DirectoryConfig, FilterConfig, HealthCheckConfig,
-    ListenerConfig, LoadBalancing, MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach,
-    ProxyConfig, RouteConfig, RouteMatch, Secret, Side, StaticDirectoryConfig, Timers, TlsConfig,
-    Transport,
+    AdminConfig, AttributeRouting, ClusterConfig, Config, DirectoryConfig, FilterConfig,
+    HealthCheckConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig, PeerLimits,
+    PeerProtocol, PeerReach, ProxyConfig, RouteConfig, RouteMatch, Secret, Side,
+    StaticDirectoryConfig, Timers, TlsConfig, Transport,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

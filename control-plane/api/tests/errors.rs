@@ -568,3 +568,24 @@ fn a_domain_has_one_owner_and_peers_say_how_to_reach_them() {
         "at least 1",
     );
 }
+
+#[test]
+fn attribute_routing_names_known_directories_and_clusters() {
+    let text = format!(
+        "clusters:\n  - {{ name: a, transport: udp, endpoints: [127.0.0.1:5070] }}\nroutes:\n  - name: r\n    match: {{ domain: acme.example }}\n    cluster: a\n    by_directory_attribute:\n      directory: nowhere\n      attribute: imHomeSystem\n      clusters: {{ legacy: missing }}\n{LISTENER}"
+    );
+    assert_error(
+        &text,
+        "routes[0].by_directory_attribute.directory",
+        "directory: nowhere",
+        "no directory named `nowhere`",
+    );
+    let with_directory =
+        format!("directories:\n  - {{ name: nowhere, static: {{ file: d.yaml }} }}\n{text}");
+    assert_error(
+        &with_directory,
+        "routes[0].by_directory_attribute.clusters.legacy",
+        "legacy: missing",
+        "missing",
+    );
+}

@@ -30,6 +30,8 @@ pub const NAME: &str = "legate.filters.sip.router";
 pub struct Routing {
     pub routes: Arc<RouteTable>,
     pub clusters: Arc<Clusters>,
+    /// For routes that pick their cluster by a directory attribute of the target user.
+    pub directories: legate_filters::Directories,
 }
 
 pub struct RouterFactory;

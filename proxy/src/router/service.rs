@@ -167,7 +167,13 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
     let Some(matched) = routing.routes.lookup(&domain, ingress.side) else {
         return Ok(attempts.local(404, "Not Found", &format!("no route for domain {domain}")));
     };
-    let Some(cluster) = routing.clusters.get(matched.cluster) else {
+    let chosen = match matched.by_attribute {
+        Some(by) => cluster_by_attribute(&routing, by, uri)
+            .await
+            .unwrap_or_else(|| matched.cluster.to_string()),
+        None => matched.cluster.to_string(),
+    };
+    let Some(cluster) = routing.clusters.get(&chosen) else {
         return Err(FilterError::internal(
             NAME,
             format!("route {} names a missing cluster", matched.route),
@@ -233,4 +239,26 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
             cluster.name
         ))
     })
+}
+
+/// The cluster a directory attribute of the target user picks, if it picks one: several IM
+/// systems serving one domain. A user the directory does not know, an unmapped value or a
+/// directory that cannot be asked leaves the route's own cluster.
+async fn cluster_by_attribute(
+    routing: &Routing,
+    by: &legate_api::AttributeRouting,
+    request_uri: &[u8],
+) -> Option<String> {
+    let uri = Uri::parse(request_uri).ok()?;
+    let user = uri.user.as_deref()?.split(':').next()?.to_ascii_lowercase();
+    let directory = routing.directories.get(&by.directory)?;
+    let entry = match directory.lookup(&user, &uri.host_lowercase()).await {
+        Ok(entry) => entry?,
+        Err(error) => {
+            tracing::warn!(%error, directory = %by.directory, "directory unavailable; default cluster used");
+            return None;
+        }
+    };
+    let value = entry.attributes.get(&by.attribute)?;
+    by.clusters.get(value).cloned()
 }

@@ -1,6 +1,6 @@
 //! The route table: target domain (exact, `*.` wildcard, or `*`) and listener side → cluster.
 
-use legate_api::{RouteConfig, Side};
+use legate_api::{AttributeRouting, RouteConfig, Side};
 
 #[derive(Debug)]
 struct Entry {
@@ -8,6 +8,7 @@ struct Entry {
     pattern: Pattern,
     side: Option<Side>,
     cluster: String,
+    by_attribute: Option<AttributeRouting>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -18,11 +19,13 @@ enum Pattern {
     Any,
 }
 
-/// The matched route: its name (for logs and audit) and the cluster it picks.
+/// The matched route: its name (for logs and audit), the cluster it picks, and the directory
+/// attribute that may pick another one for the target user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMatch<'a> {
     pub route: &'a str,
     pub cluster: &'a str,
+    pub by_attribute: Option<&'a AttributeRouting>,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +51,7 @@ impl RouteTable {
                     pattern,
                     side: route.matcher.side,
                     cluster: route.cluster.clone(),
+                    by_attribute: route.by_directory_attribute.clone(),
                 }
             })
             .collect();
@@ -77,6 +81,7 @@ impl RouteTable {
             .map(|(_, e)| RouteMatch {
                 route: &e.name,
                 cluster: &e.cluster,
+                by_attribute: e.by_attribute.as_ref(),
             })
     }
 }

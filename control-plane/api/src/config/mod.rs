@@ -24,7 +24,7 @@ pub use directory::{DirectoryConfig, StaticDirectoryConfig};
 pub use listener::{FilterConfig, ListenerConfig, Side, TlsConfig, Transport};
 pub use peer::{PeerConfig, PeerLimits, PeerProtocol, PeerReach};
 pub use proxy::{MessageLimits, ProxyConfig, Timers};
-pub use route::{RouteConfig, RouteMatch};
+pub use route::{AttributeRouting, RouteConfig, RouteMatch};
 pub use secret::Secret;
 
 pub use crate::{

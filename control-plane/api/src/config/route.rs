@@ -1,5 +1,7 @@
 //! The `routes` section: which cluster a request goes to.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Side;
@@ -20,8 +22,31 @@ pub struct RouteConfig {
     /// What a request must look like to take this route.
     #[serde(rename = "match")]
     pub matcher: RouteMatch,
-    /// Name of the cluster (from `clusters`) the request is sent to.
+    /// Name of the cluster (from `clusters`) the request is sent to; with
+    /// `by_directory_attribute`, the cluster for users the attribute does not place.
     pub cluster: String,
+    /// Several IM systems serving one domain (a migration, a merger): the target user's
+    /// directory attribute picks the cluster.
+    pub by_directory_attribute: Option<AttributeRouting>,
+}
+
+/// Picks a route's cluster by an attribute of the target user.
+///
+/// ```yaml
+/// by_directory_attribute:
+///   directory: corp
+///   attribute: imHomeSystem
+///   clusters: { legacy: im-legacy, modern: im-modern }
+/// ```
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeRouting {
+    /// The directory (from `directories`) the target user is looked up in.
+    pub directory: String,
+    /// The attribute whose value picks the cluster.
+    pub attribute: String,
+    /// Attribute value → cluster name.
+    pub clusters: BTreeMap<String, String>,
 }
 
 /// The conditions of a route.

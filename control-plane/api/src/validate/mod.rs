@@ -40,7 +40,12 @@ pub fn validate_all(loaded: &LoadedConfig) -> Vec<ConfigError> {
     proxy::check(&config.proxy, &mut problems);
     listeners::check(&config.listeners, &mut problems);
     clusters::check(&config.clusters, &mut problems);
-    routes::check(&config.routes, &config.clusters, &mut problems);
+    routes::check(
+        &config.routes,
+        &config.clusters,
+        &config.directories,
+        &mut problems,
+    );
     directories::check(&config.directories, &mut problems);
     peers::check(&config.peers, &mut problems);
 

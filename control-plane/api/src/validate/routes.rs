@@ -4,12 +4,13 @@ use std::collections::HashMap;
 
 use super::domain::check_domain_pattern;
 use super::Problems;
-use crate::config::{ClusterConfig, RouteConfig};
+use crate::config::{ClusterConfig, DirectoryConfig, RouteConfig};
 use crate::suggest::closest;
 
 pub(super) fn check(
     routes: &[RouteConfig],
     clusters: &[ClusterConfig],
+    directories: &[DirectoryConfig],
     problems: &mut Problems<'_>,
 ) {
     let cluster_names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
@@ -54,6 +55,32 @@ pub(super) fn check(
                 &at("cluster"),
                 unknown_cluster(&route.cluster, &cluster_names),
             );
+        }
+
+        if let Some(by) = &route.by_directory_attribute {
+            if !directories.iter().any(|d| d.name == by.directory) {
+                problems.report(
+                    &at("by_directory_attribute.directory"),
+                    format!("no directory named `{}` in `directories`", by.directory),
+                );
+            }
+            if by.attribute.trim().is_empty() {
+                problems.report(&at("by_directory_attribute.attribute"), "must not be empty");
+            }
+            if by.clusters.is_empty() {
+                problems.report(
+                    &at("by_directory_attribute.clusters"),
+                    "map at least one attribute value to a cluster",
+                );
+            }
+            for (value, cluster) in &by.clusters {
+                if !cluster_names.contains(&cluster.as_str()) {
+                    problems.report(
+                        &at(&format!("by_directory_attribute.clusters.{value}")),
+                        unknown_cluster(cluster, &cluster_names),
+                    );
+                }
+            }
         }
     }
 }
