@@ -19,6 +19,19 @@ impl FilterConfigError {
         }
     }
 
+    /// For filters configured entirely elsewhere: an absent or empty `config` is fine,
+    /// anything else is refused with `why`.
+    pub fn expect_no_config(
+        config: &serde_yaml::Value,
+        why: &str,
+    ) -> Result<(), FilterConfigError> {
+        if config.is_null() || config.as_mapping().is_some_and(|m| m.is_empty()) {
+            Ok(())
+        } else {
+            Err(FilterConfigError::new("", why))
+        }
+    }
+
     /// Turns a serde_yaml error from parsing a filter config into a path + message.
     pub fn from_yaml(error: &serde_yaml::Error) -> FilterConfigError {
         let text = error.to_string();

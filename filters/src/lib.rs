@@ -21,6 +21,7 @@ pub mod domain_policy;
 mod error;
 mod factory;
 pub mod header_mutation;
+mod header_name;
 pub mod peer_limits;
 mod peers;
 mod registry;

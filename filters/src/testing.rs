@@ -6,8 +6,8 @@ use std::sync::Arc;
 use legate_sip::Message;
 
 use crate::{
-    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, SipRequest,
-    SipResponse,
+    build_chain, BoxSipService, BuildContext, ChainError, FilterConfigError, FilterFactory,
+    FilterLayer, FilterSpec, Registry, SipRequest, SipResponse,
 };
 
 /// The name the test terminal is registered under.
@@ -38,4 +38,32 @@ impl FilterFactory for Terminal {
             }))
         }))
     }
+}
+
+/// The chain a filter's tests run: `filter` (with `config`) in front of a terminal answering
+/// with `answer`, built with every built-in registered.
+pub(crate) fn filter_before_terminal(
+    filter: &str,
+    config: serde_yaml::Value,
+    answer: fn(&SipRequest) -> Message,
+    context: &BuildContext,
+) -> Result<BoxSipService, ChainError> {
+    let mut registry = Registry::with_builtins();
+    registry
+        .register(Arc::new(Terminal(answer)))
+        .map_err(|e| ChainError {
+            field_path: String::new(),
+            message: e.to_string(),
+        })?;
+    let specs = vec![
+        FilterSpec {
+            name: filter.into(),
+            config,
+        },
+        FilterSpec {
+            name: TERMINAL.into(),
+            config: serde_yaml::Value::Null,
+        },
+    ];
+    build_chain(&registry, &specs, context)
 }

@@ -139,36 +139,12 @@ fn check_domain(domain: &str, path: &str) -> Result<String, FilterConfigError> {
     Ok(domain.to_ascii_lowercase())
 }
 
-/// A header name is an RFC 3261 token, and not one the proxy relies on (authn removes these
-/// headers from external requests).
+/// Identity headers are removed from external requests, so Contact is off limits as well.
 fn check_header_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
-    let is_token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
-    if !is_token {
-        return Err(FilterConfigError::new(
-            path,
-            format!("`{name}` is not a valid header name"),
-        ));
-    }
-    let protected = [
-        HeaderKind::Via,
-        HeaderKind::CallId,
-        HeaderKind::CSeq,
-        HeaderKind::From,
-        HeaderKind::To,
-        HeaderKind::Route,
-        HeaderKind::RecordRoute,
-        HeaderKind::MaxForwards,
-        HeaderKind::ContentLength,
-        HeaderKind::Contact,
-    ];
-    if protected.contains(&HeaderKind::from_name(name.as_bytes())) {
-        return Err(FilterConfigError::new(
-            path,
-            format!("`{name}` is managed by the proxy and cannot be an identity header"),
-        ));
-    }
-    Ok(())
+    crate::header_name::check(
+        name,
+        path,
+        &[HeaderKind::Contact],
+        "cannot be an identity header",
+    )
 }

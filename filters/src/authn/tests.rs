@@ -1,16 +1,14 @@
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use legate_api::PeerConfig;
 use legate_sip::{parse_message, Header, Limits, Message};
 
 use super::{refusal_counts, Authenticated, AuthnConfig, NAME};
-use crate::testing::{Terminal, TERMINAL};
+use crate::testing::filter_before_terminal;
 use crate::{
-    build_chain, call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, FilterSpec,
-    ListenerInfo, PeerAddress, Peers, Registry, Side, SipRequest, SipResponse, TlsPeerIdentity,
-    Transport,
+    call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, ListenerInfo, PeerAddress,
+    Peers, Registry, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
 };
 
 const PEERS: &str = r#"
@@ -68,20 +66,6 @@ fn chain(config: &str, side: Side) -> Result<BoxSipService, ChainError> {
 }
 
 fn chain_with(config: &str, side: Side, peers: Option<Peers>) -> Result<BoxSipService, ChainError> {
-    let mut registry = Registry::with_builtins();
-    registry
-        .register(Arc::new(Terminal(echo_identity)))
-        .unwrap();
-    let specs = vec![
-        FilterSpec {
-            name: NAME.into(),
-            config: serde_yaml::from_str(config).unwrap(),
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
     let mut resources = http::Extensions::new();
     if let Some(peers) = peers {
         resources.insert(peers);
@@ -90,7 +74,8 @@ fn chain_with(config: &str, side: Side, peers: Option<Peers>) -> Result<BoxSipSe
         listener: listener(side),
         resources,
     };
-    build_chain(&registry, &specs, &context)
+    let config = serde_yaml::from_str(config).unwrap();
+    filter_before_terminal(NAME, config, echo_identity, &context)
 }
 
 /// A MESSAGE from `from` to the Request-URI `target`, with `extra` header lines.

@@ -6,10 +6,10 @@ use legate_sip::{parse_message, HeaderKind, Limits, Message};
 
 use super::{decision_counts, DomainPolicyConfig, PolicyDecision, NAME};
 use crate::directory::{Directories, Directory, DirectoryError, LookupFuture, StaticDirectory};
-use crate::testing::{Terminal, TERMINAL};
+use crate::testing::filter_before_terminal;
 use crate::{
-    build_chain, call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, FilterSpec,
-    ListenerInfo, Registry, Side, SipRequest, SipResponse, Transport,
+    call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, ListenerInfo, Registry,
+    Side, SipRequest, SipResponse, Transport,
 };
 
 const USERS: &str = r#"
@@ -101,21 +101,8 @@ fn listener(side: Side, local_addr: SocketAddr) -> ListenerInfo {
 }
 
 fn chain(config: &str, side: Side) -> Result<BoxSipService, ChainError> {
-    let mut registry = Registry::with_builtins();
-    registry
-        .register(Arc::new(Terminal(echo_decision)))
-        .unwrap();
-    let specs = vec![
-        FilterSpec {
-            name: NAME.into(),
-            config: serde_yaml::from_str(config).unwrap(),
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
-    build_chain(&registry, &specs, &build_context(side))
+    let config = serde_yaml::from_str(config).unwrap();
+    filter_before_terminal(NAME, config, echo_decision, &build_context(side))
 }
 
 const AUDIO: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\

@@ -1,6 +1,5 @@
 //! Typed config of the header_mutation filter, and its compiled form.
 
-use legate_sip::HeaderKind;
 use regex::Regex;
 use serde::Deserialize;
 
@@ -103,8 +102,12 @@ impl HeaderRules {
             compiled.set.push((rule.name.clone(), rule.value.clone()));
         }
         for (i, name) in self.remove.iter().enumerate() {
-            check_name(name, &format!("{side}.remove[{i}]"))
-                .map_err(|e| FilterConfigError::new(format!("{side}.remove[{i}]"), e.message))?;
+            crate::header_name::check(
+                name,
+                &format!("{side}.remove[{i}]"),
+                &[],
+                "cannot be mutated",
+            )?;
             compiled.remove.push(name.clone());
         }
         for (i, rule) in self.rewrite.iter().enumerate() {
@@ -121,39 +124,9 @@ impl HeaderRules {
     }
 }
 
-/// Header names are RFC 3261 tokens, and never one the proxy itself relies on.
+/// A rule's `name` field: a header name the filter may change.
 fn check_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
-    let is_token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
-    if !is_token {
-        return Err(FilterConfigError::new(
-            format!("{path}.name"),
-            format!(
-                "`{name}` is not a valid header name (a token of letters, digits and -.!%*_+`'~)"
-            ),
-        ));
-    }
-    let kind = HeaderKind::from_name(name.as_bytes());
-    let protected = [
-        HeaderKind::Via,
-        HeaderKind::CallId,
-        HeaderKind::CSeq,
-        HeaderKind::From,
-        HeaderKind::To,
-        HeaderKind::Route,
-        HeaderKind::RecordRoute,
-        HeaderKind::MaxForwards,
-        HeaderKind::ContentLength,
-    ];
-    if protected.contains(&kind) {
-        return Err(FilterConfigError::new(
-            format!("{path}.name"),
-            format!("`{name}` is managed by the proxy and cannot be mutated"),
-        ));
-    }
-    Ok(())
+    crate::header_name::check(name, &format!("{path}.name"), &[], "cannot be mutated")
 }
 
 fn check_value(value: &str, path: &str) -> Result<(), FilterConfigError> {

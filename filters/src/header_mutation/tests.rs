@@ -4,7 +4,7 @@ use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
 use super::NAME;
-use crate::testing::{Terminal, TERMINAL};
+use crate::testing::{filter_before_terminal, Terminal};
 use crate::{
     build_chain, call, BoxSipService, BuildContext, Context, FilterSpec, ListenerInfo, Registry,
     Side, SipRequest, SipResponse, Transport,
@@ -57,17 +57,8 @@ fn registry() -> Registry {
 }
 
 fn chain(config: &str) -> Result<BoxSipService, crate::ChainError> {
-    let specs = vec![
-        FilterSpec {
-            name: NAME.into(),
-            config: serde_yaml::from_str(config).unwrap(),
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
-    build_chain(&registry(), &specs, &context())
+    let config = serde_yaml::from_str(config).unwrap();
+    filter_before_terminal(NAME, config, echo_headers, &context())
 }
 
 async fn run(config: &str) -> SipResponse {

@@ -23,12 +23,10 @@ impl FilterFactory for PeerLimitsFactory {
         config: &serde_yaml::Value,
         context: &BuildContext,
     ) -> Result<FilterLayer, FilterConfigError> {
-        if !config.is_null() && config.as_mapping().is_none_or(|m| !m.is_empty()) {
-            return Err(FilterConfigError::new(
-                "",
-                "peer_limits takes no config: the limits are each peer's `limits` section",
-            ));
-        }
+        FilterConfigError::expect_no_config(
+            config,
+            "peer_limits takes no config: the limits are each peer's `limits` section",
+        )?;
         let limits = context
             .resources
             .get::<Peers>()

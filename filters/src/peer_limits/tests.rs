@@ -1,5 +1,4 @@
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -7,10 +6,10 @@ use legate_sip::{parse_message, Limits, Message};
 
 use super::{rate_limited_count, NAME};
 use crate::authn::Authenticated;
-use crate::testing::{Terminal, TERMINAL};
+use crate::testing::filter_before_terminal;
 use crate::{
-    build_chain, call, BoxSipService, BuildContext, Context, FilterSpec, ListenerInfo, Peers,
-    Registry, Side, SipRequest, Transport,
+    call, BoxSipService, BuildContext, Context, ListenerInfo, Peers, Registry, Side, SipRequest,
+    Transport,
 };
 
 const PEERS: &str = "
@@ -24,8 +23,6 @@ fn ok(request: &SipRequest) -> Message {
 }
 
 fn chain(config: serde_yaml::Value) -> Result<BoxSipService, crate::ChainError> {
-    let mut registry = Registry::with_builtins();
-    registry.register(Arc::new(Terminal(ok))).unwrap();
     let mut resources = http::Extensions::new();
     resources.insert(Peers::new(serde_yaml::from_str(PEERS).unwrap()));
     let addr: SocketAddr = "127.0.0.1:5061".parse().unwrap();
@@ -38,17 +35,7 @@ fn chain(config: serde_yaml::Value) -> Result<BoxSipService, crate::ChainError> 
         },
         resources,
     };
-    let specs = vec![
-        FilterSpec {
-            name: NAME.into(),
-            config,
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
-    build_chain(&registry, &specs, &context)
+    filter_before_terminal(NAME, config, ok, &context)
 }
 
 async fn send(chain: &BoxSipService, from: Option<Authenticated>) -> (u16, Option<String>) {

@@ -54,12 +54,10 @@ impl FilterFactory for RouterFactory {
         config: &serde_yaml::Value,
         context: &BuildContext,
     ) -> Result<FilterLayer, FilterConfigError> {
-        if !config.is_null() && config.as_mapping().is_none_or(|m| !m.is_empty()) {
-            return Err(FilterConfigError::new(
-                "",
-                "the router takes no config: routes and clusters are top-level sections",
-            ));
-        }
+        FilterConfigError::expect_no_config(
+            config,
+            "the router takes no config: routes and clusters are top-level sections",
+        )?;
         let routing =
             context.resources.get::<Routing>().cloned().ok_or_else(|| {
                 FilterConfigError::new("", "router built without a routing table")
