@@ -13,6 +13,7 @@
 //! Filters are made by a [`FilterFactory`] registered by name (`legate.filters.sip.<name>`) in one
 //! explicit [`Registry`]. A factory parses and validates its typed config once, at build time.
 
+mod address_list;
 pub mod authn;
 mod chain;
 mod context;
@@ -28,6 +29,7 @@ mod registry;
 mod service;
 #[cfg(test)]
 mod testing;
+pub mod translation;
 
 pub use chain::{build_chain, call, ChainError, FilterSpec};
 pub use context::{

@@ -7,6 +7,7 @@ use crate::authn::AuthnFactory;
 use crate::domain_policy::DomainPolicyFactory;
 use crate::header_mutation::HeaderMutationFactory;
 use crate::peer_limits::PeerLimitsFactory;
+use crate::translation::TranslationFactory;
 use crate::FilterFactory;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,11 +34,12 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 4] = [
+        let builtins: [Arc<dyn FilterFactory>; 5] = [
             Arc::new(AuthnFactory),
             Arc::new(HeaderMutationFactory),
             Arc::new(DomainPolicyFactory),
             Arc::new(PeerLimitsFactory),
+            Arc::new(TranslationFactory),
         ];
         for factory in builtins {
             if let Err(error) = registry.register(factory) {

@@ -9,7 +9,7 @@ use legate_sip::Limits;
 use pingora_core::server::ShutdownWatch;
 
 use crate::bind::{BoundListener, BoundSocket};
-use crate::core::{Core, ListenerRuntime, Listeners, RouteSigner, Timers};
+use crate::core::{Core, ListenerRuntime, Listeners, Timers};
 use crate::engine::{Engine, InboundHandler};
 use crate::snapshot::Snapshot;
 use crate::transport::{
@@ -108,7 +108,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         timers,
         limits,
         boot.metrics,
-        RouteSigner::new(boot.route_secret),
+        boot.route_secret,
     ));
     let _ = boot.core_slot.set(core.clone());
     let engine = Arc::new(Engine::new(

@@ -37,14 +37,26 @@ fn a_call_through_kamailio_and_legate_is_routed_by_both_route_sets() {
     let p = Ports::pick();
     let _legate = Legate::start(&default_config(&p), p.admin);
     let (_kamailio, target) = edge(&p);
-    // The callee checks it sees Kamailio's and both of Legate's Record-Route entries; the
-    // caller's ACK and BYE must then traverse Kamailio and Legate by loose routing.
-    let callee = SippServer::start("uas_invite_three_record_routes.xml", p.peer, "u1", 1);
-    let output =
-        legate_e2e::sipp_client("uac_invite.xml", &target, p.client, "u1", 1, &["-d", "200"]);
+    // The callee outside sees Legate only (one Via, one Record-Route entry, Legate's Contact);
+    // its BYE must still traverse Legate and then Kamailio, whose entry Legate kept hidden.
+    let callee = SippServer::start_with(
+        "uas_invite_hidden_topology.xml",
+        p.peer,
+        "u1",
+        1,
+        &["-d", "300"],
+    );
+    let output = legate_e2e::sipp_client(
+        "uac_invite_callee_hangs_up.xml",
+        &target,
+        p.client,
+        "u1",
+        1,
+        &["-key", "contact_port", &p.client.to_string()],
+    );
     legate_e2e::assert_sipp_success(&output, "caller behind kamailio");
     assert!(
         callee.wait_success(std::time::Duration::from_secs(10)),
-        "callee did not get ACK and BYE"
+        "callee did not see a hidden topology, or its BYE got lost"
     );
 }

@@ -202,6 +202,15 @@ fn the_torture_corpus_through_legate() {
         "      - name: legate.filters.sip.header_mutation\n        config: { request: { add: [ { name: X-Legate-Side, value: internal } ] } }\n",
         "",
     );
+    // Both listeners on the internal side: this checks what the proxy passes on untouched, and
+    // topology hiding (which rewrites Via, Record-Route and Contact towards the external side)
+    // has tests of its own.
+    let config = config
+        .replace("    side: external\n", "    side: internal\n")
+        .replace(
+            "      - name: legate.filters.sip.header_mutation\n        config: { request: { add: [ { name: X-Legate-Side, value: external } ] } }\n",
+            "",
+        );
     let legate = Legate::start(&config, p.admin);
     let target = p.internal_target();
     let mut failures = Vec::new();

@@ -66,6 +66,8 @@ listeners:
     transport: udp
     side: external
     filters:
+      - name: legate.filters.sip.header_mutation
+        config: {{ request: {{ add: [ {{ name: X-Legate-Side, value: external }} ] }} }}
       - name: legate.filters.sip.router
 routes:
   - name: to-remote

@@ -14,6 +14,7 @@ use super::config::Compiled;
 use super::identity::Authenticated;
 use super::refusal::{count, Refusal};
 use super::NAME;
+use crate::address_list::split_addresses;
 use crate::{
     BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Side, SipRequest,
     SipResponse, TlsPeerIdentity,
@@ -190,34 +191,4 @@ fn names_domain(certificate: &TlsPeerIdentity, domain: &str) -> bool {
         })
     });
     by_dns || by_uri
-}
-
-/// The comma-separated addresses of one header line, not splitting inside quotes or `<>`.
-fn split_addresses(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted, mut bracketed, mut escaped) = (0, false, false, false);
-    for (i, &b) in value.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match b {
-            b'\\' if quoted => escaped = true,
-            b'"' if !bracketed => quoted = !quoted,
-            b'<' if !quoted => bracketed = true,
-            b'>' if !quoted => bracketed = false,
-            b',' if !quoted && !bracketed => {
-                parts.push(value.get(start..i).unwrap_or_default());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(value.get(start..).unwrap_or_default());
-    // An empty element (`a, ,b`) asserts nothing; a header that is empty altogether is refused
-    // by NameAddr::parse, as nothing can be bound to the sender.
-    let only_one = parts.len() == 1;
-    parts
-        .into_iter()
-        .filter(move |part| only_one || !part.trim_ascii().is_empty())
 }

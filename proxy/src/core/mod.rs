@@ -12,8 +12,10 @@ mod listeners;
 pub mod loops;
 mod respond;
 pub mod route_state;
+mod sealer;
 mod server_txn;
 mod stateless;
+pub mod topology;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,6 +57,8 @@ pub struct Core {
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
     pub signer: RouteSigner,
+    /// Seals what topology hiding takes out of messages leaving by external listeners.
+    pub sealer: sealer::Sealer,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
     client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
 }
@@ -66,7 +70,7 @@ impl Core {
         timers: Timers,
         limits: Limits,
         metrics: Arc<Metrics>,
-        signer: RouteSigner,
+        route_secret: Vec<u8>,
     ) -> Core {
         Core {
             listeners,
@@ -74,7 +78,8 @@ impl Core {
             timers,
             limits,
             metrics,
-            signer,
+            sealer: sealer::Sealer::new(&route_secret),
+            signer: RouteSigner::new(route_secret),
             server_txns: Mutex::new(HashMap::new()),
             client_txns: Mutex::new(HashMap::new()),
         }

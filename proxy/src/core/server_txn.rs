@@ -134,7 +134,7 @@ impl Core {
     /// Sends a provisional response at once and in order (no await: the chain is still running).
     pub fn respond_provisional(&self, txn: &Arc<ServerTxn>, listener: &str, response: Message) {
         let status = response.status().unwrap_or(100);
-        let bytes = response.to_bytes();
+        let bytes = self.outgoing_response(listener, response).to_bytes();
         {
             let Ok(mut state) = txn.state.lock() else {
                 return;
@@ -157,7 +157,7 @@ impl Core {
         response: Message,
     ) {
         let status = response.status().unwrap_or(500);
-        let bytes = response.to_bytes();
+        let bytes = self.outgoing_response(listener, response).to_bytes();
         let is_final = status >= 200;
         {
             let Ok(mut state) = txn.state.lock() else {
@@ -225,5 +225,19 @@ impl Core {
                 self.metrics.transactions_active().dec();
             }
         }
+    }
+}
+
+impl Core {
+    /// A response as it leaves by `listener`: hidden when that is an external listener.
+    fn outgoing_response(&self, listener: &str, mut response: Message) -> Message {
+        if let Some(listener) = self
+            .listeners
+            .by_name(listener)
+            .filter(|l| self.hides_for(Some(l)))
+        {
+            self.hide_response(&mut response, listener);
+        }
+        response
     }
 }

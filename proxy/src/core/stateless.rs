@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use legate_sip::{HeaderKind, Message, Via};
+use legate_sip::{Message, Via};
 
 use super::{Core, NextHop};
 use crate::transport::{parse_transport, Flow};
@@ -12,14 +12,15 @@ impl Core {
     /// Removes Legate's Via from `response` and sends it to the next Via. Drops the response if
     /// the top Via is not Legate's (§16.7 item 3) or the next one is unusable.
     pub async fn forward_response_statelessly(&self, mut response: Message, arrived: &Flow) {
-        let Some(top) = response.headers.pop_first_value(HeaderKind::Via) else {
+        let Some(top) = response.top_via().ok() else {
             return;
         };
-        let ours = Via::parse(&top).is_ok_and(|via| self.listeners.is_local(&via.host, via.port));
-        if !ours {
+        if !self.listeners.is_local(&top.host, top.port) {
             tracing::debug!("dropping response whose top Via is not ours");
             return;
         }
+        self.pop_own_via(&mut response);
+        self.restore_response(&mut response);
         let Ok(next) = response.top_via() else {
             return;
         };
@@ -36,6 +37,13 @@ impl Core {
                 .map(|handle| Flow::stream(transport, hop.addr, hop.addr, handle)),
         };
         if let Some(flow) = flow {
+            if let Some(listener) = self
+                .listeners
+                .of_flow(&flow)
+                .filter(|l| self.hides_for(Some(l)))
+            {
+                self.hide_response(&mut response, listener);
+            }
             let _ = flow.send(response.to_bytes()).await;
         }
     }

@@ -30,6 +30,8 @@ fn is_ours(core: &Core, uri: &Uri) -> bool {
 }
 
 pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecision, Refusal> {
+    let call_id = request.call_id().cloned().unwrap_or_default();
+    unhide_request_uri(core, request, &call_id)?;
     // §16.4: a strict router before us put our URI in the Request-URI; the real target is the
     // last Route entry.
     let request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
@@ -43,7 +45,6 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
         }
     }
 
-    let call_id = request.call_id().cloned().unwrap_or_default();
     let mut state: Option<RouteState> = None;
     for _ in 0..2 {
         let Some(top) = request.headers.values(HeaderKind::Route).into_iter().next() else {
@@ -54,6 +55,7 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
             break;
         }
         request.headers.pop_first_value(HeaderKind::Route);
+        unfold_hidden_routes(core, request, &top, &call_id)?;
         let carried = (
             uri.param(route_state::STATE_PARAM),
             uri.param(route_state::MAC_PARAM),
@@ -168,4 +170,52 @@ pub async fn resolve(uri: &Uri) -> Option<NextHop> {
         addr,
         server_name,
     })
+}
+
+/// A request to a Contact Legate wrote while hiding the topology goes to the Contact it hid.
+fn unhide_request_uri(core: &Core, request: &mut Message, call_id: &[u8]) -> Result<(), Refusal> {
+    let Some(uri) = request.request_uri().and_then(|u| Uri::parse(u).ok()) else {
+        return Ok(());
+    };
+    match core.unhide_contact(&uri, call_id) {
+        None => Ok(()),
+        Some(Ok(original)) => {
+            request.set_request_uri(original);
+            Ok(())
+        }
+        Some(Err(error)) => Err(forbidden(format!("contact state rejected: {error}"))),
+    }
+}
+
+/// Legate's own Route entry may carry the entries it hid from the far side: they become the
+/// next Route entries, as if the far side had known them.
+fn unfold_hidden_routes(
+    core: &Core,
+    request: &mut Message,
+    popped: &[u8],
+    call_id: &[u8],
+) -> Result<(), Refusal> {
+    let hidden = match core.unfold_route(popped, call_id) {
+        Ok(Some((_, hidden))) => hidden,
+        Ok(None) => return Ok(()),
+        Err(error) => return Err(forbidden(format!("hidden route set rejected: {error}"))),
+    };
+    let remaining = request.headers.values(HeaderKind::Route);
+    request.headers.remove_all(HeaderKind::Route);
+    let restored = hidden.into_iter().map(bytes::Bytes::from).chain(remaining);
+    for value in restored {
+        request
+            .headers
+            .push(legate_sip::Header::new(HeaderKind::Route, value));
+    }
+    Ok(())
+}
+
+fn forbidden(warning: String) -> Refusal {
+    Refusal {
+        code: 403,
+        reason: "Forbidden",
+        warning,
+        header: None,
+    }
 }

@@ -1,0 +1,257 @@
+//! The address tables and the rewriting of one URI, one header, one message.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::Bytes;
+use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri};
+
+use crate::address_list::split_addresses;
+
+/// Identity headers that carry addresses to map besides From, To and Contact.
+pub(super) const IDENTITY_HEADERS: [&str; 2] = ["P-Asserted-Identity", "P-Preferred-Identity"];
+
+/// A domain, or one user's address; lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Address {
+    Domain(String),
+    User { user: String, domain: String },
+}
+
+impl Address {
+    pub fn parse(text: &str) -> Result<Address, String> {
+        let text = text.trim().to_ascii_lowercase();
+        let valid_domain = |d: &str| {
+            !d.is_empty()
+                && d.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+        };
+        match text.split_once('@') {
+            Some((user, domain)) if !user.is_empty() && valid_domain(domain) => {
+                if user
+                    .chars()
+                    .any(|c| c.is_whitespace() || "<>\"@;:".contains(c))
+                {
+                    return Err(format!(
+                        "`{text}`: the user part holds characters a SIP user cannot"
+                    ));
+                }
+                Ok(Address::User {
+                    user: user.into(),
+                    domain: domain.into(),
+                })
+            }
+            None if valid_domain(&text) => Ok(Address::Domain(text)),
+            _ => Err(format!(
+                "`{text}` is neither a domain nor a user@domain address"
+            )),
+        }
+    }
+
+    pub fn is_domain(&self) -> bool {
+        matches!(self, Address::Domain(_))
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Domain(domain) => f.write_str(domain),
+            Address::User { user, domain } => write!(f, "{user}@{domain}"),
+        }
+    }
+}
+
+/// Which way addresses are mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Toward {
+    /// Internal → federated: messages leaving the organisation.
+    External,
+    /// Federated → internal: messages entering it.
+    Internal,
+}
+
+impl Toward {
+    pub fn reverse(self) -> Toward {
+        match self {
+            Toward::External => Toward::Internal,
+            Toward::Internal => Toward::External,
+        }
+    }
+}
+
+/// Both directions of every rule.
+#[derive(Debug, Default)]
+pub(crate) struct AddressMap {
+    to_external: HashMap<Address, Address>,
+    to_internal: HashMap<Address, Address>,
+    /// Address rules by user part alone, for Contacts (whose host is a device, not a domain);
+    /// `None` when two rules share a user part, so a Contact is never mapped by a guess.
+    users_to_external: HashMap<String, Option<String>>,
+    users_to_internal: HashMap<String, Option<String>>,
+}
+
+impl AddressMap {
+    pub fn add(&mut self, internal: Address, external: Address) {
+        if let (Address::User { user: from, .. }, Address::User { user: to, .. }) =
+            (&internal, &external)
+        {
+            note_user(&mut self.users_to_external, from, to);
+            note_user(&mut self.users_to_internal, to, from);
+        }
+        self.to_external.insert(internal.clone(), external.clone());
+        self.to_internal.insert(external, internal);
+    }
+
+    /// Maps the user part of a Contact by an address rule; its host and port say where the
+    /// device is and stay (leaving the organisation, topology hiding replaces the whole Contact).
+    fn map_contact_user(&self, uri: &mut Uri, toward: Toward) -> bool {
+        let users = match toward {
+            Toward::External => &self.users_to_external,
+            Toward::Internal => &self.users_to_internal,
+        };
+        let Some(user) = uri.user.as_deref().map(str::to_lowercase) else {
+            return false;
+        };
+        match users.get(&user) {
+            Some(Some(mapped)) => {
+                uri.user = Some(mapped.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Maps `uri` in place; true when it changed. An address rule wins over its domain's rule.
+    pub fn map_uri(&self, uri: &mut Uri, toward: Toward) -> bool {
+        if !matches!(uri.scheme.as_str(), "sip" | "sips") {
+            return false;
+        }
+        let table = match toward {
+            Toward::External => &self.to_external,
+            Toward::Internal => &self.to_internal,
+        };
+        let domain = uri.host_lowercase();
+        let user = uri.user.as_deref().map(|u| {
+            // A password in the userinfo is not part of the address.
+            u.split(':').next().unwrap_or(u).to_lowercase()
+        });
+        let by_address = user.as_ref().and_then(|user| {
+            table.get(&Address::User {
+                user: user.clone(),
+                domain: domain.clone(),
+            })
+        });
+        match by_address.or_else(|| table.get(&Address::Domain(domain))) {
+            Some(Address::User { user, domain }) => {
+                uri.user = Some(user.clone());
+                uri.host = domain.clone();
+            }
+            Some(Address::Domain(domain)) => uri.host = domain.clone(),
+            None => return false,
+        }
+        // The port belonged to the host the address named before.
+        uri.port = None;
+        true
+    }
+
+    /// Maps the Request-URI, From, To, Contact and identity headers of a request.
+    pub fn map_request(&self, message: &mut Message, toward: Toward) {
+        if let Some(mut uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) {
+            if self.map_uri(&mut uri, toward) {
+                message.set_request_uri(uri.to_string());
+            }
+        }
+        for kind in [HeaderKind::From, HeaderKind::To] {
+            self.map_single(message, kind, toward);
+        }
+        self.map_contacts(message, toward);
+        self.map_identities(message, toward);
+    }
+
+    /// Maps the Contact and identity headers of a response (From and To are restored instead).
+    pub fn map_response(&self, message: &mut Message, toward: Toward) {
+        self.map_contacts(message, toward);
+        self.map_identities(message, toward);
+    }
+
+    fn map_address(&self, value: &[u8], toward: Toward) -> Option<String> {
+        let mut address = NameAddr::parse(value).ok()?;
+        self.map_uri(&mut address.uri, toward)
+            .then(|| address.to_string())
+    }
+
+    fn map_single(&self, message: &mut Message, kind: HeaderKind, toward: Toward) {
+        let Some(value) = message.headers.first(kind) else {
+            return;
+        };
+        if let Some(mapped) = self.map_address(value, toward) {
+            message.headers.set(kind, mapped);
+        }
+    }
+
+    fn map_contacts(&self, message: &mut Message, toward: Toward) {
+        let contacts = message.headers.values(HeaderKind::Contact);
+        let mapped: Vec<Option<String>> = contacts
+            .iter()
+            .map(|c| {
+                let mut contact = NameAddr::parse(c).ok()?;
+                self.map_contact_user(&mut contact.uri, toward)
+                    .then(|| contact.to_string())
+            })
+            .collect();
+        if mapped.iter().all(Option::is_none) {
+            return;
+        }
+        message.headers.remove_all(HeaderKind::Contact);
+        for (original, mapped) in contacts.into_iter().zip(mapped) {
+            let value = mapped.map(Bytes::from).unwrap_or(original);
+            message
+                .headers
+                .push(Header::new(HeaderKind::Contact, value));
+        }
+    }
+
+    fn map_identities(&self, message: &mut Message, toward: Toward) {
+        for name in IDENTITY_HEADERS {
+            let lines: Vec<Bytes> = message
+                .headers
+                .by_name(name)
+                .map(|h| h.value.clone())
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let rewritten: Vec<String> = lines
+                .iter()
+                .map(|line| {
+                    split_addresses(line)
+                        .map(|part| {
+                            self.map_address(part, toward).unwrap_or_else(|| {
+                                String::from_utf8_lossy(part.trim_ascii()).into_owned()
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .collect();
+            message.headers.remove_by_name(name);
+            for line in rewritten {
+                message.headers.push(Header::other(name, line));
+            }
+        }
+    }
+}
+
+fn note_user(users: &mut HashMap<String, Option<String>>, from: &str, to: &str) {
+    users
+        .entry(from.to_string())
+        .and_modify(|existing| {
+            if existing.as_deref() != Some(to) {
+                *existing = None;
+            }
+        })
+        .or_insert_with(|| Some(to.to_string()));
+}
