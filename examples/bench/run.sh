@@ -23,6 +23,10 @@
 #   WORKERS                                  Legate worker threads and Kamailio UDP children (nproc)
 #   KAMAILIO_SHM_MB KAMAILIO_PKG_MB          Kamailio -m and -M (1024, 16)
 #   KAMAILIO_MEMORY_MANAGER                  Kamailio -x (tlsf; Debian's default is qm)
+#   LEGATE_CONFIG                            relay.yaml (default) or federation.yaml (authn,
+#                                            domain_policy, translation, topology hiding); the
+#                                            results go to results.md or results-federation.md
+#   EXTERNAL_PORT                            federation.yaml's external listener (5064)
 #   BENCH_KEEP=1                             keep the work directory (logs, sipp statistics)
 set -euo pipefail
 
@@ -43,6 +47,12 @@ STEP_SECONDS=${STEP_SECONDS:-3}
 # Longer than Legate's Timer J (32 s) and Kamailio's wait timer (5 s): every transaction is gone.
 DRAIN_SECONDS=${DRAIN_SECONDS:-35}
 WORKERS=${WORKERS:-$(nproc)}
+LEGATE_CONFIG=${LEGATE_CONFIG:-relay.yaml}
+EXTERNAL_PORT=${EXTERNAL_PORT:-5064}
+case "$LEGATE_CONFIG" in
+  relay.yaml) RESULTS=results.md ;;
+  *) RESULTS="results-${LEGATE_CONFIG%.yaml}.md" ;;
+esac
 # Kamailio takes a fixed shared memory pool; it holds every transaction, and 256 MiB ran out at
 # 6000 MESSAGE/s here. Pages are only resident once used, so a large pool costs nothing idle.
 KAMAILIO_SHM_MB=${KAMAILIO_SHM_MB:-1024}
@@ -257,10 +267,13 @@ start_legate() {
   local dir="$WORK/legate"
   mkdir -p "$dir"
   sed -e "s/127\.0\.0\.1:5060/127.0.0.1:$PROXY_PORT/; s/127\.0\.0\.1:5070/127.0.0.1:$UAS_PORT/" \
-    -e "s/127\.0\.0\.1:9901/127.0.0.1:$ADMIN_PORT/" "$BENCH/relay.yaml" >"$dir/relay.yaml"
-  printf '\nproxy:\n  worker_threads: %s\n' "$WORKERS" >>"$dir/relay.yaml"
+    -e "s/127\.0\.0\.1:5064/127.0.0.1:$EXTERNAL_PORT/" \
+    -e "s/127\.0\.0\.1:9901/127.0.0.1:$ADMIN_PORT/" "$BENCH/$LEGATE_CONFIG" >"$dir/legate.yaml"
+  printf '\nproxy:\n  worker_threads: %s\n' "$WORKERS" >>"$dir/legate.yaml"
+  # Files the config names sit beside it.
+  cp "$BENCH"/*-users.yaml "$dir/" 2>/dev/null || true
   PROXY_LOG="$dir/legate.log"
-  NO_COLOR=1 "$LEGATE" run --config "$dir/relay.yaml" >"$PROXY_LOG" 2>&1 &
+  NO_COLOR=1 "$LEGATE" run --config "$dir/legate.yaml" >"$PROXY_LOG" 2>&1 &
   PROXY_PIDS=("$!")
   STARTED+=("$!")
 }
@@ -525,7 +538,7 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
   echo "Produced by \`examples/bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Overwritten by every run."
   echo
   echo "- machine: $(nproc) CPUs, $model, $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
-  echo "- Legate: $("$LEGATE" --version), commit $commit, release build, examples/bench/relay.yaml,"
+  echo "- Legate: $("$LEGATE" --version), commit $commit, release build, examples/bench/$LEGATE_CONFIG,"
   echo "  worker_threads: $WORKERS"
   echo "- Kamailio: $("$KAMAILIO" -v | head -n 1 | sed 's/^version: //; s/ *$//'), examples/bench/kamailio.cfg,"
   echo "  $WORKERS UDP children, -m $KAMAILIO_SHM_MB (shared MiB) -M $KAMAILIO_PKG_MB (private MiB per process),"
@@ -537,11 +550,20 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
   echo
   echo "## What each proxy does per request"
   echo
+  if [ "$LEGATE_CONFIG" = relay.yaml ]; then
   echo "- Legate (relay.yaml): parses and validates the whole message, checks Max-Forwards, loops"
   echo "  and Proxy-Require, runs a server and a client transaction, the header_mutation filter"
   echo "  (adds X-Legate-Side) and the router (route by domain, cluster endpoint); dialog-creating"
   echo "  requests get a Record-Route carrying HMAC-signed routing state, which in-dialog requests"
   echo "  are checked against; it tracks dialogs."
+  else
+  echo "- Legate ($LEGATE_CONFIG): what relay.yaml does (parsing, checks, transactions, signed"
+  echo "  Record-Route, dialogs), with the federation chain instead of header_mutation: authn"
+  echo "  (trusted source CIDR, identity headers), domain_policy (directory lookup of the caller,"
+  echo "  rule indexes), translation (From/To/Contact mapped, restored on the response), and"
+  echo "  topology hiding as the request leaves by the external listener (the caller's Via,"
+  echo "  Contact and route entries sealed with AES-GCM, restored on the way back)."
+  fi
   echo "- Kamailio (kamailio.cfg): mf_process_maxfwd_header, sanity_check (default checks), tm"
   echo "  transactions (t_relay), append_hf X-Legate-Side, record_route on dialog-creating requests,"
   echo "  loose_route for in-dialog ones. No dialog tracking (no dialog module)."
@@ -605,7 +627,7 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
     died=$(get "$p" died)
     [ "$died" != "?" ] && echo "- $p: process $died had exited before the end of the run."
   done
-} >"$BENCH/results.md"
+} >"$BENCH/$RESULTS"
 
-log "results written to examples/bench/results.md"
+log "results written to examples/bench/$RESULTS"
 FINISHED=1
