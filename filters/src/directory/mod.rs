@@ -65,6 +65,14 @@ pub type LookupFuture<'a> =
 pub trait Directory: Send + Sync + 'static {
     /// Finds `user@domain`, ignoring case; `Ok(None)` when there is no such user.
     fn lookup<'a>(&'a self, user: &'a str, domain: &'a str) -> LookupFuture<'a>;
+
+    /// Finds the user whose `attribute` is `value` (ignoring case), for mappings that run the
+    /// other way (a federated address back to its user). `Ok(None)` when no one has it, or when
+    /// the directory cannot search by attribute.
+    fn find_by_attribute<'a>(&'a self, attribute: &'a str, value: &'a str) -> LookupFuture<'a> {
+        let _ = (attribute, value);
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// The directories of one configuration snapshot, by name.

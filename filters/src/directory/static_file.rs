@@ -68,6 +68,9 @@ struct Entry {
 pub struct StaticDirectory {
     /// Keyed by the lower-cased `user@domain`, so a lookup needs one string, not two.
     users: HashMap<String, Arc<DirectoryUser>>,
+    /// `(attribute, lower-cased value)` → the user with it; `None` when several users share
+    /// the value, so a search by it finds no one rather than a guess.
+    by_attribute: HashMap<(String, String), Option<Arc<DirectoryUser>>>,
 }
 
 impl StaticDirectory {
@@ -115,7 +118,19 @@ impl StaticDirectory {
             };
             users.insert(key, Arc::new(record));
         }
-        Ok(StaticDirectory { users })
+        let mut by_attribute = HashMap::new();
+        for record in users.values() {
+            for (name, value) in &record.attributes {
+                by_attribute
+                    .entry((name.clone(), value.to_lowercase()))
+                    .and_modify(|shared| *shared = None)
+                    .or_insert_with(|| Some(record.clone()));
+            }
+        }
+        Ok(StaticDirectory {
+            users,
+            by_attribute,
+        })
     }
 
     /// Reads and parses a directory file; errors name the path.
@@ -150,5 +165,14 @@ fn key(user: &str, domain: &str) -> String {
 impl Directory for StaticDirectory {
     fn lookup<'a>(&'a self, user: &'a str, domain: &'a str) -> LookupFuture<'a> {
         Box::pin(std::future::ready(Ok(self.find(user, domain))))
+    }
+
+    fn find_by_attribute<'a>(&'a self, attribute: &'a str, value: &'a str) -> LookupFuture<'a> {
+        let found = self
+            .by_attribute
+            .get(&(attribute.to_string(), value.to_lowercase()))
+            .cloned()
+            .flatten();
+        Box::pin(std::future::ready(Ok(found)))
     }
 }

@@ -10,7 +10,18 @@ use crate::FilterConfigError;
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TranslationConfig {
+    #[serde(default)]
     pub address_mapping: Vec<AddressRule>,
+    /// Each user's federated address kept in a directory attribute.
+    pub directory_mapping: Option<DirectoryMappingConfig>,
+}
+
+/// `directory_mapping: { directory: corp, attribute: federatedAddress }`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryMappingConfig {
+    pub directory: String,
+    pub attribute: String,
 }
 
 /// One mapping: two domains, or two `user@domain` addresses.
@@ -26,7 +37,7 @@ impl TranslationConfig {
         if config.is_null() {
             return Err(FilterConfigError::new(
                 "address_mapping",
-                "the translation filter needs `address_mapping`: a list of { internal, external }",
+                "the translation filter needs `address_mapping` (a list of { internal, external }) or `directory_mapping`",
             ));
         }
         serde_yaml::from_value(config.clone())
@@ -35,10 +46,10 @@ impl TranslationConfig {
 
     /// Checks every rule and builds the two lookup tables.
     pub(super) fn compile(&self) -> Result<AddressMap, FilterConfigError> {
-        if self.address_mapping.is_empty() {
+        if self.address_mapping.is_empty() && self.directory_mapping.is_none() {
             return Err(FilterConfigError::new(
                 "address_mapping",
-                "must list at least one { internal, external } rule",
+                "must list at least one { internal, external } rule (or use `directory_mapping`)",
             ));
         }
         let mut map = AddressMap::default();

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use super::config::TranslationConfig;
+use super::directory_mapping::DirectoryMapping;
 use super::mapping::Toward;
 use super::service::Translation;
 use super::NAME;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Side};
+use crate::{
+    BoxSipService, BuildContext, Directories, FilterConfigError, FilterFactory, FilterLayer, Side,
+};
 
 pub struct TranslationFactory;
 
@@ -24,14 +27,47 @@ impl FilterFactory for TranslationFactory {
         config: &serde_yaml::Value,
         context: &BuildContext,
     ) -> Result<FilterLayer, FilterConfigError> {
-        let map = Arc::new(TranslationConfig::from_yaml(config)?.compile()?);
+        let config = TranslationConfig::from_yaml(config)?;
+        let map = Arc::new(config.compile()?);
+        let directory = match &config.directory_mapping {
+            None => None,
+            Some(mapping) => {
+                let directories = context.resources.get::<Directories>();
+                let directory = directories
+                    .and_then(|all| all.get(&mapping.directory))
+                    .ok_or_else(|| {
+                        let known = directories.map(Directories::names).unwrap_or_default();
+                        FilterConfigError::new(
+                            "directory_mapping.directory",
+                            format!(
+                                "no directory `{}` (directories: {})",
+                                mapping.directory,
+                                if known.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        )
+                    })?;
+                Some(Arc::new(DirectoryMapping {
+                    directory,
+                    attribute: mapping.attribute.clone(),
+                }))
+            }
+        };
         // Requests arriving on the internal side are leaving the organisation.
         let toward = match context.listener.side {
             Side::Internal => Toward::External,
             Side::External => Toward::Internal,
         };
         Ok(Arc::new(move |inner: BoxSipService| {
-            BoxSipService::new(Translation::new(map.clone(), toward, inner))
+            BoxSipService::new(Translation::new(
+                map.clone(),
+                directory.clone(),
+                toward,
+                inner,
+            ))
         }))
     }
 }

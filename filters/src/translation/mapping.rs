@@ -64,6 +64,50 @@ impl fmt::Display for Address {
     }
 }
 
+/// Addresses a directory mapped for one message (see `directory_mapping`).
+pub(super) type Resolved = HashMap<Address, Address>;
+
+/// The user addresses in the Request-URI (of a request), From, To and identity headers: what a
+/// directory is asked about before the message is mapped.
+pub(super) fn user_addresses(message: &Message) -> Vec<Address> {
+    let mut uris: Vec<Uri> = Vec::new();
+    if let Some(uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) {
+        uris.push(uri);
+    }
+    for kind in [HeaderKind::From, HeaderKind::To] {
+        if let Some(address) = message
+            .headers
+            .first(kind)
+            .and_then(|v| NameAddr::parse(v).ok())
+        {
+            uris.push(address.uri);
+        }
+    }
+    for name in IDENTITY_HEADERS {
+        for header in message.headers.by_name(name) {
+            uris.extend(
+                split_addresses(&header.value)
+                    .filter_map(|part| NameAddr::parse(part).ok())
+                    .map(|address| address.uri),
+            );
+        }
+    }
+    let mut addresses: Vec<Address> = uris
+        .into_iter()
+        .filter(|uri| matches!(uri.scheme.as_str(), "sip" | "sips"))
+        .filter_map(|uri| {
+            let user = uri.user.as_deref()?;
+            Some(Address::User {
+                user: user.split(':').next().unwrap_or(user).to_lowercase(),
+                domain: uri.host_lowercase(),
+            })
+        })
+        .collect();
+    addresses.sort_by_key(|a| a.to_string());
+    addresses.dedup();
+    addresses
+}
+
 /// Which way addresses are mapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Toward {
@@ -124,8 +168,9 @@ impl AddressMap {
         }
     }
 
-    /// Maps `uri` in place; true when it changed. An address rule wins over its domain's rule.
-    pub fn map_uri(&self, uri: &mut Uri, toward: Toward) -> bool {
+    /// Maps `uri` in place; true when it changed. A directory answer wins over an address rule,
+    /// which wins over its domain's rule.
+    pub fn map_uri(&self, uri: &mut Uri, toward: Toward, resolved: &Resolved) -> bool {
         if !matches!(uri.scheme.as_str(), "sip" | "sips") {
             return false;
         }
@@ -144,7 +189,16 @@ impl AddressMap {
                 domain: domain.clone(),
             })
         });
-        match by_address.or_else(|| table.get(&Address::Domain(domain))) {
+        let by_directory = user.as_ref().and_then(|user| {
+            resolved.get(&Address::User {
+                user: user.clone(),
+                domain: domain.clone(),
+            })
+        });
+        let rule = by_directory
+            .or(by_address)
+            .or_else(|| table.get(&Address::Domain(domain)));
+        match rule {
             Some(Address::User { user, domain }) => {
                 uri.user = Some(user.clone());
                 uri.host = domain.clone();
@@ -158,36 +212,42 @@ impl AddressMap {
     }
 
     /// Maps the Request-URI, From, To, Contact and identity headers of a request.
-    pub fn map_request(&self, message: &mut Message, toward: Toward) {
+    pub fn map_request(&self, message: &mut Message, toward: Toward, resolved: &Resolved) {
         if let Some(mut uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) {
-            if self.map_uri(&mut uri, toward) {
+            if self.map_uri(&mut uri, toward, resolved) {
                 message.set_request_uri(uri.to_string());
             }
         }
         for kind in [HeaderKind::From, HeaderKind::To] {
-            self.map_single(message, kind, toward);
+            self.map_single(message, kind, toward, resolved);
         }
         self.map_contacts(message, toward);
-        self.map_identities(message, toward);
+        self.map_identities(message, toward, resolved);
     }
 
     /// Maps the Contact and identity headers of a response (From and To are restored instead).
-    pub fn map_response(&self, message: &mut Message, toward: Toward) {
+    pub fn map_response(&self, message: &mut Message, toward: Toward, resolved: &Resolved) {
         self.map_contacts(message, toward);
-        self.map_identities(message, toward);
+        self.map_identities(message, toward, resolved);
     }
 
-    fn map_address(&self, value: &[u8], toward: Toward) -> Option<String> {
+    fn map_address(&self, value: &[u8], toward: Toward, resolved: &Resolved) -> Option<String> {
         let mut address = NameAddr::parse(value).ok()?;
-        self.map_uri(&mut address.uri, toward)
+        self.map_uri(&mut address.uri, toward, resolved)
             .then(|| address.to_string())
     }
 
-    fn map_single(&self, message: &mut Message, kind: HeaderKind, toward: Toward) {
+    fn map_single(
+        &self,
+        message: &mut Message,
+        kind: HeaderKind,
+        toward: Toward,
+        resolved: &Resolved,
+    ) {
         let Some(value) = message.headers.first(kind) else {
             return;
         };
-        if let Some(mapped) = self.map_address(value, toward) {
+        if let Some(mapped) = self.map_address(value, toward, resolved) {
             message.headers.set(kind, mapped);
         }
     }
@@ -214,7 +274,7 @@ impl AddressMap {
         }
     }
 
-    fn map_identities(&self, message: &mut Message, toward: Toward) {
+    fn map_identities(&self, message: &mut Message, toward: Toward, resolved: &Resolved) {
         for name in IDENTITY_HEADERS {
             let lines: Vec<Bytes> = message
                 .headers
@@ -229,7 +289,7 @@ impl AddressMap {
                 .map(|line| {
                     split_addresses(line)
                         .map(|part| {
-                            self.map_address(part, toward).unwrap_or_else(|| {
+                            self.map_address(part, toward, resolved).unwrap_or_else(|| {
                                 String::from_utf8_lossy(part.trim_ascii()).into_owned()
                             })
                         })

@@ -8,6 +8,8 @@
 //!     address_mapping:
 //!       - { internal: corp.internal, external: acme.example }          # a whole domain
 //!       - { internal: a.smith@corp.internal, external: alice@acme.example }  # one address
+//!     # optional: each user's federated address in a directory attribute (wins over the rules)
+//!     directory_mapping: { directory: corp, attribute: federatedAddress }
 //! ```
 //!
 //! On an internal listener requests are mapped internal → external, on an external listener
@@ -20,18 +22,23 @@
 //! rules; each internal and each external name appears in one rule only, so every mapping can
 //! be undone.
 //!
+//! With `directory_mapping`, a user whose entry has the attribute is mapped to it on the way out,
+//! and the entry holding a federated address is found on the way in. A directory that cannot be
+//! asked gets the request `503` with `Retry-After` rather than an unmapped message.
+//!
 //! Place it after `authn` and `domain_policy` (they judge the addresses as the sender wrote
 //! them) and before the router (which routes on the mapped Request-URI). Safe in front of
 //! untrusted peers: it rewrites addresses only as configured.
 
 mod config;
+mod directory_mapping;
 mod layer;
 mod mapping;
 mod service;
 #[cfg(test)]
 mod tests;
 
-pub use config::{AddressRule, TranslationConfig};
+pub use config::{AddressRule, DirectoryMappingConfig, TranslationConfig};
 pub use layer::TranslationFactory;
 
 /// The registered name of this filter.

@@ -6,22 +6,38 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
-use legate_sip::{HeaderKind, Message, NameAddr};
+use legate_sip::{Header, HeaderKind, Message, NameAddr};
 use tower::Service;
 
-use super::mapping::{AddressMap, Toward};
+use super::directory_mapping::DirectoryMapping;
+use super::mapping::{user_addresses, AddressMap, Resolved, Toward};
+use super::NAME;
 use crate::{BoxSipService, FilterError, SipRequest, SipResponse};
+
+/// Seconds a sender should wait when the mapping directory cannot be asked.
+const RETRY_AFTER_SECONDS: &str = "30";
 
 #[derive(Clone)]
 pub struct Translation {
     map: Arc<AddressMap>,
+    directory: Option<Arc<DirectoryMapping>>,
     toward: Toward,
     inner: BoxSipService,
 }
 
 impl Translation {
-    pub(super) fn new(map: Arc<AddressMap>, toward: Toward, inner: BoxSipService) -> Translation {
-        Translation { map, toward, inner }
+    pub(super) fn new(
+        map: Arc<AddressMap>,
+        directory: Option<Arc<DirectoryMapping>>,
+        toward: Toward,
+        inner: BoxSipService,
+    ) -> Translation {
+        Translation {
+            map,
+            directory,
+            toward,
+            inner,
+        }
     }
 }
 
@@ -35,18 +51,59 @@ impl Service<SipRequest> for Translation {
     }
 
     fn call(&mut self, mut request: SipRequest) -> Self::Future {
-        let sent_from = request.message.headers.first(HeaderKind::From).cloned();
-        let sent_to = request.message.headers.first(HeaderKind::To).cloned();
-        self.map.map_request(&mut request.message, self.toward);
-        let (map, back) = (self.map.clone(), self.toward.reverse());
-        let response = self.inner.call(request);
+        // The clone takes the place of the service that was polled ready.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let (map, directory, toward) = (self.map.clone(), self.directory.clone(), self.toward);
         Box::pin(async move {
-            let mut response = response.await?;
+            let resolved = match resolve(&directory, &request.message, toward).await {
+                Ok(resolved) => resolved,
+                Err(unavailable) => return Ok(unavailable.answer(&request)),
+            };
+            let sent_from = request.message.headers.first(HeaderKind::From).cloned();
+            let sent_to = request.message.headers.first(HeaderKind::To).cloned();
+            map.map_request(&mut request.message, toward, &resolved);
+            let mut response = inner.call(request).await?;
             restore_parties(&mut response.message, sent_from, sent_to);
-            map.map_response(&mut response.message, back);
+            let back = toward.reverse();
+            // A failed lookup on the way back leaves the rules to map the response.
+            let resolved = resolve(&directory, &response.message, back)
+                .await
+                .unwrap_or_default();
+            map.map_response(&mut response.message, back, &resolved);
             Ok(response)
         })
     }
+}
+
+struct Unavailable(String);
+
+impl Unavailable {
+    fn answer(&self, request: &SipRequest) -> SipResponse {
+        let mut response = SipResponse::local(request, NAME, 503, "Service Unavailable", &self.0);
+        response
+            .message
+            .headers
+            .push(Header::new(HeaderKind::RetryAfter, RETRY_AFTER_SECONDS));
+        response
+    }
+}
+
+async fn resolve(
+    directory: &Option<Arc<DirectoryMapping>>,
+    message: &Message,
+    toward: Toward,
+) -> Result<Resolved, Unavailable> {
+    let Some(directory) = directory else {
+        return Ok(Resolved::new());
+    };
+    directory
+        .resolve(&user_addresses(message), toward)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "address mapping directory unavailable");
+            Unavailable("address mapping unavailable".into())
+        })
 }
 
 /// A response carries the From and To its request's sender wrote (RFC 3261 §8.2.6.2), with

@@ -230,3 +230,152 @@ fn mappings_that_cannot_be_undone_or_make_no_sense_are_config_errors() {
         build("address_mapping:\n  - { internal: a.example, extrnal: b.example }").unwrap_err();
     assert!(error.contains("extrnal"), "{error}");
 }
+
+mod by_directory {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::directory::LookupFuture;
+    use crate::{Directories, Directory, DirectoryError, StaticDirectory};
+
+    const USERS: &str = "users:
+  - { user: asmith, domain: corp.internal, attributes: { federatedAddress: Alice.Smith@acme.example } }
+  - { user: x1, domain: corp.internal, attributes: { federatedAddress: shared@acme.example } }
+  - { user: x2, domain: corp.internal, attributes: { federatedAddress: shared@acme.example } }
+";
+
+    const CONFIG: &str = "address_mapping:
+  - { internal: corp.internal, external: acme.example }
+directory_mapping: { directory: corp, attribute: federatedAddress }";
+
+    struct Down;
+
+    impl Directory for Down {
+        fn lookup<'a>(&'a self, _user: &'a str, _domain: &'a str) -> LookupFuture<'a> {
+            Box::pin(std::future::ready(Err(DirectoryError::Unavailable {
+                reason: "ldap://10.0.0.7 timed out".into(),
+            })))
+        }
+    }
+
+    fn chain_with(side: Side, directory: Arc<dyn Directory>) -> BoxSipService {
+        let mut directories = Directories::new();
+        directories.insert("corp", directory);
+        let mut context = context(side);
+        context.resources.insert(directories);
+        filter_before_terminal(
+            NAME,
+            serde_yaml::from_str(CONFIG).unwrap(),
+            answer,
+            &context,
+        )
+        .unwrap()
+    }
+
+    fn chain(side: Side) -> BoxSipService {
+        chain_with(
+            side,
+            Arc::new(StaticDirectory::from_yaml(USERS, "inline").unwrap()),
+        )
+    }
+
+    fn message(from: &str, to: &str) -> SipRequest {
+        request(&format!(
+            "MESSAGE sip:{to} SIP/2.0
+Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-d
+Max-Forwards: 70
+From: <sip:{from}>;tag=a1
+To: <sip:{to}>
+Call-ID: d1
+CSeq: 1 MESSAGE
+Content-Length: 0
+
+"
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_users_federated_address_comes_from_the_directory_both_ways() {
+        let out = call(
+            &chain(Side::Internal),
+            message("asmith@corp.internal", "bob@partner.example"),
+        )
+        .await
+        .unwrap();
+        let seen = header(&out.message, "X-Seen").join("\n");
+        assert!(
+            seen.contains("From: <sip:alice.smith@acme.example>;tag=a1"),
+            "{seen}"
+        );
+
+        let inbound = call(
+            &chain(Side::External),
+            message("bob@partner.example", "alice.smith@acme.example"),
+        )
+        .await
+        .unwrap();
+        let seen = header(&inbound.message, "X-Seen").join("\n");
+        assert!(
+            seen.contains("MESSAGE sip:asmith@corp.internal SIP/2.0"),
+            "{seen}"
+        );
+    }
+
+    #[tokio::test]
+    async fn users_without_the_attribute_or_sharing_a_value_fall_back_to_the_rules() {
+        let out = call(
+            &chain(Side::Internal),
+            message("nobody@corp.internal", "bob@partner.example"),
+        )
+        .await
+        .unwrap();
+        let seen = header(&out.message, "X-Seen").join("\n");
+        assert!(
+            seen.contains("From: <sip:nobody@acme.example>;tag=a1"),
+            "{seen}"
+        );
+
+        let inbound = call(
+            &chain(Side::External),
+            message("bob@partner.example", "shared@acme.example"),
+        )
+        .await
+        .unwrap();
+        let seen = header(&inbound.message, "X-Seen").join("\n");
+        assert!(
+            seen.contains("MESSAGE sip:shared@corp.internal SIP/2.0"),
+            "{seen}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_cannot_be_asked_stops_the_message_with_a_clean_503() {
+        let response = call(
+            &chain_with(Side::Internal, Arc::new(Down)),
+            message("asmith@corp.internal", "bob@partner.example"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(header(&response.message, "Retry-After"), ["30"]);
+        let text = String::from_utf8_lossy(&response.message.to_bytes()).into_owned();
+        assert!(!text.contains("10.0.0.7"), "{text}");
+    }
+
+    #[test]
+    fn a_mapping_directory_that_does_not_exist_is_a_config_error() {
+        let error = filter_before_terminal(
+            NAME,
+            serde_yaml::from_str(CONFIG).unwrap(),
+            answer,
+            &context(Side::Internal),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            error.field_path.contains("directory_mapping.directory"),
+            "{}",
+            error.field_path
+        );
+    }
+}
