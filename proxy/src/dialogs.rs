@@ -4,11 +4,15 @@
 //! `Subscription-State: terminated`, or when it expires (the subscription's Expires, or the idle
 //! timeout for calls). Losing this table (a restart) loses nothing needed for routing: that
 //! travels in the signed Record-Route state; what is lost is the pin to the old snapshot.
+//!
+//! An entry also keeps the partner's [`DialogLease`] (from `peer_limits`) for the dialog's life,
+//! so removing the entry, however it goes, gives the partner's slot back.
 
-use std::collections::HashMap;
+use std::collections::{hash_map, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use legate_filters::peer_limits::DialogLease;
 use legate_sip::{HeaderKind, Message};
 use prometheus::IntGauge;
 use tokio::time::Instant;
@@ -43,6 +47,8 @@ struct Entry {
     kind: DialogKind,
     snapshot: Arc<Snapshot>,
     expires: Instant,
+    /// The partner's slot, given back when the entry is dropped.
+    lease: Option<DialogLease>,
 }
 
 pub struct Dialogs {
@@ -67,8 +73,15 @@ impl Dialogs {
         }
     }
 
-    /// Records a dialog established by `response` (a 2xx to a dialog-creating request).
-    pub fn established(&self, kind: DialogKind, response: &Message, snapshot: Arc<Snapshot>) {
+    /// Records a dialog established by `response` (a 2xx to a dialog-creating request), keeping
+    /// `lease` for its life. A dialog that cannot be recorded (no To tag) drops the lease at once.
+    pub fn established(
+        &self,
+        kind: DialogKind,
+        response: &Message,
+        snapshot: Arc<Snapshot>,
+        lease: Option<DialogLease>,
+    ) {
         let Some(id) = DialogId::of(response) else {
             return;
         };
@@ -76,18 +89,28 @@ impl Dialogs {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        if entries
-            .insert(
-                id,
-                Entry {
+        match entries.entry(id) {
+            hash_map::Entry::Occupied(mut known) => {
+                // Already recorded (a 2xx to a repeated request): the dialog keeps the slot it
+                // holds, and a second lease for it is given back.
+                let entry = known.get_mut();
+                let lease = entry.lease.take().or(lease);
+                *entry = Entry {
                     kind,
                     snapshot,
                     expires,
-                },
-            )
-            .is_none()
-        {
-            self.active.inc();
+                    lease,
+                };
+            }
+            hash_map::Entry::Vacant(new) => {
+                new.insert(Entry {
+                    kind,
+                    snapshot,
+                    expires,
+                    lease,
+                });
+                self.active.inc();
+            }
         }
     }
 
@@ -175,7 +198,7 @@ mod tests {
     async fn subscriptions_expire_and_calls_idle_out() {
         let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(3600));
         let ok = message("SIP/2.0 200 OK", "Expires: 60\r\n");
-        dialogs.established(DialogKind::Subscribe, &ok, snapshot());
+        dialogs.established(DialogKind::Subscribe, &ok, snapshot(), None);
         let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "");
         assert_eq!(
             dialogs.lookup(&refresh).map(|s| s.version),
@@ -190,7 +213,7 @@ mod tests {
         );
 
         let call = message("SIP/2.0 200 OK", "");
-        dialogs.established(DialogKind::Invite, &call, snapshot());
+        dialogs.established(DialogKind::Invite, &call, snapshot(), None);
         tokio::time::advance(Duration::from_secs(3000)).await;
         assert!(
             dialogs.lookup(&call).is_some(),
