@@ -1,8 +1,9 @@
 //! The dialogs this replica has seen, each pinned to the config snapshot it started under.
 //!
 //! A dialog starts on a 2xx to INVITE or SUBSCRIBE and ends with BYE, with a NOTIFY carrying
-//! `Subscription-State: terminated`, or when it expires (the subscription's Expires, or the idle
-//! timeout for calls). Losing this table (a restart) loses nothing needed for routing: that
+//! `Subscription-State: terminated`, with an unsubscribe, when the far side answers 481 (it has
+//! no such dialog), or when it expires (the subscription's Expires, or the idle timeout for
+//! calls). Losing this table (a restart) loses nothing needed for routing: that
 //! travels in the signed Record-Route state; what is lost is the pin to the old snapshot.
 //!
 //! An entry also keeps the partner's [`DialogLease`] (from `peer_limits`) for the dialog's life,
@@ -153,6 +154,17 @@ impl Dialogs {
     }
 }
 
+/// Whether answering `request` with `status` ends its dialog: a 2xx to a request meant to end
+/// it ([`ends_dialog`]), or a 408 to one (its sender considers the dialog over, RFC 3261
+/// §15.1.1); and a 481 to any request, the far side having no such dialog (RFC 5057).
+pub fn ended_by(request: &Message, status: u16) -> bool {
+    match status {
+        200..=299 | 408 => ends_dialog(request),
+        481 => true,
+        _ => false,
+    }
+}
+
 /// Whether `request` ends its dialog once answered with a 2xx.
 pub fn ends_dialog(request: &Message) -> bool {
     match request.method() {
@@ -245,5 +257,18 @@ mod tests {
             "SUBSCRIBE sip:b@remote.example SIP/2.0",
             "Expires: 0\r\n"
         )));
+    }
+
+    #[test]
+    fn a_dialog_the_far_side_lost_or_never_answered_ends_too() {
+        let bye = message("BYE sip:b@remote.example SIP/2.0", "");
+        let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "Expires: 60\r\n");
+        assert!(ended_by(&bye, 200) && ended_by(&bye, 481) && ended_by(&bye, 408));
+        assert!(!ended_by(&bye, 401), "a challenged BYE is sent again");
+        assert!(
+            ended_by(&refresh, 481),
+            "no such subscription at the far side"
+        );
+        assert!(!ended_by(&refresh, 200) && !ended_by(&refresh, 408));
     }
 }

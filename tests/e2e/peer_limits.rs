@@ -93,7 +93,12 @@ impl ImServer {
 
     /// Accepts the dialog-creating `request`: 200 with a To tag, the Record-Route echoed.
     fn accept(&self, request: &str, to: SocketAddr, call: &str, extra: &str) {
-        let mut response = String::from("SIP/2.0 200 OK\r\n");
+        self.respond("200 OK", request, to, call, extra);
+    }
+
+    /// Answers `request` with `status` (code and reason).
+    fn respond(&self, status: &str, request: &str, to: SocketAddr, call: &str, extra: &str) {
+        let mut response = format!("SIP/2.0 {status}\r\n");
         for line in lines_of(request, "Via")
             .into_iter()
             .chain(lines_of(request, "Record-Route"))
@@ -415,6 +420,21 @@ fn a_partner_at_max_sessions_waits_until_a_session_ends_from_either_side() {
     let (_, ok) = gateway.establish(&mut partner, "INVITE", "bob", "call3");
     partner.in_dialog("ACK", &ok, 1, "");
     assert_eq!(gateway.refusals("max_sessions"), Some(1.0));
+
+    // The IM server has lost this call (a restart, say) and answers the partner's BYE with 481:
+    // the call is over all the same, and its slot comes back.
+    partner.in_dialog("BYE", &ok, 2, "");
+    let (bye, from) = gateway.im.expect("BYE", "call3");
+    gateway.im.respond(
+        "481 Call/Transaction Does Not Exist",
+        &bye,
+        from,
+        "call3",
+        "",
+    );
+    assert!(partner.final_response().starts_with("SIP/2.0 481 "));
+    assert_eq!(gateway.active("sessions"), Some(0.0));
+    gateway.establish(&mut partner, "INVITE", "bob", "call4");
 }
 
 #[test]

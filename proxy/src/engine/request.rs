@@ -16,7 +16,7 @@ use crate::core::{
     creates_dialog, error_response, local_response, with_to_tag, ServerKey, ServerTxn,
     ServerTxnStart,
 };
-use crate::dialogs::{ends_dialog, DialogId, DialogKind};
+use crate::dialogs::{ended_by, DialogId, DialogKind};
 use crate::router::{CancelSignal, CoreHandle};
 use crate::transport::Flow;
 
@@ -189,7 +189,7 @@ impl Engine {
         } else {
             // Nothing will keep the partner's slot: give it back before the answer goes out.
             drop(lease);
-            if (200..300).contains(&status) && ends_dialog(&original) {
+            if ended_by(&original, status) {
                 self.dialogs.end(&original);
             }
         }
