@@ -18,6 +18,9 @@ pub struct SipResponse {
     pub message: Message,
     /// The filter that answered locally, if one did; `None` for upstream responses.
     pub answered_by: Option<&'static str>,
+    /// Typed values filters attach on the way back for the proxy core (a `DialogLease` the
+    /// dialog table keeps for the dialog's life, say).
+    pub context: Context,
 }
 
 impl SipResponse {
@@ -26,6 +29,7 @@ impl SipResponse {
         SipResponse {
             message,
             answered_by: None,
+            context: Context::new(),
         }
     }
 
@@ -51,6 +55,7 @@ impl SipResponse {
         SipResponse {
             message,
             answered_by: Some(filter),
+            context: Context::new(),
         }
     }
 

@@ -1,14 +1,19 @@
 //! The dialogs this replica has seen, each pinned to the config snapshot it started under.
 //!
 //! A dialog starts on a 2xx to INVITE or SUBSCRIBE and ends with BYE, with a NOTIFY carrying
-//! `Subscription-State: terminated`, or when it expires (the subscription's Expires, or the idle
-//! timeout for calls). Losing this table (a restart) loses nothing needed for routing: that
+//! `Subscription-State: terminated`, with an unsubscribe, when the far side answers 481 (it has
+//! no such dialog), or when it expires (the subscription's Expires, or the idle timeout for
+//! calls). Losing this table (a restart) loses nothing needed for routing: that
 //! travels in the signed Record-Route state; what is lost is the pin to the old snapshot.
+//!
+//! An entry also keeps the partner's [`DialogLease`] (from `peer_limits`) for the dialog's life,
+//! so removing the entry, however it goes, gives the partner's slot back.
 
-use std::collections::HashMap;
+use std::collections::{hash_map, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use legate_filters::peer_limits::DialogLease;
 use legate_sip::{HeaderKind, Message};
 use prometheus::IntGauge;
 use tokio::time::Instant;
@@ -43,6 +48,8 @@ struct Entry {
     kind: DialogKind,
     snapshot: Arc<Snapshot>,
     expires: Instant,
+    /// The partner's slot, given back when the entry is dropped.
+    lease: Option<DialogLease>,
 }
 
 pub struct Dialogs {
@@ -67,8 +74,15 @@ impl Dialogs {
         }
     }
 
-    /// Records a dialog established by `response` (a 2xx to a dialog-creating request).
-    pub fn established(&self, kind: DialogKind, response: &Message, snapshot: Arc<Snapshot>) {
+    /// Records a dialog established by `response` (a 2xx to a dialog-creating request), keeping
+    /// `lease` for its life. A dialog that cannot be recorded (no To tag) drops the lease at once.
+    pub fn established(
+        &self,
+        kind: DialogKind,
+        response: &Message,
+        snapshot: Arc<Snapshot>,
+        lease: Option<DialogLease>,
+    ) {
         let Some(id) = DialogId::of(response) else {
             return;
         };
@@ -76,18 +90,28 @@ impl Dialogs {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        if entries
-            .insert(
-                id,
-                Entry {
+        match entries.entry(id) {
+            hash_map::Entry::Occupied(mut known) => {
+                // Already recorded (a 2xx to a repeated request): the dialog keeps the slot it
+                // holds, and a second lease for it is given back.
+                let entry = known.get_mut();
+                let lease = entry.lease.take().or(lease);
+                *entry = Entry {
                     kind,
                     snapshot,
                     expires,
-                },
-            )
-            .is_none()
-        {
-            self.active.inc();
+                    lease,
+                };
+            }
+            hash_map::Entry::Vacant(new) => {
+                new.insert(Entry {
+                    kind,
+                    snapshot,
+                    expires,
+                    lease,
+                });
+                self.active.inc();
+            }
         }
     }
 
@@ -127,6 +151,17 @@ impl Dialogs {
         let before = entries.len();
         entries.retain(|_, entry| entry.expires > now);
         self.active.sub((before - entries.len()) as i64);
+    }
+}
+
+/// Whether answering `request` with `status` ends its dialog: a 2xx to a request meant to end
+/// it ([`ends_dialog`]), or a 408 to one (its sender considers the dialog over, RFC 3261
+/// §15.1.1); and a 481 to any request, the far side having no such dialog (RFC 5057).
+pub fn ended_by(request: &Message, status: u16) -> bool {
+    match status {
+        200..=299 | 408 => ends_dialog(request),
+        481 => true,
+        _ => false,
     }
 }
 
@@ -175,7 +210,7 @@ mod tests {
     async fn subscriptions_expire_and_calls_idle_out() {
         let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(3600));
         let ok = message("SIP/2.0 200 OK", "Expires: 60\r\n");
-        dialogs.established(DialogKind::Subscribe, &ok, snapshot());
+        dialogs.established(DialogKind::Subscribe, &ok, snapshot(), None);
         let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "");
         assert_eq!(
             dialogs.lookup(&refresh).map(|s| s.version),
@@ -190,7 +225,7 @@ mod tests {
         );
 
         let call = message("SIP/2.0 200 OK", "");
-        dialogs.established(DialogKind::Invite, &call, snapshot());
+        dialogs.established(DialogKind::Invite, &call, snapshot(), None);
         tokio::time::advance(Duration::from_secs(3000)).await;
         assert!(
             dialogs.lookup(&call).is_some(),
@@ -222,5 +257,18 @@ mod tests {
             "SUBSCRIBE sip:b@remote.example SIP/2.0",
             "Expires: 0\r\n"
         )));
+    }
+
+    #[test]
+    fn a_dialog_the_far_side_lost_or_never_answered_ends_too() {
+        let bye = message("BYE sip:b@remote.example SIP/2.0", "");
+        let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "Expires: 60\r\n");
+        assert!(ended_by(&bye, 200) && ended_by(&bye, 481) && ended_by(&bye, 408));
+        assert!(!ended_by(&bye, 401), "a challenged BYE is sent again");
+        assert!(
+            ended_by(&refresh, 481),
+            "no such subscription at the far side"
+        );
+        assert!(!ended_by(&refresh, 200) && !ended_by(&refresh, 408));
     }
 }

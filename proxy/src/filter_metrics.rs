@@ -1,18 +1,21 @@
 //! Exports the counters the built-in filters keep (policy decisions, authn refusals, partners
-//! over their rate) as
-//! Prometheus series on the admin API's `/metrics`, read at scrape time.
+//! over their limits, the dialogs each partner holds) as Prometheus series on the admin API's
+//! `/metrics`, read at scrape time.
 
 use legate_filters::authn::refusal_counts;
 use legate_filters::domain_policy::decision_counts;
-use legate_filters::peer_limits::rate_limited_count;
+use legate_filters::peer_limits::{partner_usage, rate_limited_count};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounter, IntCounterVec, Opts};
+use prometheus::{IntCounter, IntCounterVec, IntGaugeVec, Opts};
 
 pub struct FilterCounters {
     policy: IntCounterVec,
     authn: IntCounterVec,
     rate_limited: IntCounter,
+    limit_refusals: IntCounterVec,
+    sessions: IntGaugeVec,
+    subscriptions: IntGaugeVec,
 }
 
 impl FilterCounters {
@@ -36,11 +39,32 @@ impl FilterCounters {
                 "legate_peer_rate_limited_total",
                 "Requests refused because their federation partner was over its request rate",
             )?,
+            limit_refusals: IntCounterVec::new(
+                Opts::new(
+                    "legate_peer_limit_refusals_total",
+                    "Requests refused by peer_limits, by federation partner and limit",
+                ),
+                &["peer", "limit"],
+            )?,
+            sessions: IntGaugeVec::new(
+                Opts::new(
+                    "legate_peer_sessions_active",
+                    "IM sessions (INVITE dialogs) each federation partner holds open",
+                ),
+                &["peer"],
+            )?,
+            subscriptions: IntGaugeVec::new(
+                Opts::new(
+                    "legate_peer_subscriptions_active",
+                    "Subscriptions (SUBSCRIBE dialogs) each federation partner holds open",
+                ),
+                &["peer"],
+            )?,
         })
     }
 
-    fn set(vec: &IntCounterVec, label: &str, value: u64) {
-        let counter = vec.with_label_values(&[label]);
+    fn set(vec: &IntCounterVec, labels: &[&str], value: u64) {
+        let counter = vec.with_label_values(labels);
         counter.reset();
         counter.inc_by(value);
     }
@@ -51,6 +75,9 @@ impl Collector for FilterCounters {
         let mut descs = self.policy.desc();
         descs.extend(self.authn.desc());
         descs.extend(self.rate_limited.desc());
+        descs.extend(self.limit_refusals.desc());
+        descs.extend(self.sessions.desc());
+        descs.extend(self.subscriptions.desc());
         descs
     }
 
@@ -62,7 +89,7 @@ impl Collector for FilterCounters {
             ("hidden", policy.hidden),
             ("directory_failure", policy.directory_failures),
         ] {
-            FilterCounters::set(&self.policy, label, value);
+            FilterCounters::set(&self.policy, &[label], value);
         }
         let authn = refusal_counts();
         for (label, value) in [
@@ -74,13 +101,28 @@ impl Collector for FilterCounters {
             ("not_addressed_here", authn.not_addressed_here),
             ("source_not_trusted", authn.source_not_trusted),
         ] {
-            FilterCounters::set(&self.authn, label, value);
+            FilterCounters::set(&self.authn, &[label], value);
         }
         self.rate_limited.reset();
         self.rate_limited.inc_by(rate_limited_count());
+        for partner in partner_usage() {
+            let peer = partner.peer.as_str();
+            for (limit, value) in partner.refusals {
+                FilterCounters::set(&self.limit_refusals, &[peer, limit], value);
+            }
+            self.sessions
+                .with_label_values(&[peer])
+                .set(i64::from(partner.sessions));
+            self.subscriptions
+                .with_label_values(&[peer])
+                .set(i64::from(partner.subscriptions));
+        }
         let mut families = self.policy.collect();
         families.extend(self.authn.collect());
         families.extend(self.rate_limited.collect());
+        families.extend(self.limit_refusals.collect());
+        families.extend(self.sessions.collect());
+        families.extend(self.subscriptions.collect());
         families
     }
 }

@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::service::{PeerLimits, Rates};
+use tokio::time::Instant;
+
+use super::bucket::Bucket;
+use super::service::{Partner, PeerLimits};
+use super::usage::PartnerUsage;
 use super::NAME;
 use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Peers};
 
@@ -27,25 +31,31 @@ impl FilterFactory for PeerLimitsFactory {
             config,
             "peer_limits takes no config: the limits are each peer's `limits` section",
         )?;
-        let limits = context
+        let now = Instant::now();
+        let partners: HashMap<String, Partner> = context
             .resources
             .get::<Peers>()
             .map(|peers| {
                 peers
                     .iter()
-                    .filter_map(|peer| {
-                        let rate = peer.limits.requests_per_second?;
-                        Some((peer.name.clone(), (rate, peer.limits.burst)))
+                    .map(|peer| {
+                        let limits = peer.limits;
+                        let bucket = limits
+                            .requests_per_second
+                            .map(|rate| Mutex::new(Bucket::new(rate, limits.burst, now)));
+                        let partner = Partner {
+                            limits,
+                            bucket,
+                            usage: PartnerUsage::of(&peer.name),
+                        };
+                        (peer.name.clone(), partner)
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let rates = Arc::new(Rates {
-            limits,
-            buckets: Mutex::new(HashMap::new()),
-        });
+        let partners = Arc::new(partners);
         Ok(Arc::new(move |inner: BoxSipService| {
-            BoxSipService::new(PeerLimits::new(rates.clone(), inner))
+            BoxSipService::new(PeerLimits::new(partners.clone(), inner))
         }))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use legate_filters::peer_limits::DialogLease;
 use legate_filters::{
     call, ConfigVersion, Context, DialogInfo, PeerAddress, ProvisionalSink, SipRequest,
 };
@@ -15,7 +16,7 @@ use crate::core::{
     creates_dialog, error_response, local_response, with_to_tag, ServerKey, ServerTxn,
     ServerTxnStart,
 };
-use crate::dialogs::{ends_dialog, DialogId, DialogKind};
+use crate::dialogs::{ended_by, DialogId, DialogKind};
 use crate::router::{CancelSignal, CoreHandle};
 use crate::transport::Flow;
 
@@ -156,9 +157,8 @@ impl Engine {
         let starts_dialog = !in_dialog
             && creates_dialog(&request)
             && matches!(method, Method::Invite | Method::Subscribe);
-        let ends = ends_dialog(&request);
         let original = request.clone();
-        let response = match call(
+        let (response, lease) = match call(
             chain,
             SipRequest {
                 message: request,
@@ -167,25 +167,29 @@ impl Engine {
         )
         .await
         {
-            Ok(response) => {
+            Ok(mut response) => {
+                let lease = response.context.remove::<DialogLease>();
                 let mut message = response.message;
                 if response.answered_by.is_some() {
                     with_to_tag(&mut message);
                 }
-                message
+                (message, lease)
             }
-            Err(error) => error_response(&original, &error),
+            Err(error) => (error_response(&original, &error), None),
         };
         let status = response.status().unwrap_or(500);
-        if (200..300).contains(&status) {
-            if starts_dialog {
-                let kind = if method == Method::Invite {
-                    DialogKind::Invite
-                } else {
-                    DialogKind::Subscribe
-                };
-                self.dialogs.established(kind, &response, snapshot.clone());
-            } else if ends {
+        if starts_dialog && (200..300).contains(&status) {
+            let kind = if method == Method::Invite {
+                DialogKind::Invite
+            } else {
+                DialogKind::Subscribe
+            };
+            self.dialogs
+                .established(kind, &response, snapshot.clone(), lease);
+        } else {
+            // Nothing will keep the partner's slot: give it back before the answer goes out.
+            drop(lease);
+            if ended_by(&original, status) {
                 self.dialogs.end(&original);
             }
         }

@@ -1,0 +1,57 @@
+//! The limits a partner can run into, and the answer it gets when it does.
+
+use legate_sip::{Header, HeaderKind};
+
+use super::NAME;
+use crate::{SipRequest, SipResponse};
+
+/// One of a partner's `limits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    RequestsPerSecond,
+    MaxSessions,
+    MaxSubscriptions,
+    MaxSubscriptionsPerUser,
+}
+
+impl Limit {
+    pub const ALL: [Limit; 4] = [
+        Limit::RequestsPerSecond,
+        Limit::MaxSessions,
+        Limit::MaxSubscriptions,
+        Limit::MaxSubscriptionsPerUser,
+    ];
+
+    /// The limit's key in the partner's `limits` section, also its metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::RequestsPerSecond => "requests_per_second",
+            Limit::MaxSessions => "max_sessions",
+            Limit::MaxSubscriptions => "max_subscriptions",
+            Limit::MaxSubscriptionsPerUser => "max_subscriptions_per_user",
+        }
+    }
+
+    /// What the partner is told: which limit, never the numbers or who else holds what.
+    fn warning(self) -> &'static str {
+        match self {
+            Limit::RequestsPerSecond => "partner request rate exceeded",
+            Limit::MaxSessions => "partner session limit reached (max_sessions)",
+            Limit::MaxSubscriptions => "partner subscription limit reached (max_subscriptions)",
+            Limit::MaxSubscriptionsPerUser => {
+                "subscription limit of this user reached (max_subscriptions_per_user)"
+            }
+        }
+    }
+
+    /// 503 with `Retry-After: retry_after` seconds and the limit in a `Warning`.
+    pub(crate) fn refuse(self, request: &SipRequest, retry_after: u64) -> SipResponse {
+        let mut response =
+            SipResponse::local(request, NAME, 503, "Service Unavailable", self.warning());
+        response
+            .message
+            .headers
+            .push(Header::new(HeaderKind::RetryAfter, retry_after.to_string()));
+        response
+    }
+}
