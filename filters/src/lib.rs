@@ -37,7 +37,8 @@ pub use context::{
     TlsPeerIdentity, Transport,
 };
 pub use directory::{
-    Directories, Directory, DirectoryError, DirectoryUser, StaticDirectory, StaticDirectoryError,
+    Directories, Directory, DirectoryError, DirectoryUser, LdapConfigError, LdapDirectory,
+    LdapSettings, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
 pub use factory::{BuildContext, FilterFactory, FilterLayer};

@@ -4,28 +4,51 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use legate_api::{ConfigError, LoadedConfig};
-use legate_filters::{Directories, StaticDirectory};
+use legate_api::{ConfigError, LdapDirectoryConfig, LoadedConfig, Secret};
+use legate_filters::{Directories, Directory, LdapDirectory, StaticDirectory};
 
-/// Loads every configured directory; a file that cannot be read or parsed is a config error
-/// naming the field and the file.
+/// Builds every configured directory. A static file that cannot be read or parsed, or an LDAP
+/// password or CA file that cannot be read, is a config error naming the field. LDAP servers
+/// are not contacted here: connections are made by the first lookups.
 pub fn build(loaded: &LoadedConfig) -> Result<Directories, ConfigError> {
     let mut directories = Directories::new();
     for (index, directory) in loaded.config.directories.iter().enumerate() {
-        let Some(source) = &directory.static_file else {
+        let built: Arc<dyn Directory> = if let Some(source) = &directory.static_file {
+            let path = beside_config(&loaded.source.origin, &source.file);
+            // The loader's errors already name the file and the entry at fault.
+            let file = StaticDirectory::load(&path).map_err(|error| {
+                loaded.source.error(
+                    &format!("directories[{index}].static.file"),
+                    error.to_string(),
+                )
+            })?;
+            Arc::new(file)
+        } else if let Some(ldap) = &directory.ldap {
+            let ldap = with_paths_beside_config(&loaded.source.origin, ldap);
+            let server = LdapDirectory::from_config(&ldap).map_err(|error| {
+                loaded.source.error(
+                    &format!("directories[{index}].ldap.{}", error.field),
+                    error.message,
+                )
+            })?;
+            Arc::new(server)
+        } else {
             continue;
         };
-        let path = beside_config(&loaded.source.origin, &source.file);
-        // The loader's errors already name the file and the entry at fault.
-        let loaded_directory = StaticDirectory::load(&path).map_err(|error| {
-            loaded.source.error(
-                &format!("directories[{index}].static.file"),
-                error.to_string(),
-            )
-        })?;
-        directories.insert(directory.name.clone(), Arc::new(loaded_directory));
+        directories.insert(directory.name.clone(), built);
     }
     Ok(directories)
+}
+
+/// The LDAP config with its file paths (`tls_ca`, a password file) taken from the
+/// configuration file's folder.
+fn with_paths_beside_config(origin: &str, ldap: &LdapDirectoryConfig) -> LdapDirectoryConfig {
+    let mut ldap = ldap.clone();
+    ldap.tls_ca = ldap.tls_ca.map(|file| beside_config(origin, &file));
+    if let Some(Secret::File(file)) = &ldap.bind_password {
+        ldap.bind_password = Some(Secret::File(beside_config(origin, file)));
+    }
+    ldap
 }
 
 /// A relative path is taken from the configuration file's folder (not the working directory),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 pub mod config;
 pub mod kamailio;
+pub mod ldap;
 pub mod stream;
 pub mod tls;
 

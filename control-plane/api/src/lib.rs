@@ -35,9 +35,10 @@ mod yaml_error;
 
 pub use config::{
     AdminConfig, AttributeRouting, ClusterConfig, Config, DirectoryConfig, FilterConfig,
-    HealthCheckConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig, PeerLimits,
-    PeerProtocol, PeerReach, ProxyConfig, RouteConfig, RouteMatch, Secret, Side,
-    StaticDirectoryConfig, Timers, TlsConfig, Transport,
+    FilterTemplate, HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig,
+    LoadBalancing, MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, ProxyConfig,
+    RouteConfig, RouteMatch, Secret, Side, StaticDirectoryConfig, TemplatePart, Timers, TlsConfig,
+    Transport, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

@@ -65,3 +65,30 @@ fn durations_read_as_humantime() {
     assert_eq!(config.proxy.timers.t2, Duration::from_secs(2));
     assert_eq!(config.proxy.dialog_idle_timeout, Duration::from_secs(5400));
 }
+
+#[test]
+fn an_ldap_directory_takes_the_documented_defaults() {
+    let text = format!(
+        "directories:\n  - name: corp\n    ldap: {{ url: \"ldap://127.0.0.1\", user_base: \"ou=people,dc=corp\", domains: [corp.example] }}\n{MINIMAL}"
+    );
+    let config = match load_str(&text, "ldap.yaml") {
+        Ok(loaded) => loaded.config,
+        Err(error) => panic!("{error}"),
+    };
+    let Some(ldap) = &config.directories[0].ldap else {
+        panic!("no ldap source");
+    };
+    assert_eq!(ldap.bind_dn, None);
+    assert!(!ldap.start_tls);
+    assert_eq!(
+        ldap.user_filter.0,
+        "(&(objectClass=inetOrgPerson)(uid={user}))"
+    );
+    assert_eq!(ldap.member_of, None);
+    assert_eq!(ldap.group_filter, None);
+    assert_eq!(ldap.pool_size, 4);
+    assert_eq!(ldap.timeout, Duration::from_secs(2));
+    assert_eq!(ldap.cache.ttl, Duration::from_secs(300));
+    assert_eq!(ldap.cache.negative_ttl, Duration::from_secs(30));
+    assert_eq!(ldap.cache.max_entries, 10_000);
+}

@@ -15,6 +15,14 @@ listeners:
         config:
           users: [ { name: alice, password: hunter2-user } ]
           upstream: { value: hunter2-nested }
+directories:
+  - name: corp
+    ldap:
+      url: ldap://127.0.0.1:3890
+      bind_dn: cn=legate,dc=corp,dc=example
+      bind_password: { value: hunter2-ldap }
+      user_base: ou=people,dc=corp,dc=example
+      domains: [corp.example]
 ";
 
 fn loaded() -> legate_api::LoadedConfig {
@@ -48,6 +56,14 @@ fn config_dump_hides_secrets() {
     assert!(!text.contains("hunter2"), "{text}");
     assert_eq!(dump["proxy"]["record_route_secret"]["value"], REDACTED);
     assert_eq!(
+        dump["directories"][0]["ldap"]["bind_password"]["value"],
+        REDACTED
+    );
+    assert_eq!(
+        dump["directories"][0]["ldap"]["bind_dn"],
+        "cn=legate,dc=corp,dc=example"
+    );
+    assert_eq!(
         dump["listeners"][0]["filters"][0]["config"]["users"][0]["name"],
         "alice"
     );
@@ -58,6 +74,7 @@ fn serialized_yaml_hides_secrets() {
     let yaml = serde_yaml::to_string(&loaded().config).unwrap_or_default();
     assert!(yaml.contains("[redacted]"), "{yaml}");
     assert!(!yaml.contains("hunter2-rr-key"), "{yaml}");
+    assert!(!yaml.contains("hunter2-ldap"), "{yaml}");
 }
 
 #[test]

@@ -5,8 +5,9 @@
 //! puts them into [`crate::BuildContext::resources`] as one [`Directories`] value, and a filter
 //! (`domain_policy`) picks its own out at build time.
 //!
-//! The built-in kind is a static YAML file ([`StaticDirectory`]); LDAP comes later, which is why
-//! the lookup is asynchronous even though the file is read once.
+//! Two kinds are built in: a static YAML file ([`StaticDirectory`], read once, answered from
+//! memory) and an LDAP server ([`LdapDirectory`], searched over a connection pool with a
+//! cache), which is why the lookup is asynchronous.
 //!
 //! ```yaml
 //! users:
@@ -17,6 +18,7 @@
 //!   - { user: bob, domain: corp.example, groups: [engineering] }
 //! ```
 
+mod ldap;
 mod static_file;
 #[cfg(test)]
 mod tests;
@@ -27,6 +29,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use ldap::{LdapConfigError, LdapDirectory, LdapSettings};
 pub use static_file::{StaticDirectory, StaticDirectoryError};
 
 /// One user as a directory knows it.
@@ -61,7 +64,7 @@ pub enum DirectoryError {
 pub type LookupFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Arc<DirectoryUser>>, DirectoryError>> + Send + 'a>>;
 
-/// Looks users up. Implementations: [`StaticDirectory`] now, LDAP later.
+/// Looks users up. Implementations: [`StaticDirectory`] and [`LdapDirectory`].
 pub trait Directory: Send + Sync + 'static {
     /// Finds `user@domain`, ignoring case; `Ok(None)` when there is no such user.
     fn lookup<'a>(&'a self, user: &'a str, domain: &'a str) -> LookupFuture<'a>;

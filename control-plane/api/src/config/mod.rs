@@ -10,6 +10,7 @@
 mod admin;
 mod cluster;
 mod directory;
+mod ldap_directory;
 mod listener;
 mod peer;
 mod proxy;
@@ -21,6 +22,9 @@ use serde::{Deserialize, Serialize};
 pub use admin::AdminConfig;
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig};
+pub use ldap_directory::{
+    FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, TemplatePart, DEFAULT_GROUP_FILTER,
+};
 pub use listener::{FilterConfig, ListenerConfig, Side, TlsConfig, Transport};
 pub use peer::{PeerConfig, PeerLimits, PeerProtocol, PeerReach};
 pub use proxy::{MessageLimits, ProxyConfig, Timers};

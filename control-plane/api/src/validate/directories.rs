@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::Problems;
+use super::{ldap_directory, Problems};
 use crate::config::DirectoryConfig;
 
 pub(super) fn check(directories: &[DirectoryConfig], problems: &mut Problems<'_>) {
@@ -17,15 +17,21 @@ pub(super) fn check(directories: &[DirectoryConfig], problems: &mut Problems<'_>
                 format!("a directory named `{}` is already defined", directory.name),
             );
         }
-        match &directory.static_file {
-            None => problems.report(
+        match (&directory.static_file, &directory.ldap) {
+            (None, None) => problems.report(
                 &path,
-                "needs a source: `static: { file: … }` (a YAML file of users and groups)",
+                "needs a source: `static: { file: … }` (a YAML file of users and groups) or \
+                 `ldap: { url: … }` (an LDAP server)",
             ),
-            Some(source) if source.file.as_os_str().is_empty() => {
+            (Some(_), Some(_)) => problems.report(
+                &format!("{path}.ldap"),
+                "a directory has one source: give either `static` or `ldap`, not both",
+            ),
+            (Some(source), None) if source.file.as_os_str().is_empty() => {
                 problems.report(&format!("{path}.static.file"), "must not be empty")
             }
-            Some(_) => {}
+            (Some(_), None) => {}
+            (None, Some(ldap)) => ldap_directory::check(ldap, &format!("{path}.ldap"), problems),
         }
     }
 }

@@ -9,6 +9,7 @@ mod admin;
 mod clusters;
 mod directories;
 mod domain;
+mod ldap_directory;
 mod listeners;
 mod peers;
 mod proxy;
