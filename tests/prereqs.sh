@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Installs what building and testing Legate needs on Debian, if it is missing:
 #   prereqs.sh build   cmake (pingora's zlib-ng build needs it)
-#   prereqs.sh test    the above, plus sipp (sip-tester) and socat (the TLS side of sipp peers)
+#   prereqs.sh test    the above, plus sipp (sip-tester), socat (the TLS side of sipp peers),
+#                      kamailio, and dnsmasq (dnsmasq-base: the DNS server of the peers tests)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio dnsmasq-base)
+
+# A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
+# (dnsmasq and kamailio install there).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=()
 for pkg in "${want[@]}"; do
   case "$pkg" in
-    sip-tester) command -v sipp >/dev/null 2>&1 || missing+=("$pkg") ;;
-    *) command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
+    sip-tester) have sipp || missing+=("$pkg") ;;
+    dnsmasq-base) have dnsmasq || missing+=("$pkg") ;;
+    *) have "$pkg" || missing+=("$pkg") ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
