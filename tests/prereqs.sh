@@ -2,20 +2,24 @@
 # Installs what building and testing Legate needs on Debian, if it is missing:
 #   prereqs.sh build   cmake (pingora's zlib-ng build needs it)
 #   prereqs.sh test    the above, plus sipp (sip-tester), socat (the TLS side of sipp peers),
-#                      kamailio, and OpenLDAP's slapd and ldap-utils (the directory tests start
-#                      their own slapd on a free loopback port; the system one is not used)
+#                      kamailio, OpenLDAP's slapd and ldap-utils (the directory tests start
+#                      their own slapd on a free loopback port; the system one is not used), and
+#                      dnsmasq (dnsmasq-base: the DNS server of the peers tests)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base)
+
+# A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
+# (dnsmasq, kamailio and slapd install there).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
 missing=()
 for pkg in "${want[@]}"; do
   case "$pkg" in
-    sip-tester) command -v sipp >/dev/null 2>&1 || missing+=("$pkg") ;;
-    # Debian puts the server tools in /usr/sbin, which is not on every user's PATH.
-    slapd) [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null 2>&1 || missing+=("$pkg") ;;
-    ldap-utils) command -v ldapsearch >/dev/null 2>&1 || missing+=("$pkg") ;;
-    *) command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
+    sip-tester) have sipp || missing+=("$pkg") ;;
+    dnsmasq-base) have dnsmasq || missing+=("$pkg") ;;
+    ldap-utils) have ldapsearch || missing+=("$pkg") ;;
+    *) have "$pkg" || missing+=("$pkg") ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -85,8 +85,9 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
             key
         }
     };
-    let tls_client = crate::transport::TlsClients::from_clusters(&config.clusters)
-        .context("cluster tls_ca cannot be loaded")?;
+    let tls_client = crate::transport::TlsClients::new(config).context(
+        "outbound tls (cluster tls_ca, peer trust_bundle or certificates) cannot be set up",
+    )?;
     Ok(Bound {
         tls_client,
         listeners,

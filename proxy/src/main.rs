@@ -7,6 +7,7 @@ mod cli;
 mod core;
 mod dialogs;
 mod directories;
+mod discovery;
 mod engine;
 mod filter_metrics;
 mod router;

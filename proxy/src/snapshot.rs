@@ -9,7 +9,7 @@ use legate_api::{ConfigError, LoadedConfig, Source, Transport};
 use legate_filters::{build_chain, BoxSipService, BuildContext, ListenerInfo, Registry};
 
 use crate::core::Core;
-use crate::router::{Clusters, RouteTable, RouterFactory, Routing};
+use crate::router::{Clusters, PeerRoutes, RouteTable, RouterFactory, Routing};
 
 pub struct Snapshot {
     pub version: u64,
@@ -39,9 +39,12 @@ impl Snapshot {
         let config = &loaded.config;
 
         let directories = crate::directories::build(&loaded)?;
+        let peer_routes = PeerRoutes::new(&config.peers, &config.dns)
+            .map_err(|message| loaded.source.error("dns", message))?;
         let routing = Routing {
             routes: Arc::new(RouteTable::new(&config.routes)),
             clusters: Arc::new(Clusters::new(&config.clusters, core)),
+            peers: Arc::new(peer_routes),
             directories: directories.clone(),
         };
         let peers = legate_filters::Peers::new(loaded.config.peers.clone());

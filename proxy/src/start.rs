@@ -48,7 +48,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         idle_timeout: CONNECTION_IDLE_TIMEOUT,
         tls: None,
     };
-    let connections = Arc::new(Connections::new(outbound, boot.tls_client.clone()));
+    let connections = Arc::new(Connections::new(outbound, boot.tls_client));
 
     let mut runtimes = Vec::new();
     let mut serving = Vec::new();

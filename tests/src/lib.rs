@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
-//! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API.
+//! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
+//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests.
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -13,8 +14,10 @@ use std::thread::sleep;
 use std::time::Duration;
 
 pub mod config;
+pub mod dns;
 pub mod kamailio;
 pub mod ldap;
+pub mod partner;
 pub mod stream;
 pub mod tls;
 

@@ -74,29 +74,79 @@ impl Ca {
 
     /// A server certificate for 127.0.0.1 and `localhost`.
     pub fn server(&self, label: &str) -> Issued {
-        self.issue(label, ExtendedKeyUsagePurpose::ServerAuth)
+        self.issue(
+            label,
+            localhost(),
+            vec![ExtendedKeyUsagePurpose::ServerAuth],
+        )
     }
 
     /// A client certificate whose subjectAltName is the DNS name `label`.
     pub fn client(&self, label: &str) -> Issued {
-        self.issue(label, ExtendedKeyUsagePurpose::ClientAuth)
+        self.issue(
+            label,
+            vec![dns(label)],
+            vec![ExtendedKeyUsagePurpose::ClientAuth],
+        )
     }
 
-    fn issue(&self, label: &str, usage: ExtendedKeyUsagePurpose) -> Issued {
+    /// An organisation's domain certificate, as SIP federation uses it (RFC 5922): it names
+    /// `domain` (and 127.0.0.1 and `localhost`, so the tests can connect by address) and serves
+    /// both as server and as client certificate.
+    pub fn domain(&self, domain: &str) -> Issued {
+        let mut names = vec![dns(domain)];
+        names.extend(localhost());
+        self.issue(
+            domain,
+            names,
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        )
+    }
+
+    /// A server certificate naming only `names` (a partner's domains; IP addresses too).
+    pub fn server_for(&self, label: &str, names: &[&str]) -> Issued {
+        let san = |name: &&str| match name.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => dns(name),
+        };
+        self.issue(
+            label,
+            names.iter().map(san).collect(),
+            vec![ExtendedKeyUsagePurpose::ServerAuth],
+        )
+    }
+
+    /// A server certificate whose only name is the URI `sip:domain` (RFC 5922 §7.1).
+    pub fn server_for_sip_uri(&self, label: &str, domain: &str) -> Issued {
+        self.issue(
+            label,
+            vec![SanType::URI(format!("sip:{domain}").try_into().unwrap())],
+            vec![ExtendedKeyUsagePurpose::ServerAuth],
+        )
+    }
+
+    /// The CA certificate, DER.
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.certificate.der().clone()
+    }
+
+    fn issue(
+        &self,
+        label: &str,
+        names: Vec<SanType>,
+        usages: Vec<ExtendedKeyUsagePurpose>,
+    ) -> Issued {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params
             .distinguished_name
             .push(DnType::CommonName, format!("{label} ({})", self.name));
-        params.subject_alt_names = match usage {
-            ExtendedKeyUsagePurpose::ServerAuth => vec![
-                SanType::DnsName("localhost".try_into().unwrap()),
-                SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            ],
-            _ => vec![SanType::DnsName(label.try_into().unwrap())],
-        };
+        params.subject_alt_names = names;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
+        params.extended_key_usages = usages;
         let certificate = params
             .signed_by(&key, &self.certificate, &self.key)
             .unwrap();
@@ -112,6 +162,17 @@ impl Ca {
             key_der: key.serialize_der(),
         }
     }
+}
+
+fn dns(name: &str) -> SanType {
+    SanType::DnsName(name.try_into().unwrap())
+}
+
+fn localhost() -> Vec<SanType> {
+    vec![
+        dns("localhost"),
+        SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    ]
 }
 
 /// A socat process (and the children it forks per connection); all killed on drop.

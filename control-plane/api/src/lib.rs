@@ -4,7 +4,8 @@
 //! [`Config`] the proxy can build from. It deliberately depends on no proxy crate, so the
 //! control plane can validate and push snapshots without linking the data plane.
 //!
-//! - [`config`] holds the typed schema (`listeners`, `routes`, `clusters`, `admin`, `proxy`).
+//! - [`config`] holds the typed schema (`listeners`, `routes`, `clusters`, `peers`, `dns`,
+//!   `admin`, `proxy`, `directories`).
 //! - [`load_file`] / [`load_str`] parse and validate, returning a [`LoadedConfig`] that keeps
 //!   its [`Source`] so later checks (for example the proxy's filter registry) can still report
 //!   errors as `file:line:column: field.path: message` through [`Source::error`].
@@ -34,11 +35,11 @@ mod validate;
 mod yaml_error;
 
 pub use config::{
-    AdminConfig, AttributeRouting, ClusterConfig, Config, DirectoryConfig, FilterConfig,
-    FilterTemplate, HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig,
-    LoadBalancing, MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, ProxyConfig,
-    RouteConfig, RouteMatch, Secret, Side, StaticDirectoryConfig, TemplatePart, Timers, TlsConfig,
-    Transport, DEFAULT_GROUP_FILTER,
+    AdminConfig, AttributeRouting, ClientCertificate, ClusterConfig, Config, DirectoryConfig,
+    DnsConfig, FilterConfig, FilterTemplate, HealthCheckConfig, LdapCacheConfig,
+    LdapDirectoryConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig, PeerLimits,
+    PeerProtocol, PeerReach, ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side,
+    StaticDirectoryConfig, TemplatePart, Timers, TlsConfig, Transport, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

@@ -42,6 +42,12 @@ fn left_out_settings_take_the_documented_defaults() {
     assert_eq!(listener.advertised_host, None);
     assert_eq!(config.routes[0].matcher.side, None);
 
+    assert!(
+        config.dns.servers.is_empty(),
+        "the system resolver by default"
+    );
+    assert_eq!(config.dns.timeout, Duration::from_secs(2));
+
     let cluster = &config.clusters[0];
     assert_eq!(cluster.transport, Transport::Tcp);
     assert_eq!(cluster.load_balancing, LoadBalancing::RoundRobin);

@@ -784,3 +784,103 @@ fn attribute_routing_names_known_directories_and_clusters() {
         "missing",
     );
 }
+
+const TLS_LISTENER: &str = "\
+listeners:
+  - name: external
+    address: 127.0.0.1:5061
+    transport: tls
+    side: external
+    tls: { certificate: acme.pem, private_key: acme.key }
+";
+
+fn peer_route(target: &str) -> String {
+    format!("routes:\n  - name: to-partner\n    match: {{ domain: partner.example, side: internal }}\n{target}")
+}
+
+#[test]
+fn a_route_may_send_to_a_peer() {
+    let text = format!(
+        "{TLS_LISTENER}peers:\n{PEER}{}",
+        peer_route("    peer: partner\n")
+    );
+    let loaded = load_str(&text, "legate.yaml").unwrap();
+    assert_eq!(
+        loaded.config.routes[0].target(),
+        Some(legate_api::RouteTarget::Peer("partner"))
+    );
+}
+
+#[test]
+fn a_route_names_exactly_one_known_cluster_or_peer() {
+    let neither = format!("{TLS_LISTENER}peers:\n{PEER}{}", peer_route(""));
+    assert_error(
+        &neither,
+        "routes[0]",
+        "- name: to-partner",
+        "`cluster: NAME` or `peer: NAME`",
+    );
+    let both = format!(
+        "{TLS_LISTENER}{CLUSTER}peers:\n{PEER}{}",
+        peer_route("    cluster: remote-peer\n    peer: partner\n")
+    );
+    assert_error(&both, "routes[0].peer", "peer: partner", "not both");
+    let misspelt = format!(
+        "{TLS_LISTENER}peers:\n{PEER}{}",
+        peer_route("    peer: partnr\n")
+    );
+    assert_error(
+        &misspelt,
+        "routes[0].peer",
+        "peer: partnr",
+        "unknown peer `partnr` (did you mean `partner`?)",
+    );
+    let none = format!("{TLS_LISTENER}{}", peer_route("    peer: partner\n"));
+    assert_error(
+        &none,
+        "routes[0].peer",
+        "peer: partner",
+        "no peers are defined",
+    );
+}
+
+#[test]
+fn a_route_to_a_peer_needs_a_certificate_to_present() {
+    let text = format!(
+        "peers:\n{PEER}{}{LISTENER}",
+        peer_route("    peer: partner\n")
+    );
+    assert_error(
+        &text,
+        "routes[0].peer",
+        "peer: partner",
+        "add a `tls` listener",
+    );
+    let own = format!(
+        "peers:\n{PEER}    client_certificate: {{ certificate: acme.pem, private_key: acme.key }}\n{}{LISTENER}",
+        peer_route("    peer: partner\n")
+    );
+    assert!(load_str(&own, "legate.yaml").is_ok());
+}
+
+#[test]
+fn dns_servers_and_timeout_are_checked() {
+    let good = format!("dns:\n  servers: [\"127.0.0.1:5353\"]\n  timeout: 500ms\n{LISTENER}");
+    let loaded = load_str(&good, "legate.yaml").unwrap();
+    assert_eq!(loaded.config.dns.servers[0].port(), 5353);
+    assert_eq!(
+        loaded.config.dns.timeout,
+        std::time::Duration::from_millis(500)
+    );
+    let unspecified = format!("dns:\n  servers: [\"0.0.0.0:53\"]\n{LISTENER}");
+    assert_error(
+        &unspecified,
+        "dns.servers[0]",
+        "0.0.0.0:53",
+        "cannot be asked",
+    );
+    let zero = format!("dns:\n  timeout: 0s\n{LISTENER}");
+    assert_error(&zero, "dns.timeout", "timeout: 0s", "greater than zero");
+    let unknown = format!("dns:\n  server: [\"127.0.0.1:53\"]\n{LISTENER}");
+    assert_error(&unknown, "dns.server", "server:", "did you mean `servers`?");
+}

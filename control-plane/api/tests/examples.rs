@@ -42,7 +42,7 @@ fn quickstart_loads_and_describes_two_sides() {
     assert_eq!(config.routes[0].name, "to-remote");
     assert_eq!(config.routes[0].matcher.domain, "remote.example");
     assert_eq!(config.routes[0].matcher.side, Some(Side::Internal));
-    assert_eq!(config.routes[0].cluster, "remote-peer");
+    assert_eq!(config.routes[0].cluster.as_deref(), Some("remote-peer"));
     assert_eq!(config.routes[1].matcher.side, Some(Side::External));
     assert_eq!(
         config.clusters[0].endpoints[0].to_string(),

@@ -214,7 +214,12 @@ impl AddressMap {
     /// Maps the Request-URI, From, To, Contact and identity headers of a request.
     pub fn map_request(&self, message: &mut Message, toward: Toward, resolved: &Resolved) {
         if let Some(mut uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) {
-            if self.map_uri(&mut uri, toward, resolved) {
+            // Coming in, an in-dialog Request-URI is the Contact we gave the other side: when
+            // no address rule names it, its user part goes back the way that Contact was mapped.
+            let our_contact = toward == Toward::Internal && in_dialog(message);
+            if self.map_uri(&mut uri, toward, resolved)
+                || (our_contact && self.map_contact_user(&mut uri, toward))
+            {
                 message.set_request_uri(uri.to_string());
             }
         }
@@ -314,4 +319,9 @@ fn note_user(users: &mut HashMap<String, Option<String>>, from: &str, to: &str) 
             }
         })
         .or_insert_with(|| Some(to.to_string()));
+}
+
+/// Whether the request belongs to a dialog (its To carries a tag).
+fn in_dialog(message: &Message) -> bool {
+    message.to_header().is_ok_and(|to| to.tag().is_some())
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::{ClientKey, Core, ListenerRuntime};
-use crate::transport::Flow;
+use crate::transport::{Dial, Flow, ServerTrust};
 
 /// Timer C (§16.6 item 11): how long an INVITE may ring after its last provisional response.
 const TIMER_C: Duration = Duration::from_secs(180);
@@ -54,11 +54,22 @@ pub(crate) enum ClientEntry {
 impl Core {
     /// A flow to `hop`, leaving from `egress` for UDP (so responses come back to its socket);
     /// a new connection counts as `egress`'s, so what the peer sends back on it runs that
-    /// listener's chain.
+    /// listener's chain. A TLS server is verified by the trust its address calls for.
     pub async fn flow_to(
         &self,
         hop: &NextHop,
         egress: Option<&ListenerRuntime>,
+    ) -> std::io::Result<Flow> {
+        self.flow_trusting(hop, egress, ServerTrust::ByAddress)
+            .await
+    }
+
+    /// [`Core::flow_to`], verifying a TLS server with `trust` (a partner's own bundle).
+    pub async fn flow_trusting(
+        &self,
+        hop: &NextHop,
+        egress: Option<&ListenerRuntime>,
+        trust: ServerTrust<'_>,
     ) -> std::io::Result<Flow> {
         match hop.transport {
             Transport::Udp => egress
@@ -66,12 +77,16 @@ impl Core {
                 .or_else(|| self.listeners.iter().find_map(|l| l.udp_flow(hop.addr)))
                 .ok_or_else(|| std::io::Error::other("no udp listener to send from")),
             transport => {
-                let listener = egress
-                    .filter(|l| l.transport() == transport)
-                    .map(|l| l.info.local_addr);
-                self.connections
-                    .connect(transport, hop.addr, hop.server_name.as_deref(), listener)
-                    .await
+                let dial = Dial {
+                    transport,
+                    remote: hop.addr,
+                    server_name: hop.server_name.as_deref(),
+                    listener: egress
+                        .filter(|l| l.transport() == transport)
+                        .map(|l| &l.info),
+                    trust,
+                };
+                self.connections.connect(dial).await
             }
         }
     }

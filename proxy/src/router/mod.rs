@@ -1,7 +1,7 @@
 //! `legate.filters.sip.router`: the terminal filter. It picks where a request goes (the next hop
-//! of an in-dialog request, or the cluster of the route matching the target domain), runs the
-//! client transaction, fails over to the next endpoint on timeout or 503, and returns the final
-//! response to the filters before it.
+//! of an in-dialog request, or the cluster or federation partner of the route matching the
+//! target domain), runs the client transaction, fails over to the next endpoint on timeout or
+//! 503, and returns the final response to the filters before it.
 //!
 //! ```yaml
 //! filters:
@@ -11,7 +11,9 @@
 //! Safe in front of untrusted peers: it only routes; trust decisions belong to earlier filters.
 
 mod cluster;
+mod failover;
 mod health;
+mod peers;
 mod service;
 mod table;
 
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use legate_filters::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer};
 
 pub use cluster::Clusters;
+pub use peers::PeerRoutes;
 pub use service::{CancelSignal, CoreHandle, InDialogRoute, Router};
 pub use table::RouteTable;
 
@@ -30,6 +33,8 @@ pub const NAME: &str = "legate.filters.sip.router";
 pub struct Routing {
     pub routes: Arc<RouteTable>,
     pub clusters: Arc<Clusters>,
+    /// How routes to federation partners reach them.
+    pub peers: Arc<PeerRoutes>,
     /// For routes that pick their cluster by a directory attribute of the target user.
     pub directories: legate_filters::Directories,
 }

@@ -1,7 +1,8 @@
-//! The router's per-request side: choose the next hop, run client transactions, fail over.
+//! The router's per-request side: choose the next hop (an in-dialog request's, or the cluster or
+//! partner of the matching route) and run client transactions on it, failing over between
+//! endpoints (see `failover`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -13,8 +14,12 @@ use legate_sip::{Header, HeaderKind, Uri};
 use tokio::sync::watch;
 use tower::Service;
 
+use legate_api::RouteTarget;
+
+use super::failover::{fail_over, Destination, Endpoints};
 use super::{Routing, NAME};
 use crate::core::{creates_dialog, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState};
+use crate::transport::ServerTrust;
 
 /// The proxy core, for the router to run client transactions on.
 #[derive(Clone)]
@@ -61,25 +66,26 @@ impl Service<SipRequest> for Router {
 }
 
 /// What one request needs while it is routed.
-struct Attempts<'a> {
-    core: &'a Arc<Core>,
-    request: &'a SipRequest,
-    ingress: &'a ListenerInfo,
+pub(super) struct Attempts<'a> {
+    pub core: &'a Arc<Core>,
+    pub request: &'a SipRequest,
+    pub ingress: &'a ListenerInfo,
     sink: Option<ProvisionalSink>,
     cancel: Option<watch::Receiver<bool>>,
 }
 
 impl Attempts<'_> {
-    async fn attempt(
+    pub async fn attempt(
         &self,
         hop: &NextHop,
         egress: Option<&ListenerRuntime>,
         state: Option<&RouteState>,
+        trust: ServerTrust<'_>,
     ) -> ClientOutcome {
         let plan =
             self.core
                 .prepare_forward(&self.request.message, self.ingress, egress, hop, state);
-        let flow = match self.core.flow_to(hop, egress).await {
+        let flow = match self.core.flow_trusting(hop, egress, trust).await {
             Ok(flow) => flow,
             Err(error) => return ClientOutcome::Unreachable(error.to_string()),
         };
@@ -100,15 +106,15 @@ impl Attempts<'_> {
             .await
     }
 
-    fn cancelled(&self) -> bool {
+    pub fn cancelled(&self) -> bool {
         self.cancel.as_ref().is_some_and(|c| *c.borrow())
     }
 
-    fn local(&self, code: u16, reason: &str, warning: &str) -> SipResponse {
+    pub fn local(&self, code: u16, reason: &str, warning: &str) -> SipResponse {
         SipResponse::local(self.request, NAME, code, reason, warning)
     }
 
-    fn unavailable(&self, warning: &str) -> SipResponse {
+    pub fn unavailable(&self, warning: &str) -> SipResponse {
         let mut response = self.local(503, "Service Unavailable", warning);
         response
             .message
@@ -143,43 +149,31 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
             in_dialog.hop.transport,
             &ingress,
         );
-        return Ok(match attempts.attempt(&in_dialog.hop, egress, None).await {
-            ClientOutcome::Final(response) => SipResponse::upstream(response),
-            ClientOutcome::Timeout => {
-                attempts.local(408, "Request Timeout", "next hop did not answer")
-            }
-            ClientOutcome::Unreachable(error) => attempts.unavailable(&format!(
-                "next hop {} unreachable: {error}",
-                in_dialog.hop.addr
-            )),
-        });
+        let trust = ServerTrust::ByAddress;
+        return Ok(
+            match attempts.attempt(&in_dialog.hop, egress, None, trust).await {
+                ClientOutcome::Final(response) => SipResponse::upstream(response),
+                ClientOutcome::Timeout => {
+                    attempts.local(408, "Request Timeout", "next hop did not answer")
+                }
+                ClientOutcome::Unreachable(error) => attempts.unavailable(&format!(
+                    "next hop {} unreachable: {error}",
+                    in_dialog.hop.addr
+                )),
+            },
+        );
     }
 
     let Some(uri) = request.message.request_uri() else {
         return Err(FilterError::internal(NAME, "router got a response"));
     };
-    let domain = match Uri::parse(uri) {
-        Ok(uri) => uri.host_lowercase(),
-        Err(_) => {
-            return Ok(attempts.local(416, "Unsupported URI Scheme", "request-uri not routable"))
-        }
+    let Ok(target) = Uri::parse(uri) else {
+        return Ok(attempts.local(416, "Unsupported URI Scheme", "request-uri not routable"));
     };
+    let domain = target.host_lowercase();
     let Some(matched) = routing.routes.lookup(&domain, ingress.side) else {
         return Ok(attempts.local(404, "Not Found", &format!("no route for domain {domain}")));
     };
-    let chosen = match matched.by_attribute {
-        Some(by) => cluster_by_attribute(&routing, by, uri)
-            .await
-            .unwrap_or_else(|| matched.cluster.to_string()),
-        None => matched.cluster.to_string(),
-    };
-    let Some(cluster) = routing.clusters.get(&chosen) else {
-        return Err(FilterError::internal(
-            NAME,
-            format!("route {} names a missing cluster", matched.route),
-        ));
-    };
-
     let initiator = creates_dialog(&request.message).then(|| RouteState {
         ingress: ingress.name.to_string(),
         egress: String::new(),
@@ -195,50 +189,42 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
             .map(|peer| (ingress.transport, peer.0)),
     });
     let call_id = request.message.call_id().cloned().unwrap_or_default();
-    let mut tried: Vec<SocketAddr> = Vec::new();
-    let mut last_failure = String::new();
-    while let Some(addr) = cluster.select(&call_id, &tried) {
-        tried.push(addr);
-        let hop = NextHop {
-            transport: cluster.transport,
-            addr,
-            server_name: cluster.tls_server_name.clone(),
-        };
-        let egress = core.listeners.egress(hop.transport, &ingress);
-        let state = initiator.clone().map(|mut state| {
-            state.egress = egress.map(|l| l.info.name.to_string()).unwrap_or_default();
-            state
-        });
-        let method = request.message.method().map(|m| m.as_str()).unwrap_or("");
-        match attempts.attempt(&hop, egress, state.as_ref()).await {
-            ClientOutcome::Final(response) => {
-                let status = response.status().unwrap_or(500);
-                core.metrics
-                    .response_received(&cluster.name, method, status);
-                if status != 503 || attempts.cancelled() {
-                    return Ok(SipResponse::upstream(response));
-                }
-                last_failure = format!("{addr} answered 503");
-            }
-            ClientOutcome::Timeout => last_failure = format!("{addr} timed out"),
-            ClientOutcome::Unreachable(error) => {
-                last_failure = format!("{addr} unreachable: {error}")
-            }
+    let cluster = match matched.target {
+        RouteTarget::Peer(peer) => {
+            return Ok(
+                match routing.peers.destination(peer, &target, &attempts).await {
+                    Ok(destination) => fail_over(&attempts, destination, initiator).await,
+                    Err(answer) => answer,
+                },
+            );
         }
-        tracing::info!(cluster = %cluster.name, failure = %last_failure, "trying the next endpoint");
-        if attempts.cancelled() {
-            return Ok(attempts.local(487, "Request Terminated", "cancelled"));
+        RouteTarget::Cluster(default) => {
+            let chosen = match matched.by_attribute {
+                Some(by) => cluster_by_attribute(&routing, by, uri)
+                    .await
+                    .unwrap_or_else(|| default.to_string()),
+                None => default.to_string(),
+            };
+            routing.clusters.get(&chosen).ok_or_else(|| {
+                FilterError::internal(
+                    NAME,
+                    format!("route {} names a missing cluster", matched.route),
+                )
+            })?
         }
-    }
-    Ok(if tried.is_empty() {
-        attempts.unavailable(&format!("no healthy endpoint in cluster {}", cluster.name))
-    } else {
-        attempts.unavailable(&format!(
-            "all {} tried endpoints of cluster {} failed, last: {last_failure}",
-            tried.len(),
-            cluster.name
-        ))
-    })
+    };
+    let destination = Destination {
+        what: format!("cluster {}", cluster.name),
+        metric_label: cluster.name.clone(),
+        transport: cluster.transport,
+        server_name: cluster.tls_server_name.clone(),
+        trust: ServerTrust::ByAddress,
+        endpoints: Endpoints::Cluster {
+            cluster,
+            call_id: &call_id,
+        },
+    };
+    Ok(fail_over(&attempts, destination, initiator).await)
 }
 
 /// The cluster a directory attribute of the target user picks, if it picks one: several IM

@@ -1,14 +1,21 @@
-//! The route table: target domain (exact, `*.` wildcard, or `*`) and listener side → cluster.
+//! The route table: target domain (exact, `*.` wildcard, or `*`) and listener side → cluster
+//! or federation partner.
 
-use legate_api::{AttributeRouting, RouteConfig, Side};
+use legate_api::{AttributeRouting, RouteConfig, RouteTarget, Side};
 
 #[derive(Debug)]
 struct Entry {
     name: String,
     pattern: Pattern,
     side: Option<Side>,
-    cluster: String,
+    target: Target,
     by_attribute: Option<AttributeRouting>,
+}
+
+#[derive(Debug)]
+enum Target {
+    Cluster(String),
+    Peer(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -19,12 +26,12 @@ enum Pattern {
     Any,
 }
 
-/// The matched route: its name (for logs and audit), the cluster it picks, and the directory
-/// attribute that may pick another one for the target user.
+/// The matched route: its name (for logs and audit), the cluster or partner it sends to, and
+/// the directory attribute that may pick another cluster for the target user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMatch<'a> {
     pub route: &'a str,
-    pub cluster: &'a str,
+    pub target: RouteTarget<'a>,
     pub by_attribute: Option<&'a AttributeRouting>,
 }
 
@@ -34,10 +41,11 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
+    /// The table of validated routes (a route without exactly one target is left out).
     pub fn new(routes: &[RouteConfig]) -> RouteTable {
         let entries = routes
             .iter()
-            .map(|route| {
+            .filter_map(|route| {
                 let domain = route.matcher.domain.to_ascii_lowercase();
                 let pattern = if domain == "*" {
                     Pattern::Any
@@ -46,13 +54,17 @@ impl RouteTable {
                 } else {
                     Pattern::Exact(domain)
                 };
-                Entry {
+                let target = match route.target()? {
+                    RouteTarget::Cluster(name) => Target::Cluster(name.to_string()),
+                    RouteTarget::Peer(name) => Target::Peer(name.to_string()),
+                };
+                Some(Entry {
                     name: route.name.clone(),
                     pattern,
                     side: route.matcher.side,
-                    cluster: route.cluster.clone(),
+                    target,
                     by_attribute: route.by_directory_attribute.clone(),
-                }
+                })
             })
             .collect();
         RouteTable { entries }
@@ -80,7 +92,10 @@ impl RouteTable {
             })
             .map(|(_, e)| RouteMatch {
                 route: &e.name,
-                cluster: &e.cluster,
+                target: match &e.target {
+                    Target::Cluster(name) => RouteTarget::Cluster(name),
+                    Target::Peer(name) => RouteTarget::Peer(name),
+                },
                 by_attribute: e.by_attribute.as_ref(),
             })
     }
@@ -89,6 +104,13 @@ impl RouteTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cluster_of(table: &RouteTable, domain: &str, side: Side) -> Option<String> {
+        match table.lookup(domain, side)?.target {
+            RouteTarget::Cluster(name) => Some(name.to_string()),
+            RouteTarget::Peer(_) => None,
+        }
+    }
 
     fn route(name: &str, domain: &str, side: Option<Side>, cluster: &str) -> RouteConfig {
         serde_yaml::from_str(&format!(
@@ -114,34 +136,34 @@ mod tests {
             route("deeper", "*.eu.example.com", None, "eu"),
             route("exact", "a.example.com", Some(Side::Internal), "exact"),
         ]);
-        assert_eq!(
-            table
-                .lookup("A.Example.com", Side::Internal)
-                .unwrap()
-                .cluster,
-            "exact"
-        );
-        assert_eq!(
-            table
-                .lookup("a.example.com", Side::External)
-                .unwrap()
-                .cluster,
-            "wild"
-        );
-        assert_eq!(
-            table
-                .lookup("x.eu.example.com", Side::External)
-                .unwrap()
-                .cluster,
-            "eu"
-        );
-        assert_eq!(
-            table.lookup("example.com", Side::External).unwrap().cluster,
-            "default"
-        );
+        let cluster = |domain, side| cluster_of(&table, domain, side);
+        assert_eq!(cluster("A.Example.com", Side::Internal).unwrap(), "exact");
+        assert_eq!(cluster("a.example.com", Side::External).unwrap(), "wild");
+        assert_eq!(cluster("x.eu.example.com", Side::External).unwrap(), "eu");
+        assert_eq!(cluster("example.com", Side::External).unwrap(), "default");
         assert_eq!(
             RouteTable::new(&[]).lookup("example.com", Side::External),
             None
+        );
+    }
+
+    #[test]
+    fn a_route_may_send_to_a_peer() {
+        let to_partner: RouteConfig = serde_yaml::from_str(
+            "{ name: p, match: { domain: partner.example, side: internal }, peer: partner }",
+        )
+        .unwrap();
+        let table = RouteTable::new(&[route("any", "*", None, "default"), to_partner]);
+        assert_eq!(
+            table
+                .lookup("partner.example", Side::Internal)
+                .unwrap()
+                .target,
+            RouteTarget::Peer("partner")
+        );
+        assert_eq!(
+            cluster_of(&table, "partner.example", Side::External).unwrap(),
+            "default"
         );
     }
 }

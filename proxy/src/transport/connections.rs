@@ -5,15 +5,52 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use legate_filters::ListenerInfo;
 use tokio::net::TcpStream;
 
 use super::stream::{spawn_connection, StreamOptions};
-use super::tls::TlsClients;
+use super::tls_clients::{ServerTrust, TlsClients};
 use super::{tls, ConnectionHandle, Flow, Inbound, Transport, CONNECT_TIMEOUT};
 
-/// Live connections keyed by transport and peer address.
+/// What a connection in the table is reused for: its transport, the peer's address and, for
+/// outbound TLS, the server name the peer's certificate was verified for. A connection made to
+/// partner A (A's name, A's trust) is never handed out for partner B at the same address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionKey {
+    pub transport: Transport,
+    pub remote: SocketAddr,
+    /// `None` for accepted connections and plain TCP.
+    pub server_name: Option<Arc<str>>,
+}
+
+impl ConnectionKey {
+    /// The key of an accepted connection, or of an outbound one without TLS.
+    pub fn unnamed(transport: Transport, remote: SocketAddr) -> ConnectionKey {
+        ConnectionKey {
+            transport,
+            remote,
+            server_name: None,
+        }
+    }
+}
+
+/// An outbound connection to make (or reuse).
+pub struct Dial<'a> {
+    pub transport: Transport,
+    pub remote: SocketAddr,
+    /// The name the server's certificate must carry (TLS); the address when unset.
+    pub server_name: Option<&'a str>,
+    /// The listener the connection leaves by. Requests the peer sends back on the connection
+    /// are taken as arriving on it (so they run its filter chain, on its side of the boundary);
+    /// its certificate is the one presented. Without one, the connection's own local address
+    /// stands in and no certificate is presented.
+    pub listener: Option<&'a ListenerInfo>,
+    pub trust: ServerTrust<'a>,
+}
+
+/// Live connections, by [`ConnectionKey`].
 pub struct Connections {
-    live: Mutex<HashMap<(Transport, SocketAddr), ConnectionHandle>>,
+    live: Mutex<HashMap<ConnectionKey, ConnectionHandle>>,
     inbound: OnceLock<Arc<dyn Inbound>>,
     outbound: StreamOptions,
     tls_clients: TlsClients,
@@ -34,42 +71,50 @@ impl Connections {
         let _ = self.inbound.set(inbound);
     }
 
-    pub fn insert(&self, transport: Transport, remote: SocketAddr, handle: ConnectionHandle) {
+    pub fn insert(&self, key: ConnectionKey, handle: ConnectionHandle) {
         if let Ok(mut live) = self.live.lock() {
-            live.insert((transport, remote), handle);
+            live.insert(key, handle);
         }
     }
 
     /// Removes the entry only if it is still the same connection (a newer one may replace it).
-    pub fn remove(&self, transport: Transport, remote: SocketAddr, id: u64) {
+    pub fn remove(&self, key: &ConnectionKey, id: u64) {
         if let Ok(mut live) = self.live.lock() {
-            if live.get(&(transport, remote)).is_some_and(|h| h.id == id) {
-                live.remove(&(transport, remote));
+            if live.get(key).is_some_and(|h| h.id == id) {
+                live.remove(key);
             }
         }
     }
 
+    /// A live unnamed connection with `remote`: one it opened to Legate, or a plain TCP one.
     pub fn get(&self, transport: Transport, remote: SocketAddr) -> Option<ConnectionHandle> {
-        let live = self.live.lock().ok()?;
-        live.get(&(transport, remote))
-            .filter(|handle| !handle.is_closed())
-            .cloned()
+        self.get_key(&ConnectionKey::unnamed(transport, remote))
     }
 
-    /// A flow to `remote`: an existing connection if there is one, else a new one.
-    ///
-    /// `listener` is the bound address of the listener the connection leaves by. Requests the
-    /// peer sends back on a new connection are taken as arriving on that listener (so they run
-    /// its filter chain, on its side of the boundary); without one, the connection's own local
-    /// address stands in.
-    pub async fn connect(
-        self: &Arc<Self>,
-        transport: Transport,
-        remote: SocketAddr,
-        server_name: Option<&str>,
-        listener: Option<SocketAddr>,
-    ) -> io::Result<Flow> {
-        if let Some(handle) = self.get(transport, remote) {
+    fn get_key(&self, key: &ConnectionKey) -> Option<ConnectionHandle> {
+        let live = self.live.lock().ok()?;
+        live.get(key).filter(|handle| !handle.is_closed()).cloned()
+    }
+
+    /// A flow for `dial`: an existing connection with the same key if there is one, else a new
+    /// one.
+    pub async fn connect(self: &Arc<Self>, dial: Dial<'_>) -> io::Result<Flow> {
+        let Dial {
+            transport, remote, ..
+        } = dial;
+        let server_name: Option<Arc<str>> = match transport {
+            Transport::Tls => Some(match dial.server_name {
+                Some(name) => name.into(),
+                None => remote.ip().to_string().into(),
+            }),
+            _ => None,
+        };
+        let key = ConnectionKey {
+            transport,
+            remote,
+            server_name,
+        };
+        if let Some(handle) = self.get_key(&key) {
             return Ok(Flow::stream(transport, handle.local, remote, handle));
         }
         let inbound = self
@@ -77,28 +122,37 @@ impl Connections {
             .get()
             .cloned()
             .ok_or_else(|| io::Error::other("transports not started"))?;
+        let tls_config = match (&key.server_name, dial.trust) {
+            (None, _) => None,
+            (Some(_), trust) => {
+                let listener = dial.listener.map(|l| &*l.name);
+                Some(
+                    self.tls_clients
+                        .config(trust, remote, listener)
+                        .ok_or_else(|| io::Error::other(format!("no tls setup for {trust:?}")))?,
+                )
+            }
+        };
         let socket = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         let _ = socket.set_nodelay(true);
-        let local = match listener {
-            Some(listener) => listener,
+        let local = match dial.listener {
+            Some(listener) => listener.local_addr,
             None => socket.local_addr()?,
         };
         let mut options = self.outbound.clone();
         options.transport = transport;
         let this = self.clone();
-        let handle = match transport {
-            Transport::Tcp => spawn_connection(socket, None, local, remote, options, this, inbound),
-            Transport::Tls => {
-                let name = server_name
-                    .map(str::to_string)
-                    .unwrap_or_else(|| remote.ip().to_string());
-                let config = self.tls_clients.for_endpoint(remote);
-                let stream = tls::connect(config, &name, socket).await?;
-                spawn_connection(stream, None, local, remote, options, this, inbound)
+        let handle = match (transport, tls_config, &key.server_name) {
+            (Transport::Tcp, _, _) => {
+                spawn_connection(socket, None, local, key, options, this, inbound)
             }
-            Transport::Udp => return Err(io::Error::other("udp is not connection-oriented")),
+            (Transport::Tls, Some(config), Some(name)) => {
+                let stream = tls::connect(config, name, socket).await?;
+                spawn_connection(stream, None, local, key, options, this, inbound)
+            }
+            _ => return Err(io::Error::other("udp is not connection-oriented")),
         };
         Ok(Flow::stream(transport, local, remote, handle))
     }

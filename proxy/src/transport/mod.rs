@@ -5,8 +5,10 @@
 //! way (RFC 3261 §18.2.2); connections are kept in [`Connections`] and reused in both directions.
 
 mod connections;
+mod peer_verifier;
 mod stream;
 mod tls;
+mod tls_clients;
 mod udp;
 
 use std::fmt;
@@ -19,10 +21,11 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-pub use connections::Connections;
+pub use connections::{ConnectionKey, Connections, Dial};
 pub use legate_api::Transport;
 pub use stream::{serve_tcp_listener, StreamOptions};
-pub use tls::{server_acceptor, TlsClients};
+pub use tls::server_acceptor;
+pub use tls_clients::{ServerTrust, TlsClients};
 pub use udp::serve_udp_socket;
 
 use legate_filters::TlsPeerIdentity;

@@ -11,7 +11,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{tls, ConnectionHandle, Connections, Flow, Inbound, Transport, CLOSE_GRACE};
+use super::{
+    tls, ConnectionHandle, ConnectionKey, Connections, Flow, Inbound, Transport, CLOSE_GRACE,
+};
 use legate_filters::TlsPeerIdentity;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -47,13 +49,14 @@ pub async fn serve_tcp_listener(
                     let connections = connections.clone();
                     let inbound = inbound.clone();
                     tokio::spawn(async move {
+                        let key = ConnectionKey::unnamed(options.transport, remote);
                         match &options.tls {
                             None => {
-                                spawn_connection(socket, None, local, remote, options, connections, inbound);
+                                spawn_connection(socket, None, local, key, options, connections, inbound);
                             }
                             Some(acceptor) => match tls::accept(acceptor, socket).await {
                                 Ok((stream, identity)) => {
-                                    spawn_connection(stream, identity, local, remote, options, connections, inbound);
+                                    spawn_connection(stream, identity, local, key, options, connections, inbound);
                                 }
                                 Err(error) => tracing::info!(%remote, %error, "tls handshake failed"),
                             },
@@ -71,12 +74,12 @@ pub async fn serve_tcp_listener(
 }
 
 /// Registers an established connection (inbound or outbound) and serves it on its own task
-/// until it closes. Returns the handle, already in the table.
+/// until it closes. Returns the handle, already in the table under `key`.
 pub(crate) fn spawn_connection<S>(
     stream: S,
     identity: Option<TlsPeerIdentity>,
     local: SocketAddr,
-    remote: SocketAddr,
+    key: ConnectionKey,
     options: StreamOptions,
     connections: Arc<Connections>,
     inbound: Arc<dyn Inbound>,
@@ -91,14 +94,14 @@ where
         tx,
         peer_identity: identity.map(Arc::new),
     };
-    connections.insert(options.transport, remote, handle.clone());
+    connections.insert(key.clone(), handle.clone());
     let serving = handle.clone();
     tokio::spawn(read_and_write(
         stream,
         rx,
         serving,
         local,
-        remote,
+        key,
         options,
         connections,
         inbound,
@@ -112,7 +115,7 @@ async fn read_and_write<S>(
     mut outgoing: mpsc::Receiver<Bytes>,
     handle: ConnectionHandle,
     local: SocketAddr,
-    remote: SocketAddr,
+    key: ConnectionKey,
     options: StreamOptions,
     connections: Arc<Connections>,
     inbound: Arc<dyn Inbound>,
@@ -146,7 +149,7 @@ async fn read_and_write<S>(
         }
         let _ = tokio::time::timeout(WRITE_TIMEOUT, writer.shutdown()).await;
     });
-    let flow = Flow::stream(options.transport, local, remote, handle.clone());
+    let flow = Flow::stream(options.transport, local, key.remote, handle.clone());
     let mut framer = StreamFramer::new(options.limits);
     'read: loop {
         let read = tokio::time::timeout(options.idle_timeout, reader.read_buf(framer.buffer_mut()));
@@ -169,7 +172,7 @@ async fn read_and_write<S>(
             }
         }
     }
-    connections.remove(options.transport, remote, handle.id);
+    connections.remove(&key, handle.id);
     drop(flow);
     drop(handle);
     // Answers on their way (a 400 after a framing error) get a moment to be queued and leave.

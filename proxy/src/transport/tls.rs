@@ -1,13 +1,11 @@
 //! TLS with rustls: per-listener server certificates, optional client-certificate verification
-//! against a configured trust bundle, and the client side for outbound connections.
+//! against a configured trust bundle, and the handshakes of both directions. What outbound
+//! connections trust and present is chosen in [`super::tls_clients`].
 
-use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use legate_api::{ClusterConfig, Transport};
 use legate_filters::TlsPeerIdentity;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
@@ -27,7 +25,7 @@ pub enum TlsError {
     NoPrivateKey { path: PathBuf },
     #[error("invalid tls setup: {0}")]
     Rustls(#[from] rustls::Error),
-    #[error("invalid client trust bundle {path}: {message}")]
+    #[error("invalid trust bundle {path}: {message}")]
     Verifier { path: PathBuf, message: String },
 }
 
@@ -38,7 +36,7 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(super) fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(path)?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .filter_map(Result::ok)
@@ -51,7 +49,7 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub(super) fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let pem = read(path)?;
     rustls_pemfile::private_key(&mut pem.as_slice())
         .ok()
@@ -61,7 +59,7 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
         })
 }
 
-fn root_store(paths: &[&Path]) -> Result<RootCertStore, TlsError> {
+pub(super) fn root_store(paths: &[&Path]) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     for path in paths {
         for cert in certificates(path)? {
@@ -71,7 +69,7 @@ fn root_store(paths: &[&Path]) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(super) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -100,67 +98,6 @@ pub fn server_acceptor(
     let config =
         builder.with_single_cert(certificates(certificate)?, private_key(private_key_path)?)?;
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// The client side: trusts the given bundles. With none, no server can be verified and
-/// outbound TLS fails closed.
-fn client_config(trust: &[&Path]) -> Result<Arc<rustls::ClientConfig>, TlsError> {
-    let roots = root_store(trust)?;
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-/// What outbound TLS connections trust. An endpoint of a `tls` cluster is verified against
-/// that cluster's `tls_ca` only (the union, if several clusters list the same address), so a
-/// peer whose certificate comes from another cluster's CA cannot stand in for it. Connections
-/// are shared per address, which is why trust is chosen per address too. Any other address (an
-/// in-dialog next hop taken from a Route or Contact) is verified against every configured CA.
-#[derive(Clone)]
-pub struct TlsClients {
-    by_endpoint: HashMap<SocketAddr, Arc<rustls::ClientConfig>>,
-    fallback: Arc<rustls::ClientConfig>,
-}
-
-impl TlsClients {
-    /// Loads the `tls_ca` bundles of `clusters`.
-    pub fn from_clusters(clusters: &[ClusterConfig]) -> Result<TlsClients, TlsError> {
-        let mut per_endpoint: HashMap<SocketAddr, Vec<&Path>> = HashMap::new();
-        let mut all: Vec<&Path> = Vec::new();
-        for cluster in clusters {
-            let ca = cluster.tls_ca.as_deref();
-            if let Some(ca) = ca.filter(|ca| !all.contains(ca)) {
-                all.push(ca);
-            }
-            if cluster.transport != Transport::Tls {
-                continue;
-            }
-            for endpoint in &cluster.endpoints {
-                let trust = per_endpoint.entry(*endpoint).or_default();
-                if let Some(ca) = ca.filter(|ca| !trust.contains(ca)) {
-                    trust.push(ca);
-                }
-            }
-        }
-        let by_endpoint = per_endpoint
-            .into_iter()
-            .map(|(endpoint, trust)| Ok((endpoint, client_config(&trust)?)))
-            .collect::<Result<_, TlsError>>()?;
-        Ok(TlsClients {
-            by_endpoint,
-            fallback: client_config(&all)?,
-        })
-    }
-
-    /// The client configuration for a connection to `remote`.
-    pub fn for_endpoint(&self, remote: SocketAddr) -> Arc<rustls::ClientConfig> {
-        self.by_endpoint
-            .get(&remote)
-            .unwrap_or(&self.fallback)
-            .clone()
-    }
 }
 
 /// The server side of a handshake, bounded so a client that connects and stays silent cannot

@@ -10,6 +10,7 @@
 mod admin;
 mod cluster;
 mod directory;
+mod dns;
 mod ldap_directory;
 mod listener;
 mod peer;
@@ -22,13 +23,14 @@ use serde::{Deserialize, Serialize};
 pub use admin::AdminConfig;
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig};
+pub use dns::DnsConfig;
 pub use ldap_directory::{
     FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, TemplatePart, DEFAULT_GROUP_FILTER,
 };
 pub use listener::{FilterConfig, ListenerConfig, Side, TlsConfig, Transport};
-pub use peer::{PeerConfig, PeerLimits, PeerProtocol, PeerReach};
+pub use peer::{ClientCertificate, PeerConfig, PeerLimits, PeerProtocol, PeerReach};
 pub use proxy::{MessageLimits, ProxyConfig, Timers};
-pub use route::{AttributeRouting, RouteConfig, RouteMatch};
+pub use route::{AttributeRouting, RouteConfig, RouteMatch, RouteTarget};
 pub use secret::Secret;
 
 pub use crate::{
@@ -48,7 +50,7 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// Where Legate accepts SIP traffic, and the filter chain each listener runs.
     pub listeners: Vec<ListenerConfig>,
-    /// Which cluster a request goes to, by target domain and the side it arrived on.
+    /// Which cluster or partner a request goes to, by target domain and the side it arrived on.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
     /// Groups of upstream endpoints that routes point at.
@@ -60,4 +62,7 @@ pub struct Config {
     /// Federation partners: their domains, how to reach them, what proves who they are.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// The resolver used to discover partners in DNS (peers with `reach: { dns: true }`).
+    #[serde(default)]
+    pub dns: DnsConfig,
 }

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 ///     domains: [partner.example]
 ///     reach: { address: 192.0.2.10:5061 }      # or { dns: true } for RFC 3263 discovery
 ///     trust_bundle: /etc/legate/partner-ca.pem
+///     # optional: what Legate presents to this partner instead of its listener's certificate
+///     client_certificate: { certificate: /etc/legate/acme.crt, private_key: /etc/legate/acme.key }
 ///     limits: { max_sessions: 1000, max_subscriptions: 5000,
 ///               requests_per_second: 100, burst: 200, max_subscriptions_per_user: 50 }
 /// ```
@@ -30,6 +32,10 @@ pub struct PeerConfig {
     pub reach: PeerReach,
     /// PEM CAs the partner's certificates must chain to, in and out.
     pub trust_bundle: PathBuf,
+    /// The certificate Legate presents when it connects to the partner. Unset (the usual case),
+    /// it is the certificate of the TLS listener the request leaves by, normally the external
+    /// one: the organisation's domain certificate.
+    pub client_certificate: Option<ClientCertificate>,
     /// What the partner may use at most.
     #[serde(default)]
     pub limits: PeerLimits,
@@ -50,6 +56,16 @@ pub struct PeerReach {
     pub address: Option<SocketAddr>,
     #[serde(default)]
     pub dns: bool,
+}
+
+/// A certificate and its key, PEM files.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertificate {
+    /// PEM certificate chain, the domain certificate first.
+    pub certificate: PathBuf,
+    /// PEM private key of the certificate.
+    pub private_key: PathBuf,
 }
 
 /// Per-partner limits. Unset means unlimited; over a limit the partner gets 503 with

@@ -1,4 +1,4 @@
-//! The `routes` section: which cluster a request goes to.
+//! The `routes` section: which cluster or federation partner a request goes to.
 
 use std::collections::BTreeMap;
 
@@ -6,13 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use super::Side;
 
-/// Sends requests whose target domain (and arrival side) match to a cluster.
+/// Sends requests whose target domain (and arrival side) match to a cluster, or to a
+/// federation partner (a `peers` entry, reached over TLS). Exactly one of `cluster` and `peer`.
 ///
 /// ```yaml
 /// routes:
 ///   - name: to-remote
 ///     match: { domain: "*.remote.example", side: internal }
 ///     cluster: remote-peer
+///   - name: to-partner
+///     match: { domain: partner.example, side: internal }
+///     peer: partner
 /// ```
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -24,10 +28,34 @@ pub struct RouteConfig {
     pub matcher: RouteMatch,
     /// Name of the cluster (from `clusters`) the request is sent to; with
     /// `by_directory_attribute`, the cluster for users the attribute does not place.
-    pub cluster: String,
+    pub cluster: Option<String>,
+    /// Name of the federation partner (from `peers`) the request is sent to: over TLS, to the
+    /// address its `reach` gives or discovers for the target domain, verified as that domain.
+    pub peer: Option<String>,
     /// Several IM systems serving one domain (a migration, a merger): the target user's
     /// directory attribute picks the cluster.
     pub by_directory_attribute: Option<AttributeRouting>,
+}
+
+/// Where a route sends what it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteTarget<'a> {
+    /// A cluster, by name.
+    Cluster(&'a str),
+    /// A federation partner, by name.
+    Peer(&'a str),
+}
+
+impl RouteConfig {
+    /// The route's target; `None` unless exactly one of `cluster` and `peer` is given (which
+    /// validation ensures).
+    pub fn target(&self) -> Option<RouteTarget<'_>> {
+        match (&self.cluster, &self.peer) {
+            (Some(cluster), None) => Some(RouteTarget::Cluster(cluster)),
+            (None, Some(peer)) => Some(RouteTarget::Peer(peer)),
+            _ => None,
+        }
+    }
 }
 
 /// Picks a route's cluster by an attribute of the target user.

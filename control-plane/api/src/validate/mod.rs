@@ -8,6 +8,7 @@
 mod admin;
 mod clusters;
 mod directories;
+mod dns;
 mod domain;
 mod ldap_directory;
 mod listeners;
@@ -41,14 +42,16 @@ pub fn validate_all(loaded: &LoadedConfig) -> Vec<ConfigError> {
     proxy::check(&config.proxy, &mut problems);
     listeners::check(&config.listeners, &mut problems);
     clusters::check(&config.clusters, &mut problems);
-    routes::check(
-        &config.routes,
-        &config.clusters,
-        &config.directories,
-        &mut problems,
-    );
+    let targets = routes::Targets {
+        clusters: &config.clusters,
+        peers: &config.peers,
+        directories: &config.directories,
+        listeners: &config.listeners,
+    };
+    routes::check(&config.routes, &targets, &mut problems);
     directories::check(&config.directories, &mut problems);
     peers::check(&config.peers, &mut problems);
+    dns::check(&config.dns, &mut problems);
 
     let mut found = problems.found;
     // Stable, so problems at the same spot keep the order the checks found them in.

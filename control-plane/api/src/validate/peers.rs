@@ -75,6 +75,19 @@ pub(super) fn check(peers: &[PeerConfig], problems: &mut Problems<'_>) {
         if peer.trust_bundle.as_os_str().is_empty() {
             problems.report(&at("trust_bundle"), "must not be empty");
         }
+        if let Some(own) = &peer.client_certificate {
+            for (field, path) in [
+                ("certificate", &own.certificate),
+                ("private_key", &own.private_key),
+            ] {
+                if path.as_os_str().is_empty() {
+                    problems.report(
+                        &at(&format!("client_certificate.{field}")),
+                        "must not be empty",
+                    );
+                }
+            }
+        }
 
         let limits = &peer.limits;
         for (name, value) in [
