@@ -102,6 +102,14 @@ impl Connections {
         let Dial {
             transport, remote, ..
         } = dial;
+        // A hop given by address alone (towards a dialog's initiator) may ride the connection
+        // the peer opened to us: its certificate was checked when it connected, and behind NAT
+        // it is the only way back.
+        if dial.server_name.is_none() {
+            if let Some(handle) = self.get(transport, remote) {
+                return Ok(Flow::stream(transport, handle.local, remote, handle));
+            }
+        }
         let server_name: Option<Arc<str>> = match transport {
             Transport::Tls => Some(match dial.server_name {
                 Some(name) => name.into(),
