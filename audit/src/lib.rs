@@ -1,0 +1,16 @@
+//! Audit: a tamper-evident record of every interaction that crosses the boundary.
+//!
+//! An [`AuditRecord`] says who talked to whom about what, through which partner and listener,
+//! what policy decided and how it ended. Records are linked into a hash chain per partition
+//! ([`ChainedRecord`]: each carries the hash of the one before it), so an edited, removed or
+//! reordered record is found by [`verify`]. A [`Sink`] makes records durable (a database, a log
+//! stream, a compliance tool's webhook); a [`Store`] can also read them back for queries and
+//! verification.
+
+mod chain;
+mod record;
+mod sink;
+
+pub use chain::{verify, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
+pub use record::{AuditRecord, EventKind};
+pub use sink::{Query, Sink, SinkError, Store};
