@@ -1,5 +1,6 @@
 //! The filter factory: parses typed config once and stamps the filter over the rest of the chain.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::{BoxSipService, FilterConfigError, ListenerInfo};
@@ -14,6 +15,22 @@ pub type FilterLayer = Arc<dyn Fn(BoxSipService) -> BoxSipService + Send + Sync>
 pub struct BuildContext {
     pub listener: ListenerInfo,
     pub resources: http::Extensions,
+}
+
+/// The folder of the configuration file, a resource for filters whose config names files: a
+/// relative path is taken from it, so a config and its files move together. Absent for built-in
+/// configs, where paths are used as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFolder(pub PathBuf);
+
+impl ConfigFolder {
+    pub fn resolve(&self, file: &Path) -> PathBuf {
+        if file.is_absolute() {
+            file.to_path_buf()
+        } else {
+            self.0.join(file)
+        }
+    }
 }
 
 /// Makes one kind of filter. Implementations are registered by name in the [`crate::Registry`].

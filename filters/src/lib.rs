@@ -20,6 +20,7 @@ mod context;
 pub mod directory;
 pub mod domain_policy;
 mod error;
+pub mod ext_authz;
 mod factory;
 pub mod header_mutation;
 mod header_name;
@@ -29,6 +30,7 @@ mod registry;
 mod service;
 #[cfg(test)]
 mod testing;
+mod tls_ca;
 pub mod translation;
 
 pub use chain::{build_chain, call, ChainError, FilterSpec};
@@ -41,7 +43,7 @@ pub use directory::{
     LdapSettings, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
-pub use factory::{BuildContext, FilterFactory, FilterLayer};
+pub use factory::{BuildContext, ConfigFolder, FilterFactory, FilterLayer};
 pub use peers::Peers;
 pub use registry::{Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::authn::AuthnFactory;
 use crate::domain_policy::DomainPolicyFactory;
+use crate::ext_authz::ExtAuthzFactory;
 use crate::header_mutation::HeaderMutationFactory;
 use crate::peer_limits::PeerLimitsFactory;
 use crate::translation::TranslationFactory;
@@ -34,10 +35,11 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 5] = [
+        let builtins: [Arc<dyn FilterFactory>; 6] = [
             Arc::new(AuthnFactory),
             Arc::new(HeaderMutationFactory),
             Arc::new(DomainPolicyFactory),
+            Arc::new(ExtAuthzFactory),
             Arc::new(PeerLimitsFactory),
             Arc::new(TranslationFactory),
         ];

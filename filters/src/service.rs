@@ -3,13 +3,23 @@
 use legate_sip::Message;
 use tower::util::BoxCloneSyncService;
 
-use crate::{Context, FilterError};
+use crate::{Context, DialogInfo, FilterError};
 
 /// A SIP request on its way through the chain, with the typed context filters attach to it.
 #[derive(Debug)]
 pub struct SipRequest {
     pub message: Message,
     pub context: Context,
+}
+
+impl SipRequest {
+    /// Whether the request belongs to an established dialog (the proxy found its route and it
+    /// carries a To tag). Filters that judge dialogs when they start let these pass.
+    pub fn is_in_dialog(&self) -> bool {
+        let dialog = self.context.get::<DialogInfo>();
+        dialog.is_some_and(|d| d.in_dialog)
+            && self.message.to_header().is_ok_and(|to| to.tag().is_some())
+    }
 }
 
 /// The final response a chain produces: from upstream, or answered locally by a filter.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use legate_api::{ConfigError, LdapDirectoryConfig, LoadedConfig, Secret};
-use legate_filters::{Directories, Directory, LdapDirectory, StaticDirectory};
+use legate_filters::{ConfigFolder, Directories, Directory, LdapDirectory, StaticDirectory};
 
 /// Builds every configured directory. A static file that cannot be read or parsed, or an LDAP
 /// password or CA file that cannot be read, is a config error naming the field. LDAP servers
@@ -54,11 +54,19 @@ fn with_paths_beside_config(origin: &str, ldap: &LdapDirectoryConfig) -> LdapDir
 /// A relative path is taken from the configuration file's folder (not the working directory),
 /// so a config and its directory file move together.
 fn beside_config(origin: &str, file: &Path) -> PathBuf {
-    if file.is_absolute() || origin.starts_with('<') {
-        return file.to_path_buf();
-    }
-    match Path::new(origin).parent() {
-        Some(folder) => folder.join(file),
+    match config_folder(origin) {
+        Some(folder) => folder.resolve(file),
         None => file.to_path_buf(),
     }
+}
+
+/// The folder of the configuration file named `origin`; none for built-in texts
+/// (`<embedded quickstart>`), whose paths are used as written.
+pub fn config_folder(origin: &str) -> Option<ConfigFolder> {
+    if origin.starts_with('<') {
+        return None;
+    }
+    Path::new(origin)
+        .parent()
+        .map(|folder| ConfigFolder(folder.to_path_buf()))
 }

@@ -1,9 +1,10 @@
 //! Exports the counters the built-in filters keep (policy decisions, authn refusals, partners
-//! over their limits, the dialogs each partner holds) as Prometheus series on the admin API's
-//! `/metrics`, read at scrape time.
+//! over their limits, the dialogs each partner holds, external authorization outcomes) as
+//! Prometheus series on the admin API's `/metrics`, read at scrape time.
 
 use legate_filters::authn::refusal_counts;
 use legate_filters::domain_policy::decision_counts;
+use legate_filters::ext_authz::authz_counts;
 use legate_filters::peer_limits::{partner_usage, rate_limited_count};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -16,6 +17,7 @@ pub struct FilterCounters {
     limit_refusals: IntCounterVec,
     sessions: IntGaugeVec,
     subscriptions: IntGaugeVec,
+    ext_authz: IntCounterVec,
 }
 
 impl FilterCounters {
@@ -60,6 +62,14 @@ impl FilterCounters {
                 ),
                 &["peer"],
             )?,
+            ext_authz: IntCounterVec::new(
+                Opts::new(
+                    "legate_ext_authz_total",
+                    "Checks by the external authorization service, by result \
+                     (error: no usable answer, whatever failure_mode then did)",
+                ),
+                &["result"],
+            )?,
         })
     }
 
@@ -78,6 +88,7 @@ impl Collector for FilterCounters {
         descs.extend(self.limit_refusals.desc());
         descs.extend(self.sessions.desc());
         descs.extend(self.subscriptions.desc());
+        descs.extend(self.ext_authz.desc());
         descs
     }
 
@@ -117,12 +128,21 @@ impl Collector for FilterCounters {
                 .with_label_values(&[peer])
                 .set(i64::from(partner.subscriptions));
         }
+        let authz = authz_counts();
+        for (label, value) in [
+            ("allow", authz.allowed),
+            ("deny", authz.denied),
+            ("error", authz.errors),
+        ] {
+            FilterCounters::set(&self.ext_authz, &[label], value);
+        }
         let mut families = self.policy.collect();
         families.extend(self.authn.collect());
         families.extend(self.rate_limited.collect());
         families.extend(self.limit_refusals.collect());
         families.extend(self.sessions.collect());
         families.extend(self.subscriptions.collect());
+        families.extend(self.ext_authz.collect());
         families
     }
 }

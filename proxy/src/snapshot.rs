@@ -48,6 +48,7 @@ impl Snapshot {
             directories: directories.clone(),
         };
         let peers = legate_filters::Peers::new(loaded.config.peers.clone());
+        let folder = crate::directories::config_folder(&loaded.source.origin);
         let registry = registry();
         let mut chains = HashMap::new();
         for (index, listener) in config.listeners.iter().enumerate() {
@@ -55,6 +56,9 @@ impl Snapshot {
             resources.insert(routing.clone());
             resources.insert(directories.clone());
             resources.insert(peers.clone());
+            if let Some(folder) = &folder {
+                resources.insert(folder.clone());
+            }
             let context = BuildContext {
                 listener: ListenerInfo {
                     name: listener.name.as_str().into(),

@@ -16,7 +16,7 @@ use super::decision::{count_action, count_directory_failure, count_hidden, Polic
 use super::parties::parties;
 use super::NAME;
 use crate::directory::DirectoryUser;
-use crate::{BoxSipService, DialogInfo, FilterError, ListenerInfo, Side, SipRequest, SipResponse};
+use crate::{BoxSipService, FilterError, ListenerInfo, Side, SipRequest, SipResponse};
 
 /// Seconds a peer should wait before retrying when the directory could not be asked.
 const RETRY_AFTER_SECONDS: &str = "5";
@@ -49,7 +49,8 @@ impl Service<SipRequest> for DomainPolicy {
     }
 
     fn call(&mut self, mut request: SipRequest) -> Self::Future {
-        if is_in_dialog(&request) {
+        // Requests inside a dialog were decided when the dialog started.
+        if request.is_in_dialog() {
             return Box::pin(self.inner.call(request));
         }
         // The inner service was made ready by poll_ready; the future takes that one.
@@ -64,16 +65,6 @@ impl Service<SipRequest> for DomainPolicy {
             }
         })
     }
-}
-
-/// Requests inside a dialog were decided when the dialog started.
-fn is_in_dialog(request: &SipRequest) -> bool {
-    let dialog = request.context.get::<DialogInfo>();
-    dialog.is_some_and(|d| d.in_dialog)
-        && request
-            .message
-            .to_header()
-            .is_ok_and(|to| to.tag().is_some())
 }
 
 /// Checks the request; `Some` is the local answer, `None` lets it pass. On a pass the decision

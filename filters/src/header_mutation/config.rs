@@ -130,7 +130,7 @@ fn check_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
 }
 
 fn check_value(value: &str, path: &str) -> Result<(), FilterConfigError> {
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+    if !crate::header_name::is_single_line(value) {
         return Err(FilterConfigError::new(
             format!("{path}.value"),
             "header values cannot contain CR, LF or NUL",

@@ -23,8 +23,10 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use config::CompiledRules;
 pub use config::{HeaderMutationConfig, HeaderRules, HeaderValueRule, RewriteRule};
 pub use layer::HeaderMutationFactory;
+pub(crate) use service::apply;
 pub use service::HeaderMutation;
 
 /// The registered name of this filter.

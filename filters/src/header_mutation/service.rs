@@ -47,7 +47,9 @@ impl Service<SipRequest> for HeaderMutation {
     }
 }
 
-fn apply(rules: &CompiledRules, headers: &mut Headers) {
+/// Applies `rules` in a fixed order: remove, rewrite, set, add. Also used by `ext_authz` for
+/// the changes its service asks for.
+pub(crate) fn apply(rules: &CompiledRules, headers: &mut Headers) {
     for name in &rules.remove {
         headers.remove_by_name(name);
     }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use legate_api::{
     FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, Secret, DEFAULT_GROUP_FILTER,
 };
-use rustls::RootCertStore;
 
 use super::filter::{CompiledFilter, Placeholder};
 
@@ -189,26 +188,7 @@ impl LdapSettings {
     }
 }
 
-/// Trusts the PEM CAs in `path` only, with the same crypto provider as the rest of Legate.
+/// Trusts the PEM CAs in `path` only.
 fn client_config(path: &Path) -> Result<Arc<rustls::ClientConfig>, LdapConfigError> {
-    let shown = path.display();
-    let pem =
-        std::fs::read(path).map_err(|e| error("tls_ca", format!("cannot read {shown}: {e}")))?;
-    let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| error("tls_ca", format!("{shown}: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| error("tls_ca", format!("{shown}: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(error("tls_ca", format!("{shown} holds no PEM certificate")));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| error("tls_ca", e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::tls_ca::client_config(path).map_err(|message| error("tls_ca", message))
 }
