@@ -3,11 +3,12 @@
 #   prereqs.sh build   cmake (pingora's zlib-ng build needs it)
 #   prereqs.sh test    the above, plus sipp (sip-tester), socat (the TLS side of sipp peers),
 #                      kamailio, OpenLDAP's slapd and ldap-utils (the directory tests start
-#                      their own slapd on a free loopback port; the system one is not used), and
-#                      dnsmasq (dnsmasq-base: the DNS server of the peers tests)
+#                      their own slapd on a free loopback port; the system one is not used),
+#                      dnsmasq (dnsmasq-base: the DNS server of the peers tests), and python3
+#                      (the decision service of the ext_authz tests)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3)
 
 # A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
 # (dnsmasq, kamailio and slapd install there).

@@ -5,11 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
 use std::io::Write;
-use std::net::UdpSocket;
-use std::thread;
-use std::time::Duration;
 
 use legate_e2e::config::config_head;
+use legate_e2e::upstream::{final_response, AcceptingUpstream};
 use legate_e2e::{free_port, Legate};
 
 const DIRECTORY: &str = "users:
@@ -31,33 +29,6 @@ const POLICY: &str = "      - name: legate.filters.sip.domain_policy
             - { id: partners-write-in, action: allow, direction: inbound, local_groups: [federated], services: [im, presence], remote_domains: [partner.example, \"*.partner.example\", competitor.example] }
             - { id: files-for-support, action: allow, direction: inbound, local_groups: [support], services: [file-transfer] }
 ";
-
-/// A socket that answers 200 to every request but ACK, until the test ends.
-fn accepting_upstream() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let mut buffer = vec![0u8; 65535];
-        while let Ok((len, from)) = socket.recv_from(&mut buffer) {
-            let request = String::from_utf8_lossy(&buffer[..len]).into_owned();
-            if request.starts_with("ACK ") || request.starts_with("SIP/2.0") {
-                continue;
-            }
-            let mut answer = String::from("SIP/2.0 200 OK\r\n");
-            for line in request.lines().take_while(|l| !l.is_empty()) {
-                let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-                if ["via", "from", "call-id", "cseq"].contains(&name.as_str()) {
-                    answer.push_str(&format!("{line}\r\n"));
-                } else if name == "to" {
-                    answer.push_str(&format!("{line};tag=up\r\n"));
-                }
-            }
-            answer.push_str("Contact: <sip:up@127.0.0.1>\r\nContent-Length: 0\r\n\r\n");
-            let _ = socket.send_to(answer.as_bytes(), from);
-        }
-    });
-    port
-}
 
 #[derive(Clone, Copy)]
 enum Service {
@@ -123,30 +94,14 @@ fn sdp(media: &[&str]) -> String {
 
 /// Sends `request` to Legate on `port` and returns the final status line and Warning.
 fn final_answer(port: u16, request: &str) -> (String, String) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    socket
-        .send_to(request.as_bytes(), ("127.0.0.1", port))
-        .unwrap();
-    let mut buffer = vec![0u8; 65535];
-    loop {
-        let (len, _) = socket
-            .recv_from(&mut buffer)
-            .expect("no answer from legate");
-        let answer = String::from_utf8_lossy(&buffer[..len]).into_owned();
-        if answer.starts_with("SIP/2.0 1") {
-            continue;
-        }
-        let status = answer.lines().next().unwrap().to_string();
-        let warning = answer
-            .lines()
-            .find(|l| l.starts_with("Warning:"))
-            .unwrap_or("")
-            .to_string();
-        return (status, warning);
-    }
+    let answer = final_response(port, request);
+    let status = answer.lines().next().unwrap_or("").to_string();
+    let warning = answer
+        .lines()
+        .find(|l| l.starts_with("Warning:"))
+        .unwrap_or("")
+        .to_string();
+    (status, warning)
 }
 
 #[test]
@@ -157,7 +112,7 @@ fn every_cell_of_the_policy_matrix_gets_the_configured_answer() {
         .write_all(DIRECTORY.as_bytes())
         .unwrap();
     let (internal, external, admin) = (free_port(), free_port(), free_port());
-    let upstream = accepting_upstream();
+    let upstream = AcceptingUpstream::start();
     let config = format!(
         "{head}
 directories:
@@ -182,6 +137,7 @@ clusters:
   - {{ name: up, transport: udp, endpoints: [\"127.0.0.1:{upstream}\"] }}
 ",
         head = config_head(admin),
+        upstream = upstream.port,
         users = dir.path().join("users.yaml").display(),
     );
     let legate = Legate::start(&config, admin);

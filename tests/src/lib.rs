@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
 //! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
-//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests.
+//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, and a decision
+//! service (`authz`) for external authorization tests.
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -13,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+pub mod authz;
 pub mod config;
 pub mod dns;
 pub mod kamailio;
@@ -20,6 +22,7 @@ pub mod ldap;
 pub mod partner;
 pub mod stream;
 pub mod tls;
+pub mod upstream;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -1,0 +1,79 @@
+//! A raw UDP upstream that accepts everything: it answers 200 to every request but ACK and
+//! passes what it received to the test, so every refusal a test sees is Legate's and every
+//! request that got through can be inspected. And a raw UDP client that waits for the final
+//! answer.
+
+use std::net::UdpSocket;
+use std::sync::mpsc::{channel, Receiver};
+use std::thread;
+use std::time::Duration;
+
+pub struct AcceptingUpstream {
+    pub port: u16,
+    /// Each request received, as text, in order.
+    pub received: Receiver<String>,
+}
+
+impl AcceptingUpstream {
+    /// Runs until the test ends.
+    pub fn start() -> AcceptingUpstream {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let (sender, received) = channel();
+        thread::spawn(move || {
+            let mut buffer = vec![0u8; 65535];
+            while let Ok((len, from)) = socket.recv_from(&mut buffer) {
+                let request = String::from_utf8_lossy(&buffer[..len]).into_owned();
+                if request.starts_with("ACK ") || request.starts_with("SIP/2.0") {
+                    continue;
+                }
+                let answer = ok_to(&request);
+                // Handed to the test before the answer goes out, so a test that got its final
+                // response finds the request already here.
+                let _ = sender.send(request);
+                let _ = socket.send_to(answer.as_bytes(), from);
+            }
+        });
+        AcceptingUpstream { port, received }
+    }
+
+    /// Everything received so far.
+    pub fn drain(&self) -> Vec<String> {
+        self.received.try_iter().collect()
+    }
+}
+
+fn ok_to(request: &str) -> String {
+    let mut answer = String::from("SIP/2.0 200 OK\r\n");
+    for line in request.lines().take_while(|l| !l.is_empty()) {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if ["via", "from", "call-id", "cseq"].contains(&name.as_str()) {
+            answer.push_str(&format!("{line}\r\n"));
+        } else if name == "to" {
+            answer.push_str(&format!("{line};tag=up\r\n"));
+        }
+    }
+    answer.push_str("Contact: <sip:up@127.0.0.1>\r\nContent-Length: 0\r\n\r\n");
+    answer
+}
+
+/// Sends `request` to Legate on UDP `port` and returns the final (non-1xx) response.
+pub fn final_response(port: u16, request: &str) -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket
+        .send_to(request.as_bytes(), ("127.0.0.1", port))
+        .unwrap();
+    let mut buffer = vec![0u8; 65535];
+    loop {
+        let (len, _) = socket
+            .recv_from(&mut buffer)
+            .expect("no answer from legate");
+        let answer = String::from_utf8_lossy(&buffer[..len]).into_owned();
+        if !answer.starts_with("SIP/2.0 1") {
+            return answer;
+        }
+    }
+}
