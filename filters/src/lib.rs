@@ -41,7 +41,7 @@ pub use directory::{
     LdapSettings, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
-pub use factory::{BuildContext, FilterFactory, FilterLayer};
+pub use factory::{BuildContext, FilterFactory, FilterLayer, FilterStatus};
 pub use peers::Peers;
-pub use registry::{Registry, RegistryError};
+pub use registry::{FilterInfo, Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};
