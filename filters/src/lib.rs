@@ -42,6 +42,7 @@ pub use directory::{
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
 pub use factory::{BuildContext, FilterFactory, FilterLayer, FilterStatus};
+pub use header_name::check_header_name;
 pub use peers::Peers;
 pub use registry::{FilterInfo, Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};
