@@ -31,6 +31,11 @@ mod service;
 mod testing;
 pub mod translation;
 
+/// The guide to writing filters, `README.md`: its examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct Guide;
+
 pub use chain::{build_chain, call, ChainError, FilterSpec};
 pub use context::{
     ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,

@@ -2,6 +2,9 @@
 //! own tests: the filter's unit tests, and its custom `legate-dlp` binary refusing a MESSAGE with
 //! a forbidden keyword while a clean one passes.
 //!
+//! The guide to writing filters (`filters/README.md`) quotes the example; the quotes are checked
+//! here against the files they come from.
+//!
 //! The example is its own workspace, so it is built by a nested `cargo test`. It shares this
 //! workspace's target directory (and, copied in first, its lock file, so it resolves to the same
 //! versions) to reuse what is already built.
@@ -67,4 +70,33 @@ fn the_dlp_filter_example_builds_and_passes_its_tests() {
             "{test} did not run\n{stdout}"
         );
     }
+}
+
+#[test]
+fn the_guide_quotes_the_example_as_it_is() {
+    let guide = std::fs::read_to_string(workspace().join("filters/README.md")).unwrap();
+    let mut lines = guide.lines();
+    let mut quotes = 0;
+    while let Some(line) = lines.next() {
+        let Some(source) = line
+            .strip_prefix("<!-- quoted from ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let fence = lines.next().unwrap_or_default();
+        assert!(
+            fence.starts_with("```"),
+            "a code block follows the quote of {source}"
+        );
+        let block: Vec<&str> = lines.by_ref().take_while(|line| *line != "```").collect();
+        let quoted = block.join("\n");
+        let file = std::fs::read_to_string(workspace().join(source)).unwrap();
+        assert!(
+            file.contains(&quoted),
+            "filters/README.md quotes {source}, which no longer reads:\n{quoted}"
+        );
+        quotes += 1;
+    }
+    assert!(quotes >= 5, "the guide's quotes were not found");
 }
