@@ -70,3 +70,56 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use legate_filters::{BuildContext, FilterConfigError, FilterLayer};
+
+    struct Named(&'static str);
+
+    impl FilterFactory for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn safe_for_untrusted(&self) -> bool {
+            false
+        }
+        fn build(
+            &self,
+            _config: &serde_yaml::Value,
+            _context: &BuildContext,
+        ) -> Result<FilterLayer, FilterConfigError> {
+            Ok(Arc::new(|inner| inner))
+        }
+    }
+
+    #[test]
+    fn added_filters_join_the_builtins_and_the_router() {
+        let registry = Gateway::new()
+            .with_filter(Arc::new(Named("legate.filters.sip.extra")))
+            .registry()
+            .unwrap();
+        for name in ["legate.filters.sip.extra", "legate.filters.sip.router"] {
+            assert!(registry.get(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            registry.filters().len(),
+            stock_registry().filters().len() + 1
+        );
+    }
+
+    #[test]
+    fn a_taken_or_foreign_name_is_refused() {
+        let taken = Gateway::new().with_filter(Arc::new(Named("legate.filters.sip.router")));
+        assert_eq!(
+            taken.registry().err(),
+            Some(RegistryError::Duplicate("legate.filters.sip.router".into()))
+        );
+        let foreign = Gateway::new().with_filter(Arc::new(Named("acme.dlp")));
+        assert_eq!(
+            foreign.registry().err(),
+            Some(RegistryError::BadName("acme.dlp".into()))
+        );
+    }
+}
