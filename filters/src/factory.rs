@@ -52,6 +52,12 @@ pub trait FilterFactory: Send + Sync + 'static {
     /// Whether this filter may face untrusted (federated) peers without another filter in front.
     fn safe_for_untrusted(&self) -> bool;
 
+    /// How settled the filter's name, config and behaviour are. New filters start experimental;
+    /// a filter declares itself stable once its config is a promise.
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Experimental
+    }
+
     /// Parses and validates the filter's config (`null` when the config block is absent) and
     /// returns the layer. Errors name the offending field relative to the config block.
     fn build(
@@ -59,4 +65,28 @@ pub trait FilterFactory: Send + Sync + 'static {
         config: &serde_yaml::Value,
         context: &BuildContext,
     ) -> Result<FilterLayer, FilterConfigError>;
+}
+
+/// How settled a filter is, as shown by `legate filters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterStatus {
+    /// Name, config and behaviour change only compatibly (new optional fields, aliases).
+    Stable,
+    /// May still change between releases.
+    Experimental,
+}
+
+impl FilterStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterStatus::Stable => "stable",
+            FilterStatus::Experimental => "experimental",
+        }
+    }
+}
+
+impl std::fmt::Display for FilterStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

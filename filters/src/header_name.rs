@@ -53,6 +53,13 @@ pub(crate) fn is_single_line(value: &str) -> bool {
     !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
+/// Checks a header name a filter's config asks it to write (at `path` in the config): a token,
+/// and not one of the headers the proxy relies on (Via, Call-ID, CSeq, From, To, Route,
+/// Record-Route, Max-Forwards, Content-Length).
+pub fn check_header_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
+    check(name, path, &[], "cannot be written by a filter")
+}
+
 /// Checks the header name at `path`. `also_reserved` adds headers this filter must leave alone
 /// too; `refusal` finishes the sentence "`X` is managed by the proxy and …".
 pub(crate) fn check(

@@ -33,6 +33,11 @@ mod testing;
 mod tls_ca;
 pub mod translation;
 
+/// The guide to writing filters, `README.md`: its examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct Guide;
+
 pub use chain::{build_chain, call, ChainError, FilterSpec};
 pub use context::{
     ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,
@@ -43,7 +48,8 @@ pub use directory::{
     LdapSettings, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
-pub use factory::{BuildContext, ConfigFolder, FilterFactory, FilterLayer};
+pub use factory::{BuildContext, ConfigFolder, FilterFactory, FilterLayer, FilterStatus};
+pub use header_name::check_header_name;
 pub use peers::Peers;
-pub use registry::{Registry, RegistryError};
+pub use registry::{FilterInfo, Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};

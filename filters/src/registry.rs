@@ -9,7 +9,7 @@ use crate::ext_authz::ExtAuthzFactory;
 use crate::header_mutation::HeaderMutationFactory;
 use crate::peer_limits::PeerLimitsFactory;
 use crate::translation::TranslationFactory;
-use crate::FilterFactory;
+use crate::{FilterFactory, FilterStatus};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegistryError {
@@ -17,6 +17,16 @@ pub enum RegistryError {
     Duplicate(String),
     #[error("filter names must start with `legate.filters.sip.`: `{0}`")]
     BadName(String),
+}
+
+/// What a registered filter declares about itself: the row `legate filters` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterInfo {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub status: FilterStatus,
+    pub terminal: bool,
+    pub safe_for_untrusted: bool,
 }
 
 /// Filter factories by name (and alias).
@@ -78,5 +88,84 @@ impl Registry {
         let mut names: Vec<_> = self.factories.keys().copied().collect();
         names.sort_unstable();
         names
+    }
+
+    /// Every registered filter once (its aliases listed with it), sorted by name.
+    pub fn filters(&self) -> Vec<FilterInfo> {
+        let mut filters: Vec<FilterInfo> = self
+            .factories
+            .iter()
+            .filter(|(name, factory)| **name == factory.name())
+            .map(|(_, factory)| FilterInfo {
+                name: factory.name(),
+                aliases: factory.aliases(),
+                status: factory.status(),
+                terminal: factory.is_terminal(),
+                safe_for_untrusted: factory.safe_for_untrusted(),
+            })
+            .collect();
+        filters.sort_unstable_by_key(|info| info.name);
+        filters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BuildContext, FilterConfigError, FilterLayer};
+
+    struct Renamed;
+
+    impl FilterFactory for Renamed {
+        fn name(&self) -> &'static str {
+            "legate.filters.sip.renamed"
+        }
+        fn aliases(&self) -> &'static [&'static str] {
+            &["legate.filters.sip.old_name"]
+        }
+        fn safe_for_untrusted(&self) -> bool {
+            false
+        }
+        fn build(
+            &self,
+            _config: &serde_yaml::Value,
+            _context: &BuildContext,
+        ) -> Result<FilterLayer, FilterConfigError> {
+            Err(FilterConfigError::new("", "not built in these tests"))
+        }
+    }
+
+    #[test]
+    fn an_aliased_filter_is_listed_once_under_its_name() {
+        let mut registry = Registry::with_builtins();
+        registry.register(Arc::new(Renamed)).unwrap();
+        assert!(registry.get("legate.filters.sip.old_name").is_some());
+        let listed: Vec<_> = registry
+            .filters()
+            .into_iter()
+            .filter(|info| info.name.ends_with("renamed") || info.name.ends_with("old_name"))
+            .collect();
+        assert_eq!(
+            listed,
+            [FilterInfo {
+                name: "legate.filters.sip.renamed",
+                aliases: &["legate.filters.sip.old_name"],
+                status: FilterStatus::Experimental,
+                terminal: false,
+                safe_for_untrusted: false,
+            }]
+        );
+    }
+
+    #[test]
+    fn names_must_be_unique_and_namespaced() {
+        let mut registry = Registry::with_builtins();
+        registry.register(Arc::new(Renamed)).unwrap();
+        assert_eq!(
+            registry.register(Arc::new(Renamed)),
+            Err(RegistryError::Duplicate(
+                "legate.filters.sip.renamed".into()
+            ))
+        );
     }
 }

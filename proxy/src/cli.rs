@@ -1,4 +1,4 @@
-//! The command line: `legate run [--config FILE]` and `legate validate FILE`.
+//! The command line: `legate run [--config FILE]`, `legate validate FILE` and `legate filters`.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,12 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// List the filters this binary knows: name, status, terminal, safe in front of untrusted
+    /// peers.
+    Filters {
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: TableFormat,
+    },
     /// Check a configuration file and exit: 0 when valid, 1 with the error otherwise.
     Validate { file: PathBuf },
 }
@@ -32,6 +38,12 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TableFormat {
+    Markdown,
     Json,
 }
 

@@ -18,13 +18,29 @@ pub struct Snapshot {
     chains: HashMap<String, BoxSipService>,
 }
 
-/// The registry of every filter this build of Legate knows.
-pub fn registry() -> Registry {
+/// The filters this process knows, fixed before the first snapshot is built: a binary's set of
+/// filters is part of the binary, so every snapshot (and `legate validate`) sees the same one.
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+/// The registry snapshots build their chains from: what [`install_registry`] installed, or the
+/// stock one.
+pub fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(stock_registry)
+}
+
+/// The built-in filters and the router: the stock `legate` binary's registry.
+pub fn stock_registry() -> Registry {
     let mut registry = Registry::with_builtins();
     if let Err(error) = registry.register(Arc::new(RouterFactory)) {
         tracing::error!(%error, "router filter not registered");
     }
     registry
+}
+
+/// Makes `registry` the one every snapshot uses. Fails (handing it back) when a registry is
+/// already in use.
+pub fn install_registry(registry: Registry) -> Result<(), Registry> {
+    REGISTRY.set(registry)
 }
 
 impl Snapshot {
@@ -68,7 +84,7 @@ impl Snapshot {
                 },
                 resources,
             };
-            let chain = build_chain(&registry, &listener.filters, &context).map_err(|error| {
+            let chain = build_chain(registry, &listener.filters, &context).map_err(|error| {
                 loaded.source.error(
                     &format!("listeners[{index}].filters{}", error.field_path),
                     error.message,

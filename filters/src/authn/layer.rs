@@ -5,7 +5,9 @@ use std::sync::Arc;
 use super::config::AuthnConfig;
 use super::service::Authn;
 use super::NAME;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Peers};
+use crate::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus, Peers,
+};
 
 pub struct AuthnFactory;
 
@@ -16,6 +18,10 @@ impl FilterFactory for AuthnFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

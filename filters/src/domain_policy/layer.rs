@@ -7,7 +7,9 @@ use super::config::DomainPolicyConfig;
 use super::service::DomainPolicy;
 use super::NAME;
 use crate::directory::Directories;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+use crate::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
+};
 
 pub struct DomainPolicyFactory;
 
@@ -18,6 +20,10 @@ impl FilterFactory for DomainPolicyFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

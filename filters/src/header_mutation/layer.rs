@@ -5,7 +5,9 @@ use std::sync::Arc;
 use super::config::HeaderMutationConfig;
 use super::service::HeaderMutation;
 use super::NAME;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+use crate::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
+};
 
 pub struct HeaderMutationFactory;
 
@@ -16,6 +18,10 @@ impl FilterFactory for HeaderMutationFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

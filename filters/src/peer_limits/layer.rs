@@ -9,7 +9,9 @@ use super::bucket::Bucket;
 use super::service::{Partner, PeerLimits};
 use super::usage::PartnerUsage;
 use super::NAME;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Peers};
+use crate::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus, Peers,
+};
 
 pub struct PeerLimitsFactory;
 
@@ -20,6 +22,10 @@ impl FilterFactory for PeerLimitsFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

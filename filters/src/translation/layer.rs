@@ -8,7 +8,8 @@ use super::mapping::Toward;
 use super::service::Translation;
 use super::NAME;
 use crate::{
-    BoxSipService, BuildContext, Directories, FilterConfigError, FilterFactory, FilterLayer, Side,
+    BoxSipService, BuildContext, Directories, FilterConfigError, FilterFactory, FilterLayer,
+    FilterStatus, Side,
 };
 
 pub struct TranslationFactory;
@@ -20,6 +21,10 @@ impl FilterFactory for TranslationFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

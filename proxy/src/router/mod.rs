@@ -19,7 +19,9 @@ mod table;
 
 use std::sync::Arc;
 
-use legate_filters::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+use legate_filters::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
+};
 
 pub use cluster::Clusters;
 pub use peers::PeerRoutes;
@@ -52,6 +54,10 @@ impl FilterFactory for RouterFactory {
 
     fn safe_for_untrusted(&self) -> bool {
         true
+    }
+
+    fn status(&self) -> FilterStatus {
+        FilterStatus::Stable
     }
 
     fn build(

@@ -1,0 +1,125 @@
+//! The entry point of a `legate` binary: the stock one, or a custom one that adds its own filters
+//! and hands over to Legate's command line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use legate_filters::{FilterFactory, Registry, RegistryError};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, LogFormat};
+use crate::snapshot::{install_registry, stock_registry};
+
+/// A Legate binary in the making: the built-in filters, the router, and the filters added with
+/// [`Gateway::with_filter`]. [`Gateway::run`] parses the command line and does what it says
+/// (`run`, `validate`, `filters`, …), exactly as the stock `legate` binary does.
+#[derive(Default)]
+pub struct Gateway {
+    filters: Vec<Arc<dyn FilterFactory>>,
+}
+
+impl Gateway {
+    /// The stock gateway: built-in filters and the router.
+    pub fn new() -> Gateway {
+        Gateway::default()
+    }
+
+    /// Adds a filter, usable in config under its name (and aliases) like a built-in.
+    pub fn with_filter(mut self, factory: Arc<dyn FilterFactory>) -> Gateway {
+        self.filters.push(factory);
+        self
+    }
+
+    /// Every filter this gateway knows; fails when an added filter's name is taken or not in
+    /// the `legate.filters.sip.` namespace.
+    pub fn registry(&self) -> Result<Registry, RegistryError> {
+        let mut registry = stock_registry();
+        for factory in &self.filters {
+            registry.register(factory.clone())?;
+        }
+        Ok(registry)
+    }
+
+    /// Parses the process's command line and runs the command; the exit code says how it went.
+    pub fn run(self) -> ExitCode {
+        let cli = Cli::parse();
+        let registry = match self.registry() {
+            Ok(registry) => registry,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if install_registry(registry).is_err() {
+            eprintln!("error: a gateway already runs in this process");
+            return ExitCode::FAILURE;
+        }
+        init_tracing(cli.log_format);
+        crate::commands::execute(cli.command)
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use legate_filters::{BuildContext, FilterConfigError, FilterLayer};
+
+    struct Named(&'static str);
+
+    impl FilterFactory for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn safe_for_untrusted(&self) -> bool {
+            false
+        }
+        fn build(
+            &self,
+            _config: &serde_yaml::Value,
+            _context: &BuildContext,
+        ) -> Result<FilterLayer, FilterConfigError> {
+            Ok(Arc::new(|inner| inner))
+        }
+    }
+
+    #[test]
+    fn added_filters_join_the_builtins_and_the_router() {
+        let registry = Gateway::new()
+            .with_filter(Arc::new(Named("legate.filters.sip.extra")))
+            .registry()
+            .unwrap();
+        for name in ["legate.filters.sip.extra", "legate.filters.sip.router"] {
+            assert!(registry.get(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            registry.filters().len(),
+            stock_registry().filters().len() + 1
+        );
+    }
+
+    #[test]
+    fn a_taken_or_foreign_name_is_refused() {
+        let taken = Gateway::new().with_filter(Arc::new(Named("legate.filters.sip.router")));
+        assert_eq!(
+            taken.registry().err(),
+            Some(RegistryError::Duplicate("legate.filters.sip.router".into()))
+        );
+        let foreign = Gateway::new().with_filter(Arc::new(Named("acme.dlp")));
+        assert_eq!(
+            foreign.registry().err(),
+            Some(RegistryError::BadName("acme.dlp".into()))
+        );
+    }
+}

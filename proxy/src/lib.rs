@@ -1,0 +1,53 @@
+//! Legate, the federation gateway for instant messaging and presence, as a library: everything
+//! the `legate` binary does, behind one entry point, so a custom binary can add its own filters.
+//!
+//! A custom binary registers its filter factories and hands over to Legate's command line; the
+//! filters are then usable in config by name like the built-ins (`legate validate` included),
+//! and `filters` lists them with the rest:
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//! use std::sync::Arc;
+//!
+//! # mod my_filters {
+//! #     use legate_filters::{BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+//! #     pub struct Factory;
+//! #     impl FilterFactory for Factory {
+//! #         fn name(&self) -> &'static str { "legate.filters.sip.mine" }
+//! #         fn safe_for_untrusted(&self) -> bool { true }
+//! #         fn build(&self, _: &serde_yaml::Value, _: &BuildContext)
+//! #             -> Result<FilterLayer, FilterConfigError> {
+//! #             Ok(std::sync::Arc::new(|inner| inner))
+//! #         }
+//! #     }
+//! # }
+//! fn main() -> ExitCode {
+//!     legate::Gateway::new()
+//!         .with_filter(Arc::new(my_filters::Factory))
+//!         .run()
+//! }
+//! ```
+//!
+//! `examples/dlp-filter` in the repository is a complete one; `filters/README.md` is the guide to
+//! writing filters.
+
+#![forbid(unsafe_code)]
+
+mod bind;
+mod cli;
+mod commands;
+mod core;
+mod dialogs;
+mod directories;
+mod discovery;
+mod engine;
+mod filter_metrics;
+mod filter_table;
+mod gateway;
+mod router;
+mod server;
+mod snapshot;
+mod start;
+mod transport;
+
+pub use gateway::Gateway;
