@@ -9,8 +9,11 @@
 
 mod chain;
 mod record;
+mod schema;
 mod sink;
+mod sqlite;
 
-pub use chain::{verify, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
+pub use chain::{verify, verify_from, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
+pub use sqlite::SqliteStore;
