@@ -8,12 +8,14 @@
 //! verification.
 
 mod chain;
+mod postgres;
 mod record;
 mod schema;
 mod sink;
 mod sqlite;
 
 pub use chain::{verify, verify_from, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
+pub use postgres::PgStore;
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
 pub use sqlite::SqliteStore;

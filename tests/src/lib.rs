@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
 //! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
-//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests.
+//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, and a
+//! PostgreSQL server (`postgres`) for the audit store tests.
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -18,6 +19,7 @@ pub mod dns;
 pub mod kamailio;
 pub mod ldap;
 pub mod partner;
+pub mod postgres;
 pub mod stream;
 pub mod tls;
 
