@@ -106,6 +106,25 @@ impl PgStore {
             .collect()
     }
 
+    /// The last record retention removed from `partition` (`seq`, `hash`), the point its
+    /// remaining records continue from; `None` when nothing was pruned.
+    pub async fn pruned_through(
+        &self,
+        partition: &str,
+    ) -> Result<Option<(i64, String)>, SinkError> {
+        let client = self.ready_client().await?;
+        let row = client
+            .query_opt(
+                "SELECT seq, hash FROM audit_pruned WHERE partition = $1",
+                &[&partition],
+            )
+            .await
+            .map_err(pg_error)?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+            .map_err(pg_error)
+    }
+
     async fn ensure_schema(&self) -> Result<(), SinkError> {
         self.migrated
             .get_or_try_init(|| async {

@@ -133,6 +133,13 @@ pub(crate) trait ReadColumns {
 /// event, a status out of range) are errors naming the column, not panics: the table may
 /// have been edited by hand.
 pub(crate) fn record_from(row: &impl ReadColumns) -> Result<ChainedRecord, String> {
+    read_record(row).map_err(|reason| match (row.text(0), row.int(1)) {
+        (Ok(partition), Ok(seq)) => format!("partition {partition}, record {seq}: {reason}"),
+        _ => reason,
+    })
+}
+
+fn read_record(row: &impl ReadColumns) -> Result<ChainedRecord, String> {
     let event_name = row.text(5)?;
     let event = serde_json::from_value::<EventKind>(serde_json::Value::String(event_name))
         .map_err(|_| "column event: not a known event".to_string())?;

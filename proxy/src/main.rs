@@ -1,7 +1,8 @@
-//! `legate`: start tracing, load config, run or validate.
+//! `legate`: start tracing, load config, run or validate; or read the audit log back.
 
 #![forbid(unsafe_code)]
 
+mod audit_cli;
 mod bind;
 mod cli;
 mod core;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     init_tracing(cli.log_format);
     match cli.command {
         Command::Validate { file } => validate(&file),
+        Command::Audit { command } => audit_cli::run(command),
         Command::Run { config } => {
             let loaded = match config {
                 Some(path) => legate_api::load_file(&path),
