@@ -25,6 +25,8 @@ const NAME: &str = "postgres";
 
 /// Serialises migrations across every process using the database ("legate" + 1).
 const MIGRATION_LOCK: i64 = 0x6c65_6761_7465_0001;
+/// Serialises retention runs across replicas ("legate" + 2).
+const PRUNE_LOCK: i64 = 0x6c65_6761_7465_0002;
 
 /// How long to wait for a new connection, and for a free one when all are busy.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +37,7 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PgStore {
     pool: Pool,
     migrated: std::sync::Arc<OnceCell<()>>,
+    retention: Option<Duration>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -48,7 +51,8 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     /// A store on `url` (`postgres://user:password@host:port/db` or `host=… user=…`) with at
-    /// most `pool_size` connections. A malformed URL or a zero pool is [`SinkError::Invalid`].
+    /// most `pool_size` connections, over plain TCP. A malformed URL, one that requires TLS
+    /// (`sslmode=require`), or a zero pool is [`SinkError::Invalid`].
     /// A server that cannot be reached yet is not an error here: the store is returned and its
     /// calls report `Unavailable` until the server is back.
     pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, SinkError> {
@@ -58,6 +62,17 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|error| invalid(format!("bad connection URL: {}", describe(&error))))?;
+        // Connections are plain TCP; refuse a URL that demands TLS rather than retry forever.
+        if matches!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        ) {
+            return Err(invalid(
+                "sslmode=require: TLS to PostgreSQL is not supported; use sslmode=disable or \
+                 prefer"
+                    .into(),
+            ));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -79,6 +94,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             migrated: Default::default(),
+            retention: None,
         };
         match store.ensure_schema().await {
             Ok(()) => Ok(store),
@@ -88,6 +104,60 @@ impl PgStore {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Keeps records for `retention`: [`PgStore::prune`] removes older ones. As with SQLite,
+    /// pruning removes the head of each chain; where it cut is kept
+    /// ([`PgStore::pruned_through`]) so writers continue and verification starts there.
+    pub fn with_retention(mut self, retention: Duration) -> PgStore {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// Removes the records older than the retention at `now` (per partition only a leading
+    /// run, so the rest stays one chain) and returns how many went. Replicas may all call
+    /// it: runs take turns under an advisory lock. Without a retention, removes nothing.
+    pub async fn prune(&self, now: SystemTime) -> Result<usize, SinkError> {
+        let Some(cutoff) = self.retention.and_then(|keep| now.checked_sub(keep)) else {
+            return Ok(0);
+        };
+        let cutoff = schema::unix_micros(cutoff);
+        let mut client = self.ready_client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&PRUNE_LOCK])
+            .await
+            .map_err(pg_error)?;
+        let partitions = transaction
+            .query("SELECT DISTINCT partition FROM audit_records", &[])
+            .await
+            .map_err(pg_error)?;
+        let mut removed = 0;
+        for row in partitions {
+            let partition: String = row.try_get(0).map_err(pg_error)?;
+            let last = transaction
+                .query_opt(&schema::last_to_prune_sql(dollar), &[&partition, &cutoff])
+                .await
+                .map_err(pg_error)?;
+            let Some(last) = last else {
+                continue;
+            };
+            let seq: i64 = last.try_get(0).map_err(pg_error)?;
+            let hash: String = last.try_get(1).map_err(pg_error)?;
+            removed += transaction
+                .execute(&schema::prune_sql(dollar), &[&partition, &seq])
+                .await
+                .map_err(pg_error)?;
+            transaction
+                .execute(
+                    &schema::pruned_marker_sql(dollar),
+                    &[&partition, &seq, &hash],
+                )
+                .await
+                .map_err(pg_error)?;
+        }
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
     }
 
     /// The versions of the migrations applied to the database, in order.

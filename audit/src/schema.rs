@@ -250,6 +250,42 @@ pub(crate) fn chain_sql(placeholder: fn(usize) -> String) -> String {
     )
 }
 
+/// Retention, one partition at a time: the last record to remove (`seq`, `hash`) for
+/// `(partition, cutoff_micros)` — the one before the first record at or after the cutoff, or
+/// the partition's last when every record is older — so only a leading run goes.
+pub(crate) fn last_to_prune_sql(placeholder: fn(usize) -> String) -> String {
+    let (partition, cutoff) = (placeholder(1), placeholder(2));
+    format!(
+        "SELECT seq, hash FROM audit_records WHERE partition = {partition} AND seq < COALESCE(
+             (SELECT MIN(seq) FROM audit_records
+              WHERE partition = {partition} AND at_micros >= {cutoff}),
+             (SELECT MAX(seq) + 1 FROM audit_records WHERE partition = {partition}))
+         ORDER BY seq DESC LIMIT 1"
+    )
+}
+
+/// Removes `(partition, through_seq)`'s leading run.
+pub(crate) fn prune_sql(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "DELETE FROM audit_records WHERE partition = {} AND seq <= {}",
+        placeholder(1),
+        placeholder(2)
+    )
+}
+
+/// Records `(partition, seq, hash)` as where retention cut. The marker only moves forward,
+/// so of two prunes racing the later cut wins.
+pub(crate) fn pruned_marker_sql(placeholder: fn(usize) -> String) -> String {
+    format!(
+        "INSERT INTO audit_pruned (partition, seq, hash) VALUES ({}, {}, {})
+         ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
+         WHERE audit_pruned.seq < excluded.seq",
+        placeholder(1),
+        placeholder(2),
+        placeholder(3)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

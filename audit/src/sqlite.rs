@@ -252,15 +252,9 @@ fn prune_before(connection: &mut Connection, cutoff_micros: i64) -> Result<usize
     };
     let mut removed = 0;
     for partition in partitions {
-        // The last record to remove: the one before the first record still kept (or the
-        // partition's last when none is kept).
         let last_removed: Option<(i64, String)> = transaction
             .query_row(
-                "SELECT seq, hash FROM audit_records WHERE partition = ?1 AND seq < COALESCE(
-                     (SELECT MIN(seq) FROM audit_records
-                      WHERE partition = ?1 AND at_micros >= ?2),
-                     (SELECT MAX(seq) + 1 FROM audit_records WHERE partition = ?1))
-                 ORDER BY seq DESC LIMIT 1",
+                &schema::last_to_prune_sql(question_mark),
                 params![partition, cutoff_micros],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -270,15 +264,11 @@ fn prune_before(connection: &mut Connection, cutoff_micros: i64) -> Result<usize
             continue;
         };
         removed += transaction
-            .execute(
-                "DELETE FROM audit_records WHERE partition = ?1 AND seq <= ?2",
-                params![partition, seq],
-            )
+            .execute(&schema::prune_sql(question_mark), params![partition, seq])
             .map_err(sql_error)?;
         transaction
             .execute(
-                "INSERT INTO audit_pruned (partition, seq, hash) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (partition) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                &schema::pruned_marker_sql(question_mark),
                 params![partition, seq, hash],
             )
             .map_err(sql_error)?;

@@ -2,8 +2,10 @@
 
 mod common;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use common::{link, START_MICROS, STEP_MICROS};
-use legate_audit::{verify, Chain, PgStore, Query, Sink, SinkError, Store};
+use legate_audit::{verify, verify_from, Chain, PgStore, Query, Sink, SinkError, Store};
 use legate_e2e::postgres::Postgres;
 
 #[tokio::test]
@@ -152,10 +154,53 @@ async fn a_server_down_at_start_is_migrated_once_it_is_up() {
 }
 
 #[tokio::test]
-async fn a_malformed_url_is_invalid_and_does_not_echo_the_password() {
+async fn a_malformed_url_or_one_requiring_tls_is_invalid_and_the_password_is_not_echoed() {
     let error = PgStore::connect("postgres://legate:s3cret@127.0.0.1:notaport/db", 1)
         .await
         .unwrap_err();
     assert!(matches!(&error, SinkError::Invalid { .. }), "{error}");
     assert!(!error.to_string().contains("s3cret"), "{error}");
+
+    let error = PgStore::connect("postgres://legate@127.0.0.1:1/db?sslmode=require", 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, SinkError::Invalid { reason, .. } if reason.contains("TLS")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn retention_removes_the_head_and_the_rest_still_verifies_and_continues() {
+    let server = Postgres::start();
+    let store = PgStore::connect(&server.url(), 1)
+        .await
+        .unwrap()
+        .with_retention(Duration::from_secs(180));
+    let mut chain = Chain::resume("p", None);
+    let records = link(&mut chain, 1, 6);
+    store.append(&records).await.unwrap();
+
+    // Three minutes back from record 6 is record 3: records 1 and 2 go.
+    let now = at_micros(START_MICROS + 6 * STEP_MICROS);
+    assert_eq!(store.prune(now).await.unwrap(), 2);
+    let kept = store.chain("p").await.unwrap();
+    assert_eq!(kept, records[2..]);
+    assert_eq!(
+        store.pruned_through("p").await.unwrap(),
+        Some((2, records[1].hash.clone()))
+    );
+    assert_eq!(verify_from("p", 2, &records[1].hash, &kept), Ok(4));
+
+    let later = at_micros(START_MICROS + 1_000 * STEP_MICROS);
+    assert_eq!(store.prune(later).await.unwrap(), 4);
+    let last = store.last("p").await.unwrap();
+    assert_eq!(last, Some((6, records[5].hash.clone())));
+    let mut resumed = Chain::resume("p", last);
+    store.append(&link(&mut resumed, 7, 7)).await.unwrap();
+    assert_eq!(store.partitions().await.unwrap(), ["p"]);
+}
+
+fn at_micros(micros: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(micros.unsigned_abs())
 }

@@ -178,6 +178,44 @@ async fn query_and_verify_an_sqlite_file_then_catch_tampering() {
     assert!(text.contains("2 of 2 partition(s) BROKEN"), "{text}");
 }
 
+#[tokio::test]
+async fn verify_checks_what_retention_kept_from_where_it_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let store = SqliteStore::open(&path, Some(std::time::Duration::from_secs(90)))
+        .await
+        .unwrap();
+    fill(&store).await;
+    // 90 s before record 4's time: node-1's records 1 and 2 are older and go; node-2's are
+    // newer and stay.
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_700_000_240_000_000);
+    assert_eq!(store.prune(now).await.unwrap(), 2);
+    let file = path.to_str().unwrap();
+    let verified = audit(&["verify", "--sqlite", file]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+    let text = stdout(&verified);
+    assert!(
+        text.contains("node-1: intact, 2 record(s) (3..4), 1..2 removed by retention"),
+        "{text}"
+    );
+
+    // Removing the first record retention kept is still found.
+    let tamper = rusqlite::Connection::open(&path).unwrap();
+    tamper
+        .execute(
+            "DELETE FROM audit_records WHERE partition = 'node-1' AND seq = 3",
+            [],
+        )
+        .unwrap();
+    let removed = audit(&["verify", "--sqlite", file]);
+    assert_eq!(removed.status.code(), Some(1));
+    assert!(
+        stdout(&removed).contains("node-1: BROKEN: record 4: expected record 3 here"),
+        "{}",
+        stdout(&removed)
+    );
+}
+
 #[test]
 fn a_missing_file_or_a_bad_time_is_refused_before_anything_runs() {
     let missing = audit(&["verify", "--sqlite", "/nonexistent/audit.db"]);
