@@ -4,11 +4,13 @@
 #   prereqs.sh test    the above, plus sipp (sip-tester), socat (the TLS side of sipp peers),
 #                      kamailio, OpenLDAP's slapd and ldap-utils (the directory tests start
 #                      their own slapd on a free loopback port; the system one is not used),
-#                      dnsmasq (dnsmasq-base: the DNS server of the peers tests), and python3
-#                      (the decision service of the ext_authz tests)
+#                      dnsmasq (dnsmasq-base: the DNS server of the peers tests), python3 (the
+#                      decision service of the ext_authz tests), and the PostgreSQL server (the
+#                      audit store tests run their own cluster with initdb on a free loopback
+#                      port; the system one is not used)
 set -euo pipefail
 want=(cmake)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3 postgresql)
 
 # A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
 # (dnsmasq, kamailio and slapd install there).
@@ -20,6 +22,9 @@ for pkg in "${want[@]}"; do
     sip-tester) have sipp || missing+=("$pkg") ;;
     dnsmasq-base) have dnsmasq || missing+=("$pkg") ;;
     ldap-utils) have ldapsearch || missing+=("$pkg") ;;
+    # The server binaries live in a versioned folder, off PATH.
+    postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || have initdb \
+      || missing+=("$pkg") ;;
     *) have "$pkg" || missing+=("$pkg") ;;
   esac
 done
@@ -35,4 +40,8 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The package may start a system slapd on port 389; the tests never use it, so stop it.
 if [[ " ${missing[*]} " == *" slapd "* ]] && command -v service >/dev/null 2>&1; then
   $sudo service slapd stop >/dev/null 2>&1 || true
+fi
+# Likewise the package's own cluster on port 5432.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
+  $sudo service postgresql stop >/dev/null 2>&1 || true
 fi

@@ -104,14 +104,27 @@ pub fn verify<'a>(
     partition: &str,
     records: impl IntoIterator<Item = &'a ChainedRecord>,
 ) -> Result<usize, VerifyError> {
-    let mut expected_prev = GENESIS_HASH.to_string();
+    verify_from(partition, 0, GENESIS_HASH, records)
+}
+
+/// [`verify`] for a chain whose head was removed on purpose (retention): `records` must
+/// continue right after record `after_seq`, whose hash was `after_hash`. `verify` is this
+/// with `(0, GENESIS_HASH)`.
+pub fn verify_from<'a>(
+    partition: &str,
+    after_seq: i64,
+    after_hash: &str,
+    records: impl IntoIterator<Item = &'a ChainedRecord>,
+) -> Result<usize, VerifyError> {
+    let mut expected_prev = after_hash.to_string();
+    let mut expected_seq = after_seq.saturating_add(1);
     let mut count = 0;
     let fail = |seq: i64, reason: String| VerifyError {
         partition: partition.to_string(),
         seq,
         reason,
     };
-    for (expected_seq, record) in (1i64..).zip(records) {
+    for record in records {
         if record.partition != partition {
             return Err(fail(
                 record.seq,
@@ -137,6 +150,7 @@ pub fn verify<'a>(
             ));
         }
         expected_prev = record.hash.clone();
+        expected_seq = record.seq.saturating_add(1);
         count += 1;
     }
     Ok(count)
@@ -208,5 +222,20 @@ mod tests {
         let mut truncated_head = chain_of(3);
         truncated_head.remove(0);
         assert_eq!(verify("p", &truncated_head).unwrap_err().seq, 2);
+    }
+
+    #[test]
+    fn a_chain_whose_head_was_pruned_verifies_from_the_last_removed_record() {
+        let records = chain_of(5);
+        let kept = &records[2..];
+        let (seq, hash) = (records[1].seq, records[1].hash.as_str());
+        assert_eq!(verify_from("p", seq, hash, kept), Ok(3));
+        // Without the starting point the kept part looks truncated.
+        assert_eq!(verify("p", kept).unwrap_err().seq, 3);
+        // Removing the first kept record as well is still found.
+        assert_eq!(
+            verify_from("p", seq, hash, &records[3..]).unwrap_err().seq,
+            4
+        );
     }
 }

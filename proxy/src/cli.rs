@@ -1,4 +1,5 @@
-//! The command line: `legate run [--config FILE]`, `legate validate FILE` and `legate filters`.
+//! The command line: `legate run [--config FILE]`, `legate validate FILE`, `legate filters` and
+//! `legate audit query|verify`.
 
 use std::path::PathBuf;
 
@@ -33,6 +34,11 @@ pub enum Command {
     },
     /// Check a configuration file and exit: 0 when valid, 1 with the error otherwise.
     Validate { file: PathBuf },
+    /// Read the audit log back: query it, or verify its hash chains.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit_cli::AuditCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -20,6 +20,7 @@ pub fn execute(command: Command) -> ExitCode {
             print!("{table}");
             ExitCode::SUCCESS
         }
+        Command::Audit { command } => crate::audit_cli::run(command),
     }
 }
 

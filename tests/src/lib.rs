@@ -1,7 +1,8 @@
 //! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
 //! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
-//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, and a decision
-//! service (`authz`) for external authorization tests.
+//! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, a decision
+//! service (`authz`) for external authorization tests, and a PostgreSQL server (`postgres`) for
+//! the audit store tests.
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -20,6 +21,7 @@ pub mod dns;
 pub mod kamailio;
 pub mod ldap;
 pub mod partner;
+pub mod postgres;
 pub mod stream;
 pub mod tls;
 pub mod upstream;
