@@ -105,14 +105,13 @@ pub fn verify<'a>(
     records: impl IntoIterator<Item = &'a ChainedRecord>,
 ) -> Result<usize, VerifyError> {
     let mut expected_prev = GENESIS_HASH.to_string();
-    let mut expected_seq = 1;
     let mut count = 0;
     let fail = |seq: i64, reason: String| VerifyError {
         partition: partition.to_string(),
         seq,
         reason,
     };
-    for record in records {
+    for (expected_seq, record) in (1i64..).zip(records) {
         if record.partition != partition {
             return Err(fail(
                 record.seq,
@@ -138,7 +137,6 @@ pub fn verify<'a>(
             ));
         }
         expected_prev = record.hash.clone();
-        expected_seq += 1;
         count += 1;
     }
     Ok(count)

@@ -6,11 +6,19 @@
 //! reordered record is found by [`verify`]. A [`Sink`] makes records durable (a database, a log
 //! stream, a compliance tool's webhook); a [`Store`] can also read them back for queries and
 //! verification.
+//!
+//! An [`AuditLog`] is the pipeline between the two: it links records into its partition's chain
+//! and hands them to every sink in order, spooling to disk what a sink cannot take yet (see
+//! [`log`](AuditLog) for open and closed mode). [`StdoutSink`] writes records as JSON lines.
 
 mod chain;
+mod log;
 mod record;
 mod sink;
+mod stdout;
 
 pub use chain::{verify, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
+pub use log::{AuditHealth, AuditLog, AuditSettings, NotDurable, SinkHealth, SpoolError};
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
+pub use stdout::StdoutSink;
