@@ -18,7 +18,9 @@ mod sink;
 mod stdout;
 
 pub use chain::{verify, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
-pub use log::{AuditHealth, AuditLog, AuditSettings, NotDurable, SinkHealth, SpoolError};
+pub use log::{
+    AuditHealth, AuditLog, AuditSettings, NamedSink, NotDurable, SinkHealth, SpoolError,
+};
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
 pub use stdout::StdoutSink;

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod bind;
 mod cli;
 mod core;
@@ -52,8 +53,11 @@ fn main() -> ExitCode {
 }
 
 fn validate(file: &std::path::Path) -> ExitCode {
-    let result = legate_api::load_file(file)
-        .and_then(|loaded| snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new())));
+    // The audit log is built (its sinks made) but never opened: validating touches no spool.
+    let result = legate_api::load_file(file).and_then(|loaded| {
+        let audit = audit::build(&loaded)?;
+        snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new()), audit.as_ref())
+    });
     match result {
         Ok(snapshot) => {
             let config = &snapshot.loaded.config;

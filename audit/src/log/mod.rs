@@ -96,6 +96,10 @@ pub struct SpoolError {
     pub source: std::io::Error,
 }
 
+/// A sink with the name the config gives it (`audit.sinks[].name`), which labels its metrics
+/// and names its spool file.
+pub type NamedSink = (String, Arc<dyn Sink>);
+
 /// The audit log of one writer. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -117,7 +121,7 @@ struct Shared {
 impl AuditLog {
     /// A log over `sinks` (by their config names, in config order). Touches nothing yet: see
     /// [`AuditLog::recover`] and [`AuditLog::start`].
-    pub fn new(settings: AuditSettings, sinks: Vec<(String, Arc<dyn Sink>)>) -> AuditLog {
+    pub fn new(settings: AuditSettings, sinks: Vec<NamedSink>) -> AuditLog {
         let slots = sinks
             .into_iter()
             .map(|(name, sink)| Arc::new(Slot::new(name, sink)))
