@@ -263,6 +263,64 @@ mod tests {
         );
     }
 
+    /// A hold that notes how its dialog ended.
+    struct Noted(Arc<Mutex<Vec<DialogEnd>>>);
+
+    impl legate_filters::DialogHold for Noted {
+        fn ended(&self, how: &DialogEnd) {
+            self.0.lock().unwrap().push(how.clone());
+        }
+    }
+
+    fn holding(noted: &Arc<Mutex<Vec<DialogEnd>>>) -> DialogHolds {
+        let mut context = legate_filters::Context::new();
+        DialogHolds::attach(&mut context, Noted(noted.clone()));
+        context.remove::<DialogHolds>().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn holds_learn_how_their_dialog_ended_once() {
+        let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(60));
+        let noted = Arc::new(Mutex::new(Vec::new()));
+        let call = message("SIP/2.0 200 OK", "");
+        dialogs.established(DialogKind::Invite, &call, snapshot(), holding(&noted));
+        // A 2xx to a repeated request: the same dialog, which has not ended.
+        dialogs.established(DialogKind::Invite, &call, snapshot(), holding(&noted));
+        let bye = message("BYE sip:b@remote.example SIP/2.0", "");
+        let how = DialogEnd::Request {
+            method: "BYE".into(),
+            status: 200,
+        };
+        dialogs.end(&bye, &how);
+        dialogs.end(&bye, &how);
+        assert_eq!(*noted.lock().unwrap(), [how]);
+
+        let expiring = Arc::new(Mutex::new(Vec::new()));
+        let subscription = message("SIP/2.0 200 OK", "Expires: 10\r\n");
+        dialogs.established(
+            DialogKind::Subscribe,
+            &subscription,
+            snapshot(),
+            holding(&expiring),
+        );
+        tokio::time::advance(Duration::from_secs(11)).await;
+        dialogs.sweep();
+        assert_eq!(*expiring.lock().unwrap(), [DialogEnd::Expired]);
+
+        let untagged = Arc::new(Mutex::new(Vec::new()));
+        let no_tag = parse_message(
+            Bytes::from(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK2\r\n\
+                 From: <sip:a@local.example>;tag=a\r\nTo: <sip:b@remote.example>\r\n\
+                 Call-ID: d2\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            ),
+            &Limits::default(),
+        )
+        .unwrap();
+        dialogs.established(DialogKind::Invite, &no_tag, snapshot(), holding(&untagged));
+        assert_eq!(*untagged.lock().unwrap(), [DialogEnd::NotKept]);
+    }
+
     #[test]
     fn bye_terminated_notify_and_unsubscribe_end_dialogs() {
         assert!(ends_dialog(&message(
