@@ -9,7 +9,7 @@
 //!
 //! An [`AuditLog`] is the pipeline between the two: it links records into its partition's chain
 //! and hands them to every sink in order, spooling to disk what a sink cannot take yet (see
-//! [`log`](AuditLog) for open and closed mode). [`StdoutSink`] writes records as JSON lines.
+//! [`AuditLog`] for open and closed mode). [`StdoutSink`] writes records as JSON lines.
 
 mod chain;
 mod log;
