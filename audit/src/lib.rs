@@ -11,18 +11,28 @@
 //! [`PgStore`], PostgreSQL shared by every replica. Both keep the same table (one row per
 //! record, indexed for `legate audit query`). [`WebhookSink`] posts each batch as JSON to a
 //! receiver.
+//!
+//! An [`AuditLog`] is the pipeline between the two: it links records into its partition's chain
+//! and hands them to every sink in order, spooling to disk what a sink cannot take yet (see
+//! [`AuditLog`] for open and closed mode). [`StdoutSink`] writes records as JSON lines.
 
 mod chain;
+mod log;
 mod postgres;
 mod record;
 mod schema;
 mod sink;
 mod sqlite;
+mod stdout;
 mod webhook;
 
 pub use chain::{verify, verify_from, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
+pub use log::{
+    AuditHealth, AuditLog, AuditSettings, NamedSink, NotDurable, SinkHealth, SpoolError,
+};
 pub use postgres::PgStore;
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
 pub use sqlite::SqliteStore;
+pub use stdout::StdoutSink;
 pub use webhook::WebhookSink;

@@ -85,6 +85,18 @@ impl FilterError {
         }
     }
 
+    /// The status and reason phrase this failure is answered with: 400 for the sender's
+    /// fault, 503 when another attempt may succeed, 502 when the next hop failed for good, 500
+    /// for Legate's own failure.
+    pub fn status(&self) -> (u16, &'static str) {
+        match self.origin {
+            ErrorSource::Downstream => (400, "Bad Request"),
+            ErrorSource::Upstream if self.retryable => (503, "Service Unavailable"),
+            ErrorSource::Upstream => (502, "Bad Gateway"),
+            ErrorSource::Internal => (500, "Server Internal Error"),
+        }
+    }
+
     pub fn upstream(
         filter: &'static str,
         retryable: bool,

@@ -14,11 +14,14 @@
 //! explicit [`Registry`]. A factory parses and validates its typed config once, at build time.
 
 mod address_list;
+pub mod audit;
 pub mod authn;
 mod chain;
 mod context;
+mod dialog_hold;
 pub mod directory;
 pub mod domain_policy;
+mod ends;
 mod error;
 pub mod ext_authz;
 mod factory;
@@ -43,6 +46,7 @@ pub use context::{
     ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,
     TlsPeerIdentity, Transport,
 };
+pub use dialog_hold::{DialogEnd, DialogHold, DialogHolds};
 pub use directory::{
     Directories, Directory, DirectoryError, DirectoryUser, LdapConfigError, LdapDirectory,
     LdapSettings, StaticDirectory, StaticDirectoryError,

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::audit::AuditFactory;
 use crate::authn::AuthnFactory;
 use crate::domain_policy::DomainPolicyFactory;
 use crate::ext_authz::ExtAuthzFactory;
@@ -45,8 +46,9 @@ impl Registry {
     /// router, which needs its routing table.
     pub fn with_builtins() -> Registry {
         let mut registry = Registry::new();
-        let builtins: [Arc<dyn FilterFactory>; 6] = [
+        let builtins: [Arc<dyn FilterFactory>; 7] = [
             Arc::new(AuthnFactory),
+            Arc::new(AuditFactory),
             Arc::new(HeaderMutationFactory),
             Arc::new(DomainPolicyFactory),
             Arc::new(ExtAuthzFactory),

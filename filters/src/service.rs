@@ -28,8 +28,9 @@ pub struct SipResponse {
     pub message: Message,
     /// The filter that answered locally, if one did; `None` for upstream responses.
     pub answered_by: Option<&'static str>,
-    /// Typed values filters attach on the way back for the proxy core (a `DialogLease` the
-    /// dialog table keeps for the dialog's life, say).
+    /// Typed values filters attach on the way back, for the proxy core (the
+    /// [`DialogHolds`](crate::DialogHolds) the dialog table keeps for the dialog's life) and for
+    /// filters in front of them (the policy decision, for audit).
     pub context: Context,
 }
 

@@ -48,6 +48,15 @@ pub(crate) fn filter_before_terminal(
     answer: fn(&SipRequest) -> Message,
     context: &BuildContext,
 ) -> Result<BoxSipService, ChainError> {
+    filters_before_terminal(&[(filter, config)], answer, context)
+}
+
+/// The same with several filters, in order.
+pub(crate) fn filters_before_terminal(
+    filters: &[(&str, serde_yaml::Value)],
+    answer: fn(&SipRequest) -> Message,
+    context: &BuildContext,
+) -> Result<BoxSipService, ChainError> {
     let mut registry = Registry::with_builtins();
     registry
         .register(Arc::new(Terminal(answer)))
@@ -55,15 +64,16 @@ pub(crate) fn filter_before_terminal(
             field_path: String::new(),
             message: e.to_string(),
         })?;
-    let specs = vec![
-        FilterSpec {
-            name: filter.into(),
-            config,
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
+    let mut specs: Vec<FilterSpec> = filters
+        .iter()
+        .map(|(name, config)| FilterSpec {
+            name: name.to_string(),
+            config: config.clone(),
+        })
+        .collect();
+    specs.push(FilterSpec {
+        name: TERMINAL.into(),
+        config: serde_yaml::Value::Null,
+    });
     build_chain(&registry, &specs, context)
 }

@@ -46,8 +46,11 @@ fn run(config: Option<&Path>) -> ExitCode {
 }
 
 fn validate(file: &Path) -> ExitCode {
-    let result = legate_api::load_file(file)
-        .and_then(|loaded| snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new())));
+    // The audit log is built (its sinks made) but never opened: validating touches no spool.
+    let result = legate_api::load_file(file).and_then(|loaded| {
+        let audit = crate::audit::build(&loaded)?;
+        snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new()), audit.as_ref())
+    });
     match result {
         Ok(snapshot) => {
             let config = &snapshot.loaded.config;

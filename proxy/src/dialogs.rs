@@ -6,14 +6,15 @@
 //! calls). Losing this table (a restart) loses nothing needed for routing: that
 //! travels in the signed Record-Route state; what is lost is the pin to the old snapshot.
 //!
-//! An entry also keeps the partner's [`DialogLease`] (from `peer_limits`) for the dialog's life,
-//! so removing the entry, however it goes, gives the partner's slot back.
+//! An entry also keeps the [`DialogHolds`] filters attached to the 2xx (the partner's slot from
+//! `peer_limits`, what `audit` needs for the end record) for the dialog's life: however the
+//! entry goes, each hold is told how the dialog ended and then dropped.
 
 use std::collections::{hash_map, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use legate_filters::peer_limits::DialogLease;
+use legate_filters::{DialogEnd, DialogHolds};
 use legate_sip::{HeaderKind, Message};
 use prometheus::IntGauge;
 use tokio::time::Instant;
@@ -48,8 +49,8 @@ struct Entry {
     kind: DialogKind,
     snapshot: Arc<Snapshot>,
     expires: Instant,
-    /// The partner's slot, given back when the entry is dropped.
-    lease: Option<DialogLease>,
+    /// Told how the dialog ended, then dropped, when the entry goes.
+    holds: DialogHolds,
 }
 
 pub struct Dialogs {
@@ -75,15 +76,16 @@ impl Dialogs {
     }
 
     /// Records a dialog established by `response` (a 2xx to a dialog-creating request), keeping
-    /// `lease` for its life. A dialog that cannot be recorded (no To tag) drops the lease at once.
+    /// `holds` for its life. A dialog that cannot be recorded (no To tag) ends its holds at once.
     pub fn established(
         &self,
         kind: DialogKind,
         response: &Message,
         snapshot: Arc<Snapshot>,
-        lease: Option<DialogLease>,
+        holds: DialogHolds,
     ) {
         let Some(id) = DialogId::of(response) else {
+            holds.end(&DialogEnd::NotKept);
             return;
         };
         let expires = Instant::now() + self.lifetime(kind, response);
@@ -92,23 +94,20 @@ impl Dialogs {
         };
         match entries.entry(id) {
             hash_map::Entry::Occupied(mut known) => {
-                // Already recorded (a 2xx to a repeated request): the dialog keeps the slot it
-                // holds, and a second lease for it is given back.
+                // Already recorded (a 2xx to a repeated request): the dialog keeps what it
+                // holds, and the second set is dropped untold (it is the same dialog, which
+                // has not ended).
                 let entry = known.get_mut();
-                let lease = entry.lease.take().or(lease);
-                *entry = Entry {
-                    kind,
-                    snapshot,
-                    expires,
-                    lease,
-                };
+                entry.kind = kind;
+                entry.snapshot = snapshot;
+                entry.expires = expires;
             }
             hash_map::Entry::Vacant(new) => {
                 new.insert(Entry {
                     kind,
                     snapshot,
                     expires,
-                    lease,
+                    holds,
                 });
                 self.active.inc();
             }
@@ -130,27 +129,42 @@ impl Dialogs {
         Some(entry.snapshot.clone())
     }
 
-    pub fn end(&self, message: &Message) {
+    /// Ends the dialog `message` belongs to, `how` it ended.
+    pub fn end(&self, message: &Message, how: &DialogEnd) {
         let Some(id) = DialogId::of(message) else {
             return;
         };
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
+        let removed = {
+            let Ok(mut entries) = self.entries.lock() else {
+                return;
+            };
+            entries.remove(&id)
         };
-        if entries.remove(&id).is_some() {
+        if let Some(entry) = removed {
             self.active.dec();
+            // Outside the lock: holds may do work (audit writes a record).
+            entry.holds.end(how);
         }
     }
 
-    /// Drops expired dialogs; called periodically.
+    /// Ends expired dialogs; called periodically.
     pub fn sweep(&self) {
         let now = Instant::now();
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
+        let expired: Vec<Entry> = {
+            let Ok(mut entries) = self.entries.lock() else {
+                return;
+            };
+            let ids: Vec<DialogId> = entries
+                .iter()
+                .filter(|(_, entry)| entry.expires <= now)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| entries.remove(id)).collect()
         };
-        let before = entries.len();
-        entries.retain(|_, entry| entry.expires > now);
-        self.active.sub((before - entries.len()) as i64);
+        self.active.sub(expired.len() as i64);
+        for entry in expired {
+            entry.holds.end(&DialogEnd::Expired);
+        }
     }
 }
 
@@ -195,7 +209,7 @@ mod tests {
 
     fn snapshot() -> Arc<Snapshot> {
         let loaded = legate_api::load_str(crate::cli::QUICKSTART, "quickstart").unwrap();
-        Arc::new(Snapshot::build(loaded, 7, Arc::new(OnceLock::new())).unwrap())
+        Arc::new(Snapshot::build(loaded, 7, Arc::new(OnceLock::new()), None).unwrap())
     }
 
     fn message(start: &str, extra: &str) -> Message {
@@ -210,7 +224,12 @@ mod tests {
     async fn subscriptions_expire_and_calls_idle_out() {
         let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(3600));
         let ok = message("SIP/2.0 200 OK", "Expires: 60\r\n");
-        dialogs.established(DialogKind::Subscribe, &ok, snapshot(), None);
+        dialogs.established(
+            DialogKind::Subscribe,
+            &ok,
+            snapshot(),
+            DialogHolds::default(),
+        );
         let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "");
         assert_eq!(
             dialogs.lookup(&refresh).map(|s| s.version),
@@ -225,7 +244,12 @@ mod tests {
         );
 
         let call = message("SIP/2.0 200 OK", "");
-        dialogs.established(DialogKind::Invite, &call, snapshot(), None);
+        dialogs.established(
+            DialogKind::Invite,
+            &call,
+            snapshot(),
+            DialogHolds::default(),
+        );
         tokio::time::advance(Duration::from_secs(3000)).await;
         assert!(
             dialogs.lookup(&call).is_some(),
@@ -237,6 +261,64 @@ mod tests {
             dialogs.lookup(&call).is_none(),
             "an idle call should have expired"
         );
+    }
+
+    /// A hold that notes how its dialog ended.
+    struct Noted(Arc<Mutex<Vec<DialogEnd>>>);
+
+    impl legate_filters::DialogHold for Noted {
+        fn ended(&self, how: &DialogEnd) {
+            self.0.lock().unwrap().push(how.clone());
+        }
+    }
+
+    fn holding(noted: &Arc<Mutex<Vec<DialogEnd>>>) -> DialogHolds {
+        let mut context = legate_filters::Context::new();
+        DialogHolds::attach(&mut context, Noted(noted.clone()));
+        context.remove::<DialogHolds>().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn holds_learn_how_their_dialog_ended_once() {
+        let dialogs = Dialogs::new(IntGauge::new("d", "d").unwrap(), Duration::from_secs(60));
+        let noted = Arc::new(Mutex::new(Vec::new()));
+        let call = message("SIP/2.0 200 OK", "");
+        dialogs.established(DialogKind::Invite, &call, snapshot(), holding(&noted));
+        // A 2xx to a repeated request: the same dialog, which has not ended.
+        dialogs.established(DialogKind::Invite, &call, snapshot(), holding(&noted));
+        let bye = message("BYE sip:b@remote.example SIP/2.0", "");
+        let how = DialogEnd::Request {
+            method: "BYE".into(),
+            status: 200,
+        };
+        dialogs.end(&bye, &how);
+        dialogs.end(&bye, &how);
+        assert_eq!(*noted.lock().unwrap(), [how]);
+
+        let expiring = Arc::new(Mutex::new(Vec::new()));
+        let subscription = message("SIP/2.0 200 OK", "Expires: 10\r\n");
+        dialogs.established(
+            DialogKind::Subscribe,
+            &subscription,
+            snapshot(),
+            holding(&expiring),
+        );
+        tokio::time::advance(Duration::from_secs(11)).await;
+        dialogs.sweep();
+        assert_eq!(*expiring.lock().unwrap(), [DialogEnd::Expired]);
+
+        let untagged = Arc::new(Mutex::new(Vec::new()));
+        let no_tag = parse_message(
+            Bytes::from(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK2\r\n\
+                 From: <sip:a@local.example>;tag=a\r\nTo: <sip:b@remote.example>\r\n\
+                 Call-ID: d2\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+            ),
+            &Limits::default(),
+        )
+        .unwrap();
+        dialogs.established(DialogKind::Invite, &no_tag, snapshot(), holding(&untagged));
+        assert_eq!(*untagged.lock().unwrap(), [DialogEnd::NotKept]);
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn with_paths_beside_config(origin: &str, ldap: &LdapDirectoryConfig) -> LdapDir
 
 /// A relative path is taken from the configuration file's folder (not the working directory),
 /// so a config and its directory file move together.
-fn beside_config(origin: &str, file: &Path) -> PathBuf {
+pub(crate) fn beside_config(origin: &str, file: &Path) -> PathBuf {
     match config_folder(origin) {
         Some(folder) => folder.resolve(file),
         None => file.to_path_buf(),

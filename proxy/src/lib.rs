@@ -33,6 +33,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod audit_cli;
 mod bind;
 mod cli;

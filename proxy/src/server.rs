@@ -1,6 +1,8 @@
 //! The server lifecycle on pingora: the SIP engine and the admin API run as pingora background
 //! services; SIGTERM first drains the engine (no new dialogs, running transactions finish within
-//! the grace period), then lets pingora stop the runtimes. SIGINT stops at once.
+//! the grace period) and flushes the audit log (writers deliver what is queued, the rest is
+//! spooled), then lets pingora stop the runtimes. SIGINT stops at once, spooling what audit
+//! still holds.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -9,6 +11,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use legate_admin::{AdminServer, AdminState, Metrics};
 use legate_api::LoadedConfig;
+use legate_audit::AuditLog;
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
 use pingora_core::services::background::{background_service, BackgroundService};
@@ -24,11 +27,22 @@ use crate::start;
 pub fn run(loaded: LoadedConfig) -> Result<()> {
     let core_slot: Arc<OnceLock<Arc<Core>>> = Arc::new(OnceLock::new());
     let grace = loaded.config.proxy.shutdown_grace;
-    let snapshot = Snapshot::build(loaded, 1, core_slot.clone()).map_err(anyhow::Error::new)?;
+    let audit = crate::audit::build(&loaded).map_err(anyhow::Error::new)?;
+    if let Some(log) = &audit {
+        // Spool problems stop Legate here, before it serves anything unrecorded.
+        log.recover()
+            .map_err(|error| anyhow::anyhow!("audit.spool_dir: {error}"))?;
+    }
+    let snapshot = Snapshot::build(loaded, 1, core_slot.clone(), audit.as_ref())
+        .map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config)?;
     let metrics = Arc::new(Metrics::new());
     let filter_counters = crate::filter_metrics::FilterCounters::new()?;
     metrics.registry().register(Box::new(filter_counters))?;
+    if let Some(log) = &audit {
+        let audit_metrics = crate::audit::AuditMetrics::new(log.clone())?;
+        metrics.registry().register(Box::new(audit_metrics))?;
+    }
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
     let threads = snapshot
@@ -67,6 +81,7 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
             core_slot,
         })),
         engine_slot: engine_slot.clone(),
+        audit: audit.clone(),
     };
     // pingora runs a background service on one thread unless told otherwise; the SIP engine
     // spawns a task per request and should use every core it was given.
@@ -78,11 +93,16 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
         token: admin_token,
         metrics,
         engine_slot: engine_slot.clone(),
+        audit: audit.clone(),
     };
     server.add_service(background_service("admin", admin_service));
     server.bootstrap();
     server.run(RunArgs {
-        shutdown_signal: Box::new(DrainOnTerm { engine_slot, grace }),
+        shutdown_signal: Box::new(DrainOnTerm {
+            engine_slot,
+            grace,
+            audit,
+        }),
     });
     tracing::info!("stopped");
     Ok(())
@@ -91,6 +111,7 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
 struct SipService {
     boot: std::sync::Mutex<Option<start::Boot>>,
     engine_slot: Arc<OnceLock<Arc<Engine>>>,
+    audit: Option<AuditLog>,
 }
 
 #[async_trait]
@@ -98,6 +119,12 @@ impl BackgroundService for SipService {
     async fn start(&self, shutdown: ShutdownWatch) {
         let boot = self.boot.lock().ok().and_then(|mut b| b.take());
         let Some(boot) = boot else { return };
+        // The chain resumes and the writers run before the first request can be recorded.
+        if let Some(log) = &self.audit {
+            if let Err(error) = log.start().await {
+                tracing::error!(%error, "audit log not started: audited requests cannot be recorded");
+            }
+        }
         let engine = start::start(boot, shutdown.clone());
         let _ = self.engine_slot.set(engine.clone());
         engine.set_ready();
@@ -112,17 +139,29 @@ struct AdminService {
     token: Option<String>,
     metrics: Arc<Metrics>,
     engine_slot: Arc<OnceLock<Arc<Engine>>>,
+    audit: Option<AuditLog>,
 }
 
-struct AdminView(Arc<OnceLock<Arc<Engine>>>);
+struct AdminView {
+    engine: Arc<OnceLock<Arc<Engine>>>,
+    audit: Option<AuditLog>,
+}
 
 impl AdminState for AdminView {
     fn ready(&self) -> bool {
-        self.0.get().is_some_and(|engine| engine.is_ready())
+        self.engine.get().is_some_and(|engine| engine.is_ready())
+    }
+
+    /// One line per audit sink: up or down, and what waits for it.
+    fn readiness_detail(&self) -> Vec<String> {
+        let Some(log) = &self.audit else {
+            return Vec::new();
+        };
+        log.health().sinks.iter().map(ToString::to_string).collect()
     }
 
     fn config_dump(&self) -> serde_json::Value {
-        match self.0.get() {
+        match self.engine.get() {
             Some(engine) => {
                 let snapshot = engine.snapshot();
                 serde_json::json!({
@@ -148,7 +187,10 @@ impl BackgroundService for AdminService {
                 return;
             }
         };
-        let state = Arc::new(AdminView(self.engine_slot.clone()));
+        let state = Arc::new(AdminView {
+            engine: self.engine_slot.clone(),
+            audit: self.audit.clone(),
+        });
         let server = AdminServer::new(state, self.metrics.clone(), self.token.clone());
         let mut shutdown = shutdown;
         let stop = async move {
@@ -160,10 +202,15 @@ impl BackgroundService for AdminService {
     }
 }
 
-/// SIGTERM: drain, then a graceful pingora shutdown. SIGINT: fast. SIGQUIT: pingora's upgrade.
+/// How long a fast stop (SIGINT) waits for audit: enough to spool what is queued.
+const AUDIT_SPOOL_GRACE: Duration = Duration::from_millis(500);
+
+/// SIGTERM: drain, flush audit, then a graceful pingora shutdown. SIGINT: fast (audit's queue
+/// is spooled). SIGQUIT: pingora's upgrade.
 struct DrainOnTerm {
     engine_slot: Arc<OnceLock<Arc<Engine>>>,
     grace: Duration,
+    audit: Option<AuditLog>,
 }
 
 #[async_trait]
@@ -183,9 +230,17 @@ impl ShutdownSignalWatch for DrainOnTerm {
                 if let Some(engine) = self.engine_slot.get() {
                     engine.drain(self.grace).await;
                 }
+                if let Some(log) = &self.audit {
+                    log.flush(self.grace).await;
+                }
                 ShutdownSignal::GracefulTerminate
             }
-            _ = int.recv() => ShutdownSignal::FastShutdown,
+            _ = int.recv() => {
+                if let Some(log) = &self.audit {
+                    log.flush(AUDIT_SPOOL_GRACE).await;
+                }
+                ShutdownSignal::FastShutdown
+            }
             _ = quit.recv() => ShutdownSignal::GracefulUpgrade,
         }
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use legate_api::{ConfigError, LoadedConfig, Source, Transport};
+use legate_audit::AuditLog;
 use legate_filters::{build_chain, BoxSipService, BuildContext, ListenerInfo, Registry};
 
 use crate::core::Core;
@@ -45,11 +46,14 @@ pub fn install_registry(registry: Registry) -> Result<(), Registry> {
 
 impl Snapshot {
     /// Builds and validates everything a snapshot needs. `core` is filled in once the proxy runs
-    /// (health checks need it); `legate validate` builds with an empty one.
+    /// (health checks need it); `legate validate` builds with an empty one. `audit` is the
+    /// process's one audit log (built from the `audit` section at start), shared by every
+    /// snapshot.
     pub fn build(
         loaded: LoadedConfig,
         version: u64,
         core: Arc<OnceLock<Arc<Core>>>,
+        audit: Option<&AuditLog>,
     ) -> Result<Snapshot, ConfigError> {
         check_proxy_rules(&loaded)?;
         let config = &loaded.config;
@@ -74,6 +78,9 @@ impl Snapshot {
             resources.insert(peers.clone());
             if let Some(folder) = &folder {
                 resources.insert(folder.clone());
+            }
+            if let Some(audit) = audit {
+                resources.insert(audit.clone());
             }
             let context = BuildContext {
                 listener: ListenerInfo {

@@ -8,10 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -67,25 +68,76 @@ pub fn free_port() -> u16 {
 pub struct Legate {
     child: Child,
     pub admin_port: u16,
+    stdout: Captured,
     _config: tempfile::NamedTempFile,
+}
+
+/// The lines a legate process wrote to standard output (audit records of the `stdout` sink),
+/// as they arrive; still readable after the process has exited.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Captured {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until at least `count` lines have arrived, and returns them all.
+    pub fn wait_for(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let lines = self.lines();
+            if lines.len() >= count {
+                return lines;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "expected {count} lines on legate's stdout, got: {:#?}",
+            self.lines()
+        );
+    }
 }
 
 impl Legate {
     /// Starts legate on `yaml` (which must put the admin API on `admin_port`) and waits for
     /// /readyz.
     pub fn start(yaml: &str, admin_port: u16) -> Legate {
+        Legate::start_with(yaml, admin_port, false)
+    }
+
+    /// The same, keeping what legate writes to standard output ([`Legate::stdout`]).
+    pub fn start_capturing_stdout(yaml: &str, admin_port: u16) -> Legate {
+        Legate::start_with(yaml, admin_port, true)
+    }
+
+    fn start_with(yaml: &str, admin_port: u16, capture: bool) -> Legate {
         let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
         config.write_all(yaml.as_bytes()).unwrap();
-        let child = Command::new(legate_bin())
+        let mut child = Command::new(legate_bin())
             .args(["run", "--config"])
             .arg(config.path())
-            .stdout(Stdio::null())
+            .stdout(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let stdout = Captured::default();
+        if let Some(out) = child.stdout.take() {
+            let lines = stdout.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    lines.0.lock().unwrap().push(line);
+                }
+            });
+        }
         let mut legate = Legate {
             child,
             admin_port,
+            stdout,
             _config: config,
         };
         for _ in 0..200 {
@@ -101,6 +153,11 @@ impl Legate {
             sleep(Duration::from_millis(50));
         }
         panic!("legate did not become ready");
+    }
+
+    /// What legate wrote to standard output so far (empty unless started capturing it).
+    pub fn stdout(&self) -> Captured {
+        self.stdout.clone()
     }
 
     /// GET on the admin API: status code and body.

@@ -5,7 +5,7 @@
 //! control plane can validate and push snapshots without linking the data plane.
 //!
 //! - [`config`] holds the typed schema (`listeners`, `routes`, `clusters`, `peers`, `dns`,
-//!   `admin`, `proxy`, `directories`).
+//!   `admin`, `proxy`, `directories`, `audit`).
 //! - [`load_file`] / [`load_str`] parse and validate, returning a [`LoadedConfig`] that keeps
 //!   its [`Source`] so later checks (for example the proxy's filter registry) can still report
 //!   errors as `file:line:column: field.path: message` through [`Source::error`].
@@ -35,11 +35,12 @@ mod validate;
 mod yaml_error;
 
 pub use config::{
-    AdminConfig, AttributeRouting, ClientCertificate, ClusterConfig, Config, DirectoryConfig,
-    DnsConfig, FilterConfig, FilterTemplate, HealthCheckConfig, LdapCacheConfig,
-    LdapDirectoryConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig, PeerLimits,
-    PeerProtocol, PeerReach, ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side,
-    StaticDirectoryConfig, TemplatePart, Timers, TlsConfig, Transport, DEFAULT_GROUP_FILTER,
+    AdminConfig, AttributeRouting, AuditConfig, AuditSinkConfig, ClientCertificate, ClusterConfig,
+    Config, DirectoryConfig, DnsConfig, FilterConfig, FilterTemplate, HealthCheckConfig,
+    LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig,
+    PeerLimits, PeerProtocol, PeerReach, PostgresSinkConfig, ProxyConfig, RouteConfig, RouteMatch,
+    RouteTarget, Secret, Side, SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig,
+    TemplatePart, Timers, TlsConfig, Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

@@ -22,11 +22,12 @@
 //!
 //! After these checks the identity headers are **removed**: inside the organisation only its
 //! own IM system may assert identity, and what the inside sees of the sender is the From, which
-//! was checked above. [`Authenticated::Peer`] is attached to the context.
+//! was checked above. [`Authenticated::Peer`] is attached to the request's context, and to the
+//! response's on the way back (for filters in front, such as audit).
 //!
 //! On an **internal** listener (the organisation's own IM servers) a request passes when its
 //! source address is inside one of `trusted_sources`. The IM system is trusted, so its identity
-//! headers are kept. [`Authenticated::Internal`] is attached to the context.
+//! headers are kept. [`Authenticated::Internal`] is attached to the contexts.
 //!
 //! Every refusal is `403 Forbidden` with a reason in a `Warning` header that names no internal
 //! detail; refusals are counted by reason ([`refusal_counts`]) and logged without header values.

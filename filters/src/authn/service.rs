@@ -68,8 +68,14 @@ impl Service<SipRequest> for Authn {
         match outcome {
             Ok(who) => {
                 tracing::debug!(filter = NAME, ?who, "authenticated");
-                request.context.insert(who);
-                Box::pin(self.inner.call(request))
+                request.context.insert(who.clone());
+                let answer = self.inner.call(request);
+                // Filters in front of this one (audit) learn who the request was from.
+                Box::pin(async move {
+                    let mut response = answer.await?;
+                    response.context.insert(who);
+                    Ok(response)
+                })
             }
             Err(refusal) => {
                 count(refusal);

@@ -5,7 +5,8 @@
 //! voice, video, file transfer, chat) and the direction. The first matching rule decides; when
 //! none matches, `default` does. A denied request gets `403 Forbidden` with a reason that names
 //! no internal detail; the decision, with the rule id, is attached to the request context as a
-//! [`PolicyDecision`] for the filters after this one (audit) and logged.
+//! [`PolicyDecision`] for the filters after this one, to the response context for the filters
+//! in front of it (audit, which records it), and logged.
 //!
 //! ```yaml
 //! - name: legate.filters.sip.domain_policy

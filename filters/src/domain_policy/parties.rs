@@ -3,6 +3,7 @@
 use legate_sip::{Message, Uri};
 
 use super::config::Direction;
+use crate::ends::{target, user_of};
 
 /// The two ends of a request. Strings are lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,19 +41,7 @@ pub(crate) fn parties(message: &Message, direction: Direction) -> Result<Parties
     })
 }
 
-/// The Request-URI when it names a user, else the To URI (a Request-URI may be a bare host
-/// after a redirect or for an OPTIONS ping).
-fn target(message: &Message) -> Option<Uri> {
-    let request_uri = message.request_uri().and_then(|uri| Uri::parse(uri).ok());
-    match request_uri {
-        Some(uri) if uri.user.is_some() => Some(uri),
-        other => message.to_header().ok().map(|to| to.uri).or(other),
-    }
-}
-
-/// The user part without any password (`alice:secret` → `alice`), lower-case.
+/// The user part, lower-case.
 fn user(uri: &Uri) -> Option<String> {
-    let userinfo = uri.user.as_deref()?;
-    let user = userinfo.split(':').next().unwrap_or(userinfo);
-    (!user.is_empty()).then(|| user.to_lowercase())
+    user_of(uri).map(str::to_lowercase)
 }

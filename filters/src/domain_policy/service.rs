@@ -59,16 +59,22 @@ impl Service<SipRequest> for DomainPolicy {
         let policy = self.policy.clone();
         let side = self.side;
         Box::pin(async move {
-            match check(&policy, side, &mut request).await {
-                Some(answer) => Ok(answer),
-                None => inner.call(request).await,
+            if let Some(answer) = check(&policy, side, &mut request).await {
+                return Ok(answer);
             }
+            // Filters in front of this one (audit) see the decision on the way back.
+            let decision = request.context.get::<PolicyDecision>().cloned();
+            let mut response = inner.call(request).await?;
+            if let Some(decision) = decision {
+                response.context.insert(decision);
+            }
+            Ok(response)
         })
     }
 }
 
-/// Checks the request; `Some` is the local answer, `None` lets it pass. On a pass the decision
-/// is attached to the request context.
+/// Checks the request; `Some` is the local answer, `None` lets it pass. The decision is
+/// attached to the request context, and to a refusal's context.
 async fn check(
     policy: &CompiledPolicy,
     build_side: Side,
@@ -169,14 +175,11 @@ async fn check(
                 local_user = decision.local_user.as_deref().unwrap_or(""),
                 "denied by policy"
             );
-            request.context.insert(decision);
-            Some(SipResponse::local(
-                request,
-                NAME,
-                403,
-                "Forbidden",
-                "not permitted by policy",
-            ))
+            request.context.insert(decision.clone());
+            let mut answer =
+                SipResponse::local(request, NAME, 403, "Forbidden", "not permitted by policy");
+            answer.context.insert(decision);
+            Some(answer)
         }
     }
 }

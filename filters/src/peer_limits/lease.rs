@@ -4,14 +4,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::usage::{PartnerUsage, Slot};
+use crate::DialogHold;
 
 /// One partner's slot for one dialog: a session, or a subscription of one remote user. The slot
 /// is given back when the lease drops.
 ///
-/// `peer_limits` attaches it to the context of the 2xx that establishes the dialog; the proxy
-/// moves it into the dialog's entry in its dialog table, so the slot is given back exactly when
-/// the dialog ends (from either side), expires, or is never recorded. Clones share the one slot,
-/// given back when the last clone drops.
+/// `peer_limits` attaches it to the 2xx that establishes the dialog as a [`DialogHold`]; the
+/// proxy keeps it in the dialog's entry in its dialog table, so the slot is given back exactly
+/// when the dialog ends (from either side), expires, or is never recorded. Clones share the one
+/// slot, given back when the last clone drops.
 #[derive(Clone)]
 pub struct DialogLease(Arc<Held>);
 
@@ -25,6 +26,8 @@ impl DialogLease {
         DialogLease(Arc::new(Held { usage, slot }))
     }
 }
+
+impl DialogHold for DialogLease {}
 
 impl Drop for Held {
     fn drop(&mut self) {

@@ -25,8 +25,8 @@
 //!
 //! A dialog-opening request (INVITE or SUBSCRIBE outside a dialog) takes a slot before it is
 //! forwarded, so two racing requests cannot both take the last one. If the answer is not a 2xx
-//! the slot is given back at once; a 2xx carries it on as a [`DialogLease`] in the response's
-//! context, which the proxy keeps in its dialog table for the dialog's life: the slot comes back
+//! the slot is given back at once; a 2xx carries it on as a [`DialogLease`] among the response's
+//! [`DialogHolds`](crate::DialogHolds), which the proxy keeps in its dialog table for the dialog's life: the slot comes back
 //! when the dialog ends (BYE, unsubscribe, terminating NOTIFY, from either side; or a 481 from
 //! the far side) or expires. Requests inside a dialog (refreshes, unsubscribes) never take a
 //! slot.

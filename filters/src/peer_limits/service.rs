@@ -17,7 +17,7 @@ use super::lease::DialogLease;
 use super::limit::Limit;
 use super::usage::PartnerUsage;
 use crate::authn::Authenticated;
-use crate::{BoxSipService, DialogInfo, FilterError, SipRequest, SipResponse};
+use crate::{BoxSipService, DialogHolds, DialogInfo, FilterError, SipRequest, SipResponse};
 
 /// The `Retry-After` for a partner at a dialog limit. Dialogs end on a human time scale, with no
 /// moment to predict, so this is a fixed pause rather than a computed one.
@@ -139,7 +139,7 @@ impl Service<SipRequest> for PeerLimits {
             // with it the slot.
             if let Some(lease) = lease {
                 if (200..300).contains(&response.status()) {
-                    response.context.insert(lease);
+                    DialogHolds::attach(&mut response.context, lease);
                 }
             }
             Ok(response)

@@ -4,12 +4,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
-use super::{partner_usage, rate_limited_count, DialogLease, NAME};
+use super::{partner_usage, rate_limited_count, NAME};
 use crate::authn::Authenticated;
 use crate::testing::filter_before_terminal;
 use crate::{
-    call, BoxSipService, BuildContext, Context, DialogInfo, ListenerInfo, Peers, Registry, Side,
-    SipRequest, SipResponse, Transport,
+    call, BoxSipService, BuildContext, Context, DialogHolds, DialogInfo, ListenerInfo, Peers,
+    Registry, Side, SipRequest, SipResponse, Transport,
 };
 
 const PEERS: &str = "
@@ -176,9 +176,12 @@ async fn answer(chain: &BoxSipService, request: SipRequest) -> SipResponse {
     call(chain, request).await.unwrap()
 }
 
-/// The lease a 2xx carries, if any.
-fn lease(response: &mut SipResponse) -> Option<DialogLease> {
-    response.context.remove::<DialogLease>()
+/// The lease a 2xx carries (among its dialog holds), if any.
+fn lease(response: &mut SipResponse) -> Option<DialogHolds> {
+    response
+        .context
+        .remove::<DialogHolds>()
+        .filter(|holds| !holds.is_empty())
 }
 
 fn warning(response: &SipResponse) -> String {
@@ -217,7 +220,7 @@ fn assert_refused(response: &SipResponse, limit: &str) {
         .map(|v| String::from_utf8_lossy(v).into_owned());
     assert_eq!(retry.as_deref(), Some("30"));
     assert!(warning(response).contains(limit), "{}", warning(response));
-    assert!(response.context.get::<DialogLease>().is_none());
+    assert!(response.context.get::<DialogHolds>().is_none());
 }
 
 #[tokio::test]

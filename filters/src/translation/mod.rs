@@ -26,6 +26,9 @@
 //! and the entry holding a federated address is found on the way in. A directory that cannot be
 //! asked gets the request `503` with `Retry-After` rather than an unmapped message.
 //!
+//! The local user's two forms are attached as a [`MappedLocalUser`] to the request context and
+//! to the response context, for audit wherever it sits.
+//!
 //! Place it after `authn` and `domain_policy` (they judge the addresses as the sender wrote
 //! them) and before the router (which routes on the mapped Request-URI). Safe in front of
 //! untrusted peers: it rewrites addresses only as configured.
@@ -33,6 +36,7 @@
 mod config;
 mod directory_mapping;
 mod layer;
+mod local_user;
 mod mapping;
 mod service;
 #[cfg(test)]
@@ -40,6 +44,7 @@ mod tests;
 
 pub use config::{AddressRule, DirectoryMappingConfig, TranslationConfig};
 pub use layer::TranslationFactory;
+pub use local_user::MappedLocalUser;
 
 /// The registered name of this filter.
 pub const NAME: &str = "legate.filters.sip.translation";

@@ -10,6 +10,7 @@ use legate_sip::{Header, HeaderKind, Message, NameAddr};
 use tower::Service;
 
 use super::directory_mapping::DirectoryMapping;
+use super::local_user::{local_address, MappedLocalUser};
 use super::mapping::{user_addresses, AddressMap, Resolved, Toward};
 use super::NAME;
 use crate::{BoxSipService, FilterError, SipRequest, SipResponse};
@@ -62,8 +63,17 @@ impl Service<SipRequest> for Translation {
             };
             let sent_from = request.message.headers.first(HeaderKind::From).cloned();
             let sent_to = request.message.headers.first(HeaderKind::To).cloned();
+            let local_before = local_address(&request.message, toward);
             map.map_request(&mut request.message, toward, &resolved);
+            let local_after = local_address(&request.message, toward);
+            let local_user = MappedLocalUser::from_mapping(local_before, local_after, toward);
+            if let Some(local_user) = &local_user {
+                request.context.insert(local_user.clone());
+            }
             let mut response = inner.call(request).await?;
+            if let Some(local_user) = local_user {
+                response.context.insert(local_user);
+            }
             restore_parties(&mut response.message, sent_from, sent_to);
             let back = toward.reverse();
             // A failed lookup on the way back leaves the rules to map the response.

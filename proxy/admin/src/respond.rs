@@ -43,13 +43,30 @@ impl Responder {
         }
         match path {
             "/readyz" | "/metrics" | "/config_dump" if !is_get => method_not_allowed(),
-            "/readyz" if self.state.ready() => text(StatusCode::OK, "ready"),
-            "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+            "/readyz" => self.readiness(),
             "/metrics" => response(StatusCode::OK, PROMETHEUS_TEXT, self.metrics.render()),
             "/config_dump" => self.config_dump(),
             _ if !is_get => method_not_allowed(),
             _ => text(StatusCode::NOT_FOUND, "not found"),
         }
+    }
+
+    fn readiness(&self) -> Response<Full<Bytes>> {
+        let (status, verdict) = if self.state.ready() {
+            (StatusCode::OK, "ready")
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        };
+        let detail = self.state.readiness_detail();
+        if detail.is_empty() {
+            return text(status, verdict);
+        }
+        let mut body = String::from(verdict);
+        for line in detail {
+            body.push('\n');
+            body.push_str(&line);
+        }
+        response(status, TEXT, body)
     }
 
     fn config_dump(&self) -> Response<Full<Bytes>> {

@@ -9,4 +9,10 @@ pub trait AdminState: Send + Sync + 'static {
     /// The running configuration as JSON. The caller redacts secrets before returning it
     /// (for example with `legate_api::redacted_json`); the admin API shows it as given.
     fn config_dump(&self) -> serde_json::Value;
+
+    /// Lines shown under `ready` / `not ready` on `/readyz` (the audit sinks' state, say);
+    /// none by default.
+    fn readiness_detail(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

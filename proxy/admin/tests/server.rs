@@ -13,11 +13,21 @@ use tokio::task::JoinHandle;
 
 struct FakeProxy {
     ready: AtomicBool,
+    /// Whether `/readyz` shows detail lines (an audit sink's state).
+    detailed: AtomicBool,
 }
 
 impl AdminState for FakeProxy {
     fn ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    fn readiness_detail(&self) -> Vec<String> {
+        if self.detailed.load(Ordering::SeqCst) {
+            vec!["audit sink local: down, 3 spooled, 0 queued".into()]
+        } else {
+            Vec::new()
+        }
     }
 
     fn config_dump(&self) -> serde_json::Value {
@@ -45,6 +55,7 @@ impl Running {
         };
         let proxy = Arc::new(FakeProxy {
             ready: AtomicBool::new(true),
+            detailed: AtomicBool::new(false),
         });
         let metrics = Arc::new(Metrics::new());
         let server = AdminServer::new(proxy.clone(), metrics.clone(), token.map(str::to_owned));
@@ -145,6 +156,18 @@ async fn health_and_readiness() {
         (503, "not ready")
     );
 
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_shows_the_detail_lines_under_the_verdict() {
+    let server = Running::start(None).await;
+    server.proxy.detailed.store(true, Ordering::SeqCst);
+    let ready = server.get("/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (200, "ready\naudit sink local: down, 3 spooled, 0 queued")
+    );
     server.stop().await;
 }
 

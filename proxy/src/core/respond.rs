@@ -39,13 +39,7 @@ pub fn with_to_tag(response: &mut Message) {
 /// The one place an infrastructure failure becomes a SIP response (a rejection by a filter is
 /// already a response and never comes here).
 pub fn error_response(request: &Message, error: &legate_filters::FilterError) -> Message {
-    use legate_filters::ErrorSource;
-    let (code, reason) = match error.origin {
-        ErrorSource::Downstream => (400, "Bad Request"),
-        ErrorSource::Upstream if error.retryable => (503, "Service Unavailable"),
-        ErrorSource::Upstream => (502, "Bad Gateway"),
-        ErrorSource::Internal => (500, "Server Internal Error"),
-    };
+    let (code, reason) = error.status();
     tracing::warn!(%error, code, "request failed");
     local_response(request, code, reason, Some(&error.to_string()))
 }

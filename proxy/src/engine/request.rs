@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use legate_filters::peer_limits::DialogLease;
 use legate_filters::{
-    call, ConfigVersion, Context, DialogInfo, PeerAddress, ProvisionalSink, SipRequest,
+    call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, PeerAddress, ProvisionalSink,
+    SipRequest,
 };
 use legate_sip::{Header, HeaderKind, Message, Method, Via};
 
@@ -158,7 +158,7 @@ impl Engine {
             && creates_dialog(&request)
             && matches!(method, Method::Invite | Method::Subscribe);
         let original = request.clone();
-        let (response, lease) = match call(
+        let (response, holds) = match call(
             chain,
             SipRequest {
                 message: request,
@@ -168,14 +168,14 @@ impl Engine {
         .await
         {
             Ok(mut response) => {
-                let lease = response.context.remove::<DialogLease>();
+                let holds = response.context.remove::<DialogHolds>();
                 let mut message = response.message;
                 if response.answered_by.is_some() {
                     with_to_tag(&mut message);
                 }
-                (message, lease)
+                (message, holds.unwrap_or_default())
             }
-            Err(error) => (error_response(&original, &error), None),
+            Err(error) => (error_response(&original, &error), DialogHolds::default()),
         };
         let status = response.status().unwrap_or(500);
         if starts_dialog && (200..300).contains(&status) {
@@ -185,12 +185,17 @@ impl Engine {
                 DialogKind::Subscribe
             };
             self.dialogs
-                .established(kind, &response, snapshot.clone(), lease);
+                .established(kind, &response, snapshot.clone(), holds);
         } else {
-            // Nothing will keep the partner's slot: give it back before the answer goes out.
-            drop(lease);
+            // No dialog will keep them (a partner's slot is given back before the answer goes
+            // out).
+            drop(holds);
             if ended_by(&original, status) {
-                self.dialogs.end(&original);
+                let how = DialogEnd::Request {
+                    method: method.as_str().to_string(),
+                    status,
+                };
+                self.dialogs.end(&original, &how);
             }
         }
         self.answer(&txn, &listener_name, response).await;

@@ -8,6 +8,7 @@
 //! `legate_api::config::load_file` and `legate_api::load_file` are the same function.
 
 mod admin;
+mod audit;
 mod cluster;
 mod directory;
 mod dns;
@@ -21,6 +22,10 @@ mod secret;
 use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConfig;
+pub use audit::{
+    AuditConfig, AuditSinkConfig, PostgresSinkConfig, SqliteSinkConfig, StdoutSinkConfig,
+    WebhookSinkConfig,
+};
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig};
 pub use dns::DnsConfig;
@@ -65,4 +70,8 @@ pub struct Config {
     /// The resolver used to discover partners in DNS (peers with `reach: { dns: true }`).
     #[serde(default)]
     pub dns: DnsConfig,
+    /// Where audit records go (sinks) and wait while a sink is down (spool). Needed by the
+    /// `legate.filters.sip.audit` filter.
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
 }

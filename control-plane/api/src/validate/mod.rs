@@ -6,6 +6,7 @@
 //! so fixing errors top to bottom works; [`validate_all`] returns every problem at once.
 
 mod admin;
+mod audit;
 mod clusters;
 mod directories;
 mod dns;
@@ -52,6 +53,9 @@ pub fn validate_all(loaded: &LoadedConfig) -> Vec<ConfigError> {
     directories::check(&config.directories, &mut problems);
     peers::check(&config.peers, &mut problems);
     dns::check(&config.dns, &mut problems);
+    if let Some(audit) = &config.audit {
+        audit::check(audit, &mut problems);
+    }
 
     let mut found = problems.found;
     // Stable, so problems at the same spot keep the order the checks found them in.
