@@ -23,9 +23,10 @@
 #   WORKERS                                  Legate worker threads and Kamailio UDP children (nproc)
 #   KAMAILIO_SHM_MB KAMAILIO_PKG_MB          Kamailio -m and -M (1024, 16)
 #   KAMAILIO_MEMORY_MANAGER                  Kamailio -x (tlsf; Debian's default is qm)
-#   LEGATE_CONFIG                            relay.yaml (default) or federation.yaml (authn,
-#                                            domain_policy, translation, topology hiding); the
-#                                            results go to results.md or results-federation.md
+#   LEGATE_CONFIG                            relay.yaml (default), federation.yaml (authn,
+#                                            domain_policy, translation, topology hiding) or
+#                                            audit.yaml (the audit filter, SQLite store); the
+#                                            results go to results.md or results-<name>.md
 #   EXTERNAL_PORT                            federation.yaml's external listener (5064)
 #   BENCH_KEEP=1                             keep the work directory (logs, sipp statistics)
 set -euo pipefail
@@ -556,6 +557,10 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
   echo "  (adds X-Legate-Side) and the router (route by domain, cluster endpoint); dialog-creating"
   echo "  requests get a Record-Route carrying HMAC-signed routing state, which in-dialog requests"
   echo "  are checked against; it tracks dialogs."
+  elif [ "$LEGATE_CONFIG" = audit.yaml ]; then
+  echo "- Legate (audit.yaml): what relay.yaml does, plus the audit filter: one record per"
+  echo "  MESSAGE and per call start and end, hash-chained (SHA-256) and written in batches to"
+  echo "  an SQLite file (WAL) by a writer task; open fail mode."
   else
   echo "- Legate ($LEGATE_CONFIG): what relay.yaml does (parsing, checks, transactions, signed"
   echo "  Record-Route, dialogs), with the federation chain instead of header_mutation: authn"
