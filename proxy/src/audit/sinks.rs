@@ -1,7 +1,9 @@
 //! Making the sinks the `audit.sinks` list names. Stores are opened on first use (see
 //! [`LazySink`]); a setting no sink could ever work with is a config error naming its field.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use legate_api::{AuditSinkConfig, ConfigError, LoadedConfig};
@@ -41,6 +43,13 @@ fn build_sink(
             let file = file.clone();
             Box::pin(async move {
                 let store = SqliteStore::open(&file, retention).await?;
+                if retention.is_some() {
+                    let pruned = store.clone();
+                    keep_pruning(move || {
+                        let store = pruned.clone();
+                        async move { store.prune(SystemTime::now()).await }
+                    });
+                }
                 Ok(Arc::new(store) as Arc<dyn Sink>)
             })
         })));
@@ -76,6 +85,27 @@ fn build_sink(
     }
     // Validation has already refused a sink without a kind.
     Err(("name", "a sink needs one kind".into()))
+}
+
+/// How often records past their retention are removed (also once when the store opens).
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Runs `prune` now and then every [`PRUNE_EVERY`], for the life of the process.
+fn keep_pruning<F, P>(prune: F)
+where
+    F: Fn() -> P + Send + 'static,
+    P: Future<Output = Result<usize, SinkError>> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            match prune().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "audit records past their retention removed"),
+                Err(error) => tracing::warn!(%error, "audit retention could not run"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
+    });
 }
 
 /// A sink that takes at most `size` records per call: the webhook's `batch_size`.
