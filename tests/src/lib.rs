@@ -1,8 +1,8 @@
 //! Helpers for the end-to-end tests: start the `legate` binary on a config, start sipp with one
 //! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
 //! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, a decision
-//! service (`authz`) for external authorization tests, and a PostgreSQL server (`postgres`) for
-//! the audit store tests.
+//! service (`authz`) for external authorization tests, and a PostgreSQL server (`postgres`) and a
+//! webhook receiver (`webhook`) for the audit store tests.
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -26,6 +26,7 @@ pub mod postgres;
 pub mod stream;
 pub mod tls;
 pub mod upstream;
+pub mod webhook;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
