@@ -392,17 +392,23 @@ fn closed_mode_refuses_requests_while_postgres_is_down_and_passes_them_when_it_i
     );
 
     server.start_again();
-    let passed = passes_again(&p);
-    assert_eq!(reached(&upstream), [passed.as_str()], "only what passed");
+    let retried = passes_again(&p);
+    assert_eq!(
+        reached(&upstream),
+        [retried.passed.as_str()],
+        "only what passed"
+    );
 
-    check_closed_mode_records(&stored_count(&store, 7), &before, &refused, &passed);
-    assert_intact(&store, 7);
+    let count = retried.expected_records(&before, &refused);
+    check_closed_mode_records(&stored_count(&store, count), &before, &refused, &retried);
+    assert_intact(&store, count);
 }
 
 /// Sends MESSAGEs until one passes (the sink's writer retries with a growing pause), at most
 /// 15 s; returns the Call-ID of the one that passed.
-fn passes_again(p: &Ports) -> String {
+fn passes_again(p: &Ports) -> Retried {
     let mut attempt = 0;
+    let mut refused = Vec::new();
     let mut passed = None;
     wait_until("a request to pass again", Duration::from_secs(15), || {
         attempt += 1;
@@ -413,39 +419,54 @@ fn passes_again(p: &Ports) -> String {
             return true;
         }
         assert!(answer.starts_with("SIP/2.0 503 "), "{answer}");
+        refused.push(call_id);
         false
     });
-    passed.unwrap()
+    Retried {
+        refused,
+        passed: passed.unwrap(),
+    }
+}
+
+/// The retries after a sink came back: those still refused, and the one that passed.
+struct Retried {
+    refused: Vec<String>,
+    passed: String,
+}
+
+impl Retried {
+    /// How many records closed mode leaves for `before` passed and `refused` requests and
+    /// these retries (see [`check_closed_mode_records`]).
+    fn expected_records(&self, before: &[String], refused: &[String]) -> usize {
+        before.len() * 2 + 1 + refused.len() + self.refused.len() + 2
+    }
 }
 
 /// In closed mode each passed request has its attempt (status 0) and then its outcome (200).
-/// The first refused request's attempt was linked before the store failed it, and arrives
-/// later; the others were refused before anything was linked, as was each retry before the
-/// store came back. Seven records in all, as one unbroken chain.
+/// The first refused request's attempt was linked before the store failed it; every refused
+/// request (and every retry refused before the store was back) then has its 503 outcome, so no
+/// attempt is left without one. All of it arrives later, as one unbroken chain.
 fn check_closed_mode_records(
     records: &[ChainedRecord],
     before: &[String],
     refused: &[String],
-    passed: &str,
+    retried: &Retried,
 ) {
     assert_continuous(records);
     let seen: Vec<(&str, u16)> = records
         .iter()
         .map(|r| (r.record.call_id.as_str(), r.record.status))
         .collect();
-    let (b1, b2) = (before[0].as_str(), before[1].as_str());
-    assert_eq!(
-        seen,
-        [
-            (b1, 0),
-            (b1, 200),
-            (b2, 0),
-            (b2, 200),
-            (refused[0].as_str(), 0),
-            (passed, 0),
-            (passed, 200),
-        ]
-    );
+    let mut expected: Vec<(&str, u16)> = Vec::new();
+    for call_id in before {
+        expected.extend([(call_id.as_str(), 0), (call_id.as_str(), 200)]);
+    }
+    expected.push((refused[0].as_str(), 0));
+    for call_id in refused.iter().chain(&retried.refused) {
+        expected.push((call_id.as_str(), 503));
+    }
+    expected.extend([(retried.passed.as_str(), 0), (retried.passed.as_str(), 200)]);
+    assert_eq!(seen, expected);
 }
 
 #[test]
@@ -527,15 +548,16 @@ fn closed_mode_refuses_requests_while_the_webhook_is_down() {
     assert_eq!(reached(&upstream), Vec::<String>::new());
 
     receiver.start_again();
-    let passed = passes_again(&p);
-    assert_eq!(reached(&upstream), [passed.as_str()]);
+    let retried = passes_again(&p);
+    assert_eq!(reached(&upstream), [retried.passed.as_str()]);
 
+    let count = retried.expected_records(&before, &refused);
     wait_until("every record posted", Duration::from_secs(15), || {
-        distinct(&receiver.records()).len() == 7
+        distinct(&receiver.records()).len() == count
     });
     let records = distinct(&receiver.records());
-    check_closed_mode_records(&records, &before, &refused, &passed);
-    assert_eq!(verify(PARTITION, &records), Ok(7));
+    check_closed_mode_records(&records, &before, &refused, &retried);
+    assert_eq!(verify(PARTITION, &records), Ok(count));
 }
 
 /// Each record once (a batch may be posted again when its answer was lost), in the order

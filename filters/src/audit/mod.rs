@@ -41,7 +41,9 @@
 //! - **closed**: nothing crosses unrecorded. Before a request outside a dialog goes on, the
 //!   record of the *attempt* (`request`, status 0) must be in every sink; if it is not, the
 //!   request is answered `503` with `Retry-After` and counted in
-//!   `legate_audit_refusals_total`. What follows (the outcome `request` with its status,
+//!   `legate_audit_refusals_total`; the refusal itself is recorded (its `503` outcome, kept
+//!   until a sink takes it), so an attempt already linked never lacks an outcome. What follows
+//!   a request that crossed (the outcome `request` with its status,
 //!   `dialog_start`, `denied`, the end records) is written after, without waiting, as in open
 //!   mode: by then the request has crossed, and there is nothing left to refuse.
 //!

@@ -71,7 +71,11 @@ impl Service<SipRequest> for Audit {
             if fail_mode == FailMode::Closed {
                 if let Err(why) = shared.log.record_durable(observed.attempt()).await {
                     tracing::warn!(filter = NAME, %why, "request refused: its audit record is not durable");
-                    return Ok(refuse(&request));
+                    let answer = refuse(&request);
+                    // The refusal itself is kept (spooled until a sink is back), so an attempt
+                    // already in the chain is never left without its outcome.
+                    shared.log.record(observed.outcome(&answer));
+                    return Ok(answer);
                 }
             }
             let mut response = match inner.call(request).await {

@@ -100,7 +100,9 @@ where
         loop {
             match prune().await {
                 Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "audit records past their retention removed"),
+                Ok(removed) => {
+                    tracing::info!(removed, "audit records past their retention removed")
+                }
                 Err(error) => tracing::warn!(%error, "audit retention could not run"),
             }
             tokio::time::sleep(PRUNE_EVERY).await;
