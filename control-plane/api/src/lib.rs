@@ -12,6 +12,7 @@
 //! - [`validate`] reports the first problem in file order, [`validate_all`] every problem
 //!   (for a control plane that NACKs with the full list).
 //! - [`redacted_json`] renders a config for `/config_dump` with secrets hidden.
+//! - [`push`] is the protocol between the control plane and the proxies.
 //!
 //! ```
 //! let loaded = legate_api::load_str(
@@ -28,6 +29,7 @@ pub mod config;
 mod error;
 mod load;
 mod locate;
+pub mod push;
 mod redact;
 mod source;
 mod suggest;
