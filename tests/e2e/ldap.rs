@@ -413,3 +413,115 @@ fn the_directory_is_reached_over_ldaps_and_start_tls_trusting_only_tls_ca() {
     let _legate = Legate::start(&yaml, p.admin);
     assert_status(&send_in(&p, "carol", "ld54"), "503", "an untrusted server");
 }
+
+/// People whose federated address is their LDAP `mail`, for address mapping by directory.
+const MAILED_PEOPLE: &str = "dn: uid=asmith,ou=people,dc=local,dc=example
+objectClass: inetOrgPerson
+uid: asmith
+cn: Alice Smith
+sn: Smith
+mail: alice.smith@acme.example
+
+dn: uid=shared1,ou=people,dc=local,dc=example
+objectClass: inetOrgPerson
+uid: shared1
+cn: One
+sn: Shared
+mail: team@acme.example
+
+dn: uid=shared2,ou=people,dc=local,dc=example
+objectClass: inetOrgPerson
+uid: shared2
+cn: Two
+sn: Shared
+mail: team@acme.example
+";
+
+#[test]
+fn federated_addresses_come_from_ldap_both_ways() {
+    let slapd = Slapd::running(MAILED_PEOPLE);
+    let p = Ports::pick();
+    let (im, partner) = (
+        legate_e2e::upstream::AcceptingUpstream::start(),
+        legate_e2e::upstream::AcceptingUpstream::start(),
+    );
+    let translation = "      - name: legate.filters.sip.translation
+        config:
+          address_mapping: [ { internal: local.example, external: acme.example } ]
+          directory_mapping: { directory: corp, attribute: federatedAddress }
+";
+    let config = format!(
+        "{head}
+listeners:
+  - name: internal
+    address: \"127.0.0.1:{internal}\"
+    transport: udp
+    side: internal
+    filters:
+{translation}      - name: legate.filters.sip.router
+  - name: external
+    address: \"127.0.0.1:{external}\"
+    transport: udp
+    side: external
+    filters:
+{translation}      - name: legate.filters.sip.router
+routes:
+  - {{ name: out, match: {{ domain: remote.example, side: internal }}, cluster: partner }}
+  - {{ name: in, match: {{ domain: local.example, side: external }}, cluster: im }}
+clusters:
+  - {{ name: partner, transport: udp, endpoints: [\"127.0.0.1:{partner}\"] }}
+  - {{ name: im, transport: udp, endpoints: [\"127.0.0.1:{im}\"] }}
+directories:
+  - name: corp
+    ldap:
+      url: \"{url}\"
+      bind_dn: \"{BIND_DN}\"
+      bind_password: {{ value: \"{BIND_PASSWORD}\" }}
+      domains: [local.example]
+      user_base: \"ou=people,dc=local,dc=example\"
+      user_filter: \"(&(objectClass=inetOrgPerson)(uid={{user}}))\"
+      attributes: {{ federatedAddress: mail }}
+      timeout: 1s
+",
+        head = config_head(p.admin),
+        internal = p.internal,
+        external = p.external,
+        partner = partner.port,
+        im = im.port,
+        url = slapd.url(),
+    );
+    let _legate = Legate::start(&config, p.admin);
+
+    // Out: asmith@local.example is alice.smith@acme.example to the partner.
+    let answer = legate_e2e::upstream::final_response(p.internal, &outbound("asmith", "map-out"));
+    assert_status(&answer, "200", "the outbound MESSAGE");
+    let seen = partner.drain().join("\n");
+    assert!(
+        seen.contains("From: <sip:alice.smith@acme.example>;tag=1"),
+        "{seen}"
+    );
+
+    // In: alice.smith@acme.example is found by her mail and reaches asmith@local.example.
+    let message = inbound("x", "map-in").replace("x@local.example", "alice.smith@acme.example");
+    let answer = legate_e2e::upstream::final_response(p.external, &message);
+    assert_status(&answer, "200", "the inbound MESSAGE");
+    assert!(
+        answer.contains("To: <sip:alice.smith@acme.example>;tag=up"),
+        "{answer}"
+    );
+    let seen = im.drain().join("\n");
+    assert!(
+        seen.contains("MESSAGE sip:asmith@local.example SIP/2.0"),
+        "{seen}"
+    );
+
+    // A mail two people share names no one: the domain rule maps it as it stands.
+    let message = inbound("x", "map-shared").replace("x@local.example", "team@acme.example");
+    let answer = legate_e2e::upstream::final_response(p.external, &message);
+    assert_status(&answer, "200", "the inbound MESSAGE to a shared mail");
+    let seen = im.drain().join("\n");
+    assert!(
+        seen.contains("MESSAGE sip:team@local.example SIP/2.0"),
+        "{seen}"
+    );
+}

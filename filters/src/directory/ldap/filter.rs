@@ -59,6 +59,27 @@ impl CompiledFilter {
         Ok(CompiledFilter { parts })
     }
 
+    /// The attribute the template compares `{user}` with (`uid` in `(uid={user})`), so the
+    /// user part of an entry found another way can be read back from it.
+    pub(super) fn user_attribute(&self) -> Option<&str> {
+        // `(attr={user})`: the whole value is the user part, nothing else around it.
+        let before = self.parts.windows(3).find_map(|parts| match parts {
+            [Part::Text(before), Part::Value(Placeholder::User), Part::Text(after)]
+                if after.starts_with(')') =>
+            {
+                Some(before.as_str())
+            }
+            _ => None,
+        })?;
+        let assertion = before.strip_suffix('=')?;
+        let name = &assertion[assertion.rfind('(')? + 1..];
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.');
+        valid.then_some(name)
+    }
+
     /// The filter with every placeholder replaced by its escaped value.
     pub(super) fn render(&self, values: &Values<'_>) -> String {
         let mut filter = String::new();
@@ -81,7 +102,7 @@ impl CompiledFilter {
 
 /// Escapes an assertion value (RFC 4515 §3): `*`, `(`, `)`, `\` and NUL become `\2a`, `\28`,
 /// `\29`, `\5c` and `\00`; everything else, UTF-8 included, stays as it is.
-fn escape_into(value: &str, out: &mut String) {
+pub(super) fn escape_into(value: &str, out: &mut String) {
     for c in value.chars() {
         match c {
             '*' => out.push_str("\\2a"),

@@ -70,6 +70,11 @@ impl LdapDirectory {
         Ok(LdapDirectory::new(LdapSettings::from_config(config)?))
     }
 
+    /// The LDAP attribute a directory attribute name is mapped to.
+    fn ldap_attribute(&self, attribute: &str) -> Option<&str> {
+        self.searcher.attribute_for(attribute)
+    }
+
     async fn find(
         &self,
         user: &str,
@@ -93,6 +98,28 @@ impl LdapDirectory {
 impl Directory for LdapDirectory {
     fn lookup<'a>(&'a self, user: &'a str, domain: &'a str) -> LookupFuture<'a> {
         Box::pin(self.find(user, domain))
+    }
+
+    /// Searches for the entry whose mapped attribute has `value`, then looks its user up as
+    /// usual. Works when the directory serves one domain (the entry does not say which) and
+    /// `user_filter` compares `{user}` with an attribute; otherwise no one is found.
+    fn find_by_attribute<'a>(&'a self, attribute: &'a str, value: &'a str) -> LookupFuture<'a> {
+        Box::pin(async move {
+            let [domain] = self.domains.as_slice() else {
+                return Ok(None);
+            };
+            let Some(ldap_attribute) = self.ldap_attribute(attribute) else {
+                return Ok(None);
+            };
+            let found = self
+                .searcher
+                .user_with(ldap_attribute.to_string(), value.to_string())
+                .await?;
+            match found {
+                Some(user) => self.find(&user, domain).await,
+                None => Ok(None),
+            }
+        })
     }
 }
 

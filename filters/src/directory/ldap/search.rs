@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ldap3::{Ldap, Scope, SearchEntry, SearchOptions};
 
 use super::dn::group_name;
-use super::filter::Values;
+use super::filter::{escape_into, Values};
 use super::pool::Pool;
 use super::settings::{Groups, LdapSettings};
 use super::{describe, Failure};
@@ -38,7 +38,66 @@ impl Searcher {
         domain: String,
     ) -> Result<Option<DirectoryUser>, DirectoryError> {
         let searcher = self.clone();
-        let mut task = tokio::spawn(async move { searcher.find_now(&user, &domain).await });
+        self.bounded(async move { searcher.find_now(&user, &domain).await })
+            .await
+    }
+
+    /// The user part (the value of the attribute `user_filter` compares `{user}` with) of the
+    /// one entry whose `attribute` is `value`; `Ok(None)` when no entry, or more than one, has
+    /// it, or when `user_filter` does not say where the user part is.
+    pub(super) async fn user_with(
+        self: &Arc<Self>,
+        attribute: String,
+        value: String,
+    ) -> Result<Option<String>, DirectoryError> {
+        let Some(user_attribute) = self.settings.user_filter.user_attribute() else {
+            return Ok(None);
+        };
+        let user_attribute = user_attribute.to_string();
+        let searcher = self.clone();
+        self.bounded(async move {
+            let mut lease = searcher.pool.lease().await?;
+            let mut filter = format!("({attribute}=");
+            escape_into(&value, &mut filter);
+            filter.push(')');
+            let result = lease
+                .ldap()
+                .with_search_options(SearchOptions::new().sizelimit(2))
+                .search(
+                    &searcher.settings.user_base,
+                    Scope::Subtree,
+                    &filter,
+                    vec![user_attribute.as_str()],
+                )
+                .await
+                .map_err(|e| Failure::Connection(format!("attribute search failed: {e}")))?;
+            lease.release();
+            let (entries, outcome) = (result.0, result.1);
+            if outcome.rc != 0 || entries.len() != 1 {
+                // Nothing found, or a value several entries share: no one is chosen.
+                return Ok(None);
+            }
+            let entry = entries.into_iter().next().map(SearchEntry::construct);
+            Ok(entry.and_then(|entry| values(&entry, &user_attribute).first().cloned()))
+        })
+        .await
+    }
+
+    /// The LDAP attribute the directory attribute `name` is mapped to.
+    pub(super) fn attribute_for(&self, name: &str) -> Option<&str> {
+        self.settings
+            .attributes
+            .iter()
+            .find(|(mapped, _)| mapped == name)
+            .map(|(_, ldap)| ldap.as_str())
+    }
+
+    /// Runs `job` on a task of its own, bounded by `timeout`.
+    async fn bounded<T: Send + 'static>(
+        &self,
+        job: impl std::future::Future<Output = Result<T, Failure>> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        let mut task = tokio::spawn(job);
         let url = &self.settings.url;
         let outcome = match tokio::time::timeout(self.settings.timeout, &mut task).await {
             Ok(Ok(outcome)) => outcome,

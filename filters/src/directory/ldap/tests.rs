@@ -83,6 +83,31 @@ fn templates_take_only_their_own_placeholders() {
 }
 
 #[test]
+fn the_user_attribute_is_read_from_the_user_filter() {
+    let attribute = |template: &str| {
+        CompiledFilter::compile(
+            &FilterTemplate(template.into()),
+            &[Placeholder::User, Placeholder::Domain],
+        )
+        .unwrap()
+        .user_attribute()
+        .map(str::to_string)
+    };
+    assert_eq!(
+        attribute("(&(objectClass=inetOrgPerson)(uid={user}))").as_deref(),
+        Some("uid")
+    );
+    assert_eq!(
+        attribute("(sAMAccountName={user})").as_deref(),
+        Some("sAMAccountName")
+    );
+    // `{user}` inside a larger value names no attribute that holds the user part alone.
+    assert_eq!(attribute("(mail={user}@{domain})"), None);
+    assert_eq!(attribute("(cn=x{user})"), None);
+    assert_eq!(attribute("(mail={domain})"), None);
+}
+
+#[test]
 fn group_names_are_the_cn_of_the_group_dn() {
     assert_eq!(
         group_name("cn=sales,ou=groups,dc=corp").as_deref(),
