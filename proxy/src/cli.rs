@@ -1,4 +1,4 @@
-//! The command line: `legate run [--config FILE]`, `legate validate FILE`, `legate filters` and
+//! The command line: `legate run [--config FILE] [--control-plane URL ...]`, `legate validate FILE`, `legate filters` and
 //! `legate audit query|verify`.
 
 use std::path::PathBuf;
@@ -21,10 +21,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gateway. Without --config, runs the embedded quickstart configuration.
+    /// Run the gateway. Without --config or --control-plane, runs the embedded quickstart
+    /// configuration.
     Run {
         #[arg(long, short)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        control: ControlArgs,
     },
     /// List the filters this binary knows: name, status, terminal, safe in front of untrusted
     /// peers.
@@ -39,6 +42,24 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit_cli::AuditCommand,
     },
+}
+
+/// Taking configuration from a control plane instead of (or after) a file.
+#[derive(Debug, clap::Args)]
+pub struct ControlArgs {
+    /// The control plane's URL (`http://host:port`): snapshots are long-polled from it and
+    /// swapped in live.
+    #[arg(long, value_name = "URL")]
+    pub control_plane: Option<String>,
+    /// This proxy's name towards the control plane. Default: the host name.
+    #[arg(long, value_name = "ID", requires = "control_plane")]
+    pub node_id: Option<String>,
+    /// A file holding the control plane's bearer token.
+    #[arg(long, value_name = "FILE", requires = "control_plane")]
+    pub control_plane_token_file: Option<PathBuf>,
+    /// Where the last good snapshot is kept, to start on when the control plane is away.
+    #[arg(long, value_name = "DIR", default_value = "legate-state")]
+    pub state_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -4,12 +4,17 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use crate::cli::{Command, TableFormat, QUICKSTART, QUICKSTART_ORIGIN};
-use crate::{filter_table, server, snapshot};
+use anyhow::Context as _;
+
+use crate::cli::{Command, ControlArgs, TableFormat, QUICKSTART, QUICKSTART_ORIGIN};
+use crate::{control, filter_table, server, snapshot};
 
 pub fn execute(command: Command) -> ExitCode {
     match command {
-        Command::Run { config } => run(config.as_deref()),
+        Command::Run { config, control } => match control.control_plane.is_some() {
+            true => run_under_control_plane(config.as_deref(), control),
+            false => run(config.as_deref()),
+        },
         Command::Validate { file } => validate(&file),
         Command::Filters { format } => {
             let registry = snapshot::registry();
@@ -36,7 +41,38 @@ fn run(config: Option<&Path>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match server::run(loaded) {
+    exit_code(server::run(loaded, 1, None))
+}
+
+fn run_under_control_plane(config: Option<&Path>, args: ControlArgs) -> ExitCode {
+    let started = control_settings(args).and_then(|settings| {
+        let boot = control::boot_config(&settings, config)?;
+        server::run(boot.loaded, boot.version, Some(settings))
+    });
+    exit_code(started)
+}
+
+fn control_settings(args: ControlArgs) -> anyhow::Result<control::Settings> {
+    let token = match &args.control_plane_token_file {
+        Some(file) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("--control-plane-token-file {}", file.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let url = args.control_plane.unwrap_or_default();
+    let control_plane = control::ControlPlane::parse(&url, token).map_err(anyhow::Error::msg)?;
+    Ok(control::Settings {
+        control_plane,
+        node: args.node_id.unwrap_or_else(crate::audit::host_name),
+        state_dir: args.state_dir,
+    })
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -38,6 +38,7 @@ mod audit_cli;
 mod bind;
 mod cli;
 mod commands;
+mod control;
 mod core;
 mod dialogs;
 mod directories;

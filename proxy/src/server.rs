@@ -18,13 +18,15 @@ use pingora_core::services::background::{background_service, BackgroundService};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::bind::{bind_all, Bound};
+use crate::control::{self, ConfigMetrics};
 use crate::core::Core;
 use crate::engine::Engine;
 use crate::snapshot::Snapshot;
 use crate::start;
 
-/// Runs Legate on `loaded` until a signal stops it.
-pub fn run(loaded: LoadedConfig) -> Result<()> {
+/// Runs Legate on `loaded` (as snapshot `version`) until a signal stops it; with `control`, new
+/// snapshots are taken from the control plane while it runs.
+pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings>) -> Result<()> {
     let core_slot: Arc<OnceLock<Arc<Core>>> = Arc::new(OnceLock::new());
     let grace = loaded.config.proxy.shutdown_grace;
     let audit = crate::audit::build(&loaded).map_err(anyhow::Error::new)?;
@@ -33,7 +35,7 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
         log.recover()
             .map_err(|error| anyhow::anyhow!("audit.spool_dir: {error}"))?;
     }
-    let snapshot = Snapshot::build(loaded, 1, core_slot.clone(), audit.as_ref())
+    let snapshot = Snapshot::build(loaded, version, core_slot.clone(), audit.as_ref())
         .map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config)?;
     let metrics = Arc::new(Metrics::new());
@@ -43,6 +45,8 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
         let audit_metrics = crate::audit::AuditMetrics::new(log.clone())?;
         metrics.registry().register(Box::new(audit_metrics))?;
     }
+    let config_metrics = ConfigMetrics::new(metrics.registry())?;
+    config_metrics.set_version(version);
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
     let threads = snapshot
@@ -78,10 +82,16 @@ pub fn run(loaded: LoadedConfig) -> Result<()> {
             route_secret,
             tls_client,
             metrics: metrics.clone(),
-            core_slot,
+            core_slot: core_slot.clone(),
         })),
         engine_slot: engine_slot.clone(),
         audit: audit.clone(),
+        control: std::sync::Mutex::new(control.map(|settings| ControlTask {
+            settings,
+            core_slot,
+            metrics: config_metrics,
+            version,
+        })),
     };
     // pingora runs a background service on one thread unless told otherwise; the SIP engine
     // spawns a task per request and should use every core it was given.
@@ -112,6 +122,15 @@ struct SipService {
     boot: std::sync::Mutex<Option<start::Boot>>,
     engine_slot: Arc<OnceLock<Arc<Engine>>>,
     audit: Option<AuditLog>,
+    control: std::sync::Mutex<Option<ControlTask>>,
+}
+
+/// What the control plane client needs once the engine runs.
+struct ControlTask {
+    settings: control::Settings,
+    core_slot: Arc<OnceLock<Arc<Core>>>,
+    metrics: ConfigMetrics,
+    version: u64,
 }
 
 #[async_trait]
@@ -129,6 +148,22 @@ impl BackgroundService for SipService {
         let _ = self.engine_slot.set(engine.clone());
         engine.set_ready();
         tracing::info!("legate is serving");
+        let control = self.control.lock().ok().and_then(|mut c| c.take());
+        if let Some(task) = control {
+            let applier = control::Applier {
+                engine: engine.clone(),
+                core_slot: task.core_slot,
+                audit: self.audit.clone(),
+                state_dir: task.settings.state_dir.clone(),
+                metrics: task.metrics,
+                shutdown: shutdown.clone(),
+            };
+            tokio::spawn(control::poll_loop::run(
+                task.settings,
+                applier,
+                task.version,
+            ));
+        }
         let mut shutdown = shutdown;
         let _ = shutdown.changed().await;
     }
@@ -166,6 +201,7 @@ impl AdminState for AdminView {
                 let snapshot = engine.snapshot();
                 serde_json::json!({
                     "version": snapshot.version,
+                    "hash": snapshot.hash,
                     "source": snapshot.source().origin,
                     "config": legate_api::redacted_json(&snapshot.loaded.config),
                 })

@@ -14,6 +14,8 @@ use crate::router::{Clusters, PeerRoutes, RouteTable, RouterFactory, Routing};
 
 pub struct Snapshot {
     pub version: u64,
+    /// SHA-256 (hex) of the configuration text, as the control plane computes it.
+    pub hash: String,
     pub loaded: LoadedConfig,
     pub routing: Routing,
     chains: HashMap<String, BoxSipService>,
@@ -101,6 +103,7 @@ impl Snapshot {
         }
         Ok(Snapshot {
             version,
+            hash: hash_of(&loaded.source.text),
             loaded,
             routing,
             chains,
@@ -114,6 +117,15 @@ impl Snapshot {
     pub fn source(&self) -> &Source {
         &self.loaded.source
     }
+}
+
+/// SHA-256 of a configuration text in lower-case hex: what identifies a snapshot's content.
+pub fn hash_of(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Rules that depend on what this proxy can do, beyond the schema's own checks.

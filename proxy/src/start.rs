@@ -141,22 +141,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
             }
         }
     }
-    for cluster in boot.snapshot.routing.clusters.iter() {
-        let Some(health) = cluster.health_check else {
-            continue;
-        };
-        let cluster = cluster.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                cluster.run_health_check().await;
-                tokio::select! {
-                    _ = tokio::time::sleep(health.interval) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        });
-    }
+    spawn_health_checks(&boot.snapshot, &shutdown);
     let sweeper = engine.clone();
     tokio::spawn(async move {
         loop {
@@ -165,6 +150,28 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         }
     });
     engine
+}
+
+/// Health checks for `snapshot`'s clusters, running while anything (the engine, a pinned
+/// dialog) still holds the snapshot.
+pub fn spawn_health_checks(snapshot: &Arc<Snapshot>, shutdown: &ShutdownWatch) {
+    for cluster in snapshot.routing.clusters.iter() {
+        let Some(health) = cluster.health_check else {
+            continue;
+        };
+        let cluster = cluster.clone();
+        let held = Arc::downgrade(snapshot);
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            while held.strong_count() > 0 {
+                cluster.run_health_check().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(health.interval) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
 }
 
 enum Serving {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 pub mod authz;
 pub mod config;
+pub mod control_plane;
 pub mod dns;
 pub mod kamailio;
 pub mod ldap;
@@ -70,7 +71,7 @@ pub struct Legate {
     child: Child,
     pub admin_port: u16,
     stdout: Captured,
-    _config: tempfile::NamedTempFile,
+    _config: Option<tempfile::NamedTempFile>,
 }
 
 /// The lines a legate process wrote to standard output (audit records of the `stdout` sink),
@@ -114,9 +115,24 @@ impl Legate {
     fn start_with(yaml: &str, admin_port: u16, capture: bool) -> Legate {
         let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
         config.write_all(yaml.as_bytes()).unwrap();
+        let args = ["run".into(), "--config".into(), config.path().into()];
+        Legate::launch(&args, Some(config), admin_port, capture)
+    }
+
+    /// Starts `legate` with `args` (a `run` command whose config puts the admin API on
+    /// `admin_port`) and waits for /readyz.
+    pub fn start_with_args(args: &[std::ffi::OsString], admin_port: u16) -> Legate {
+        Legate::launch(args, None, admin_port, false)
+    }
+
+    fn launch(
+        args: &[std::ffi::OsString],
+        config: Option<tempfile::NamedTempFile>,
+        admin_port: u16,
+        capture: bool,
+    ) -> Legate {
         let mut child = Command::new(legate_bin())
-            .args(["run", "--config"])
-            .arg(config.path())
+            .args(args)
             .stdout(if capture {
                 Stdio::piped()
             } else {

@@ -38,7 +38,7 @@ fn settings(loaded: &LoadedConfig, audit: &AuditConfig) -> AuditSettings {
 
 /// This host's name (a pod's name in Kubernetes), the default partition: each replica writes
 /// its own chain.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
     from_kernel
         .or_else(|| std::env::var("HOSTNAME").ok())

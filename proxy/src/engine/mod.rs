@@ -43,6 +43,12 @@ impl Engine {
         self.snapshot.load_full()
     }
 
+    /// Makes `snapshot` the one new transactions and dialogs start under; running ones keep
+    /// the `Arc` of theirs.
+    pub fn swap(&self, snapshot: Arc<Snapshot>) {
+        self.snapshot.store(snapshot);
+    }
+
     pub fn set_ready(&self) {
         self.ready.store(true, Ordering::SeqCst);
     }
