@@ -34,11 +34,11 @@ pub fn problems(file: &ConfigFile, registry: &Registry) -> Vec<ConfigError> {
     let config: Config = match serde_yaml::from_str(&file.text) {
         Ok(config) => config,
         // The loader turns the parse error into a located one.
-        Err(_) => {
-            return legate_api::load_str(&file.text, &file.origin)
-                .err()
-                .into_iter()
-                .collect()
+        Err(error) => {
+            let located = legate_api::load_str(&file.text, &file.origin).err();
+            return vec![
+                located.unwrap_or_else(|| ConfigError::whole_file(&file.origin, error.to_string()))
+            ];
         }
     };
     let loaded = LoadedConfig {
