@@ -1,4 +1,4 @@
-//! Bearer-token check for the admin endpoints.
+//! Bearer-token check for the admin endpoints, also used by the control plane's API.
 
 use http::header::AUTHORIZATION;
 use http::HeaderMap;
@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 
 /// Who may use the protected endpoints.
 #[derive(Clone)]
-pub(crate) enum Access {
+pub enum Access {
     /// No token configured: the admin API relies on being bound to loopback.
     Open,
     /// Requests must carry `Authorization: Bearer <token>`.
@@ -17,14 +17,14 @@ impl Access {
     /// Surrounding whitespace is dropped because tokens usually come from files ending in a
     /// line break, which no header value can contain. A token that is empty after that
     /// denies every request rather than accepting an empty credential.
-    pub(crate) fn new(token: Option<String>) -> Access {
+    pub fn new(token: Option<String>) -> Access {
         match token {
             None => Access::Open,
             Some(token) => Access::Token(token.trim().as_bytes().to_vec()),
         }
     }
 
-    pub(crate) fn allows(&self, headers: &HeaderMap) -> bool {
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
         let expected = match self {
             Access::Open => return true,
             Access::Token(expected) if expected.is_empty() => return false,

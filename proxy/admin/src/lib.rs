@@ -37,6 +37,7 @@ mod respond;
 mod server;
 mod state;
 
+pub use auth::Access;
 pub use metrics::Metrics;
 pub use server::AdminServer;
 pub use state::AdminState;

@@ -1,0 +1,133 @@
+//! The `legate-control-plane` binary: `serve` and `status`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use legate_admin::Access;
+use legate_control_plane::{api, status_client, watcher, ControlPlane};
+
+#[derive(Parser)]
+#[command(
+    name = "legate-control-plane",
+    version,
+    about = "Pushes versioned Legate configuration snapshots to the proxies"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Watch a configuration directory and serve its snapshots.
+    Serve {
+        /// Holds `legate.yaml` and optionally `nodes/<node-id>.yaml`.
+        #[arg(long)]
+        config_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:9902")]
+        listen: SocketAddr,
+        /// File holding the bearer token every request must carry.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Serve without a token; only allowed on a loopback address.
+        #[arg(long)]
+        insecure_loopback: bool,
+        /// How long a poll is held before `204`, in milliseconds (tests shorten it).
+        #[arg(long, hide = true, default_value_t = legate_api::push::LONG_POLL.as_millis() as u64)]
+        long_poll_ms: u64,
+    },
+    /// Print the nodes, their versions and their last ACK/NACK.
+    Status {
+        /// The control plane, e.g. `http://127.0.0.1:9902`.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            config_dir,
+            listen,
+            token_file,
+            insecure_loopback,
+            long_poll_ms,
+        } => {
+            let access = access(token_file.as_deref(), insecure_loopback, listen)?;
+            serve(
+                config_dir,
+                listen,
+                access,
+                Duration::from_millis(long_poll_ms),
+            )
+            .await
+        }
+        Command::Status { url, token_file } => {
+            let token = token_file.as_deref().map(read_token).transpose()?;
+            print!("{}", status_client::report(&url, token.as_deref()).await?);
+            Ok(())
+        }
+    }
+}
+
+/// Never open by default: a token, or an explicit choice of no token on loopback.
+fn access(
+    token_file: Option<&Path>,
+    insecure_loopback: bool,
+    listen: SocketAddr,
+) -> anyhow::Result<Access> {
+    match token_file {
+        Some(file) => Ok(Access::new(Some(read_token(file)?))),
+        None if insecure_loopback && listen.ip().is_loopback() => Ok(Access::new(None)),
+        None if insecure_loopback => {
+            bail!("--insecure-loopback needs a loopback --listen address, not {listen}")
+        }
+        None => bail!("--token-file is required (or --insecure-loopback on a loopback address)"),
+    }
+}
+
+fn read_token(file: &Path) -> anyhow::Result<String> {
+    let token = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the token file {}", file.display()))?;
+    if token.trim().is_empty() {
+        bail!("the token file {} is empty", file.display());
+    }
+    Ok(token.trim().to_owned())
+}
+
+async fn serve(
+    config_dir: PathBuf,
+    listen: SocketAddr,
+    access: Access,
+    long_poll: Duration,
+) -> anyhow::Result<()> {
+    let plane = Arc::new(ControlPlane::new(long_poll));
+    let first = watcher::load(config_dir.clone(), plane.clone()).await;
+    tokio::spawn(watcher::watch(config_dir, plane.clone(), first));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener.local_addr()?;
+    // On stdout, so whoever started the process (tests with port 0) learns the address.
+    println!("listening on {bound}");
+    tracing::info!(%bound, "control plane serving");
+    api::serve(listener, plane, access, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
+}
