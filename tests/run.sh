@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/prereqs.sh test
-cargo build --locked -p legate
+cargo build --locked -p legate -p legate-control-plane
 cargo test --locked --workspace "$@"

@@ -19,6 +19,7 @@ use std::time::Duration;
 pub mod authz;
 pub mod config;
 pub mod control_plane;
+pub mod control_plane_process;
 pub mod dns;
 pub mod kamailio;
 pub mod ldap;

@@ -1,0 +1,75 @@
+//! The real `legate-control-plane` binary, serving a configuration directory the test writes;
+//! killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::{free_port, workspace};
+
+/// The binary: `LEGATE_CONTROL_PLANE_BIN`, or the workspace's debug build.
+pub fn control_plane_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("LEGATE_CONTROL_PLANE_BIN") {
+        return PathBuf::from(path);
+    }
+    let path = workspace().join("target/debug/legate-control-plane");
+    assert!(
+        path.exists(),
+        "{} not found: build it first (cargo build -p legate-control-plane), or run tests/run.sh",
+        path.display()
+    );
+    path
+}
+
+pub struct ControlPlaneProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl ControlPlaneProcess {
+    /// Serves `config_dir` on a free loopback port with the bearer token in `token_file`, and
+    /// waits until it listens.
+    pub fn start(config_dir: &Path, token_file: &Path) -> ControlPlaneProcess {
+        ControlPlaneProcess::start_on(free_port(), config_dir, token_file)
+    }
+
+    /// The same on `port` (a restart on the address the proxies know).
+    pub fn start_on(port: u16, config_dir: &Path, token_file: &Path) -> ControlPlaneProcess {
+        let mut child = Command::new(control_plane_bin())
+            .arg("serve")
+            .arg("--config-dir")
+            .arg(config_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--token-file")
+            .arg(token_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, listening) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("listening on") {
+                    let _ = sender.send(());
+                }
+            }
+        });
+        listening
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the control plane did not start listening");
+        ControlPlaneProcess { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ControlPlaneProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
