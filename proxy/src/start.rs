@@ -70,6 +70,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
             advertised_host,
             advertised_port,
             udp: None,
+            tls: None,
         };
         match bound.socket {
             BoundSocket::Udp(socket) => match tokio::net::UdpSocket::from_std(socket) {
@@ -82,21 +83,24 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
                     tracing::error!(%error, listener = %bound.config.name, "udp socket unusable")
                 }
             },
-            BoundSocket::Stream(listener, tls) => match tokio::net::TcpListener::from_std(listener)
-            {
-                Ok(listener) => serving.push(Serving::Stream(
-                    listener,
-                    StreamOptions {
-                        transport: bound.config.transport,
-                        limits,
-                        idle_timeout: CONNECTION_IDLE_TIMEOUT,
-                        tls,
-                    },
-                )),
-                Err(error) => {
-                    tracing::error!(%error, listener = %bound.config.name, "tcp listener unusable")
+            BoundSocket::Stream(listener, tls) => {
+                let tls = tls.map(|acceptor| Arc::new(arc_swap::ArcSwap::from_pointee(acceptor)));
+                runtime.tls = tls.clone();
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => serving.push(Serving::Stream(
+                        listener,
+                        StreamOptions {
+                            transport: bound.config.transport,
+                            limits,
+                            idle_timeout: CONNECTION_IDLE_TIMEOUT,
+                            tls,
+                        },
+                    )),
+                    Err(error) => {
+                        tracing::error!(%error, listener = %bound.config.name, "tcp listener unusable")
+                    }
                 }
-            },
+            }
         }
         tracing::info!(listener = %runtime.info.name, address = %local_addr, transport = %runtime.info.transport, side = %runtime.info.side, "listening");
         runtimes.push(runtime);

@@ -9,7 +9,7 @@ use legate_api::push::SnapshotPush;
 use legate_audit::AuditLog;
 use pingora_core::server::ShutdownWatch;
 
-use super::{live_rules, state_file, ConfigMetrics};
+use super::{live_rules, state_file, tls_rotation, ConfigMetrics};
 use crate::core::Core;
 use crate::engine::Engine;
 use crate::snapshot::{hash_of, Snapshot};
@@ -37,6 +37,7 @@ impl Applier {
         let running = self.engine.snapshot();
         live_rules::check(&running.loaded.config, &loaded).map_err(|error| error.to_string())?;
         drop(running);
+        let acceptors = tls_rotation::load(&loaded).map_err(|error| error.to_string())?;
 
         let (version, core, audit) = (push.version, self.core_slot.clone(), self.audit.clone());
         let built = tokio::task::spawn_blocking(move || {
@@ -47,6 +48,9 @@ impl Applier {
         .map_err(|error| error.to_string())?;
         let snapshot = Arc::new(built);
         crate::start::spawn_health_checks(&snapshot, &self.shutdown);
+        if let Some(core) = self.core_slot.get() {
+            tls_rotation::install(core, acceptors);
+        }
         self.engine.swap(snapshot);
         self.metrics.swaps.inc();
         self.metrics.set_version(push.version);

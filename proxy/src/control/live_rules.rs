@@ -40,8 +40,10 @@ pub fn check(running: &Config, next: &LoadedConfig) -> Result<(), ConfigError> {
                 "changing the advertised host needs a restart",
             );
         }
-        if old.tls != listener.tls {
-            return refuse(&field("tls"), "TLS certificates change at restart");
+        // New certificate and key files (a rotation) swap in live; turning TLS on or off is a
+        // change of transport.
+        if old.tls.is_some() != listener.tls.is_some() {
+            return refuse(&field("tls"), "adding or removing TLS needs a restart");
         }
     }
     if running.admin != new.admin {

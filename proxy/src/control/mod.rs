@@ -13,6 +13,7 @@ mod live_rules;
 mod metrics;
 pub mod poll_loop;
 mod state_file;
+mod tls_rotation;
 
 pub use apply::Applier;
 pub use boot::boot_config;

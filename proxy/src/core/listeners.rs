@@ -16,6 +16,8 @@ pub struct ListenerRuntime {
     pub advertised_host: String,
     pub advertised_port: u16,
     pub udp: Option<Arc<UdpSocket>>,
+    /// The TLS acceptor of a TLS listener, replaced when a snapshot rotates its certificate.
+    pub tls: Option<crate::transport::RotatingAcceptor>,
 }
 
 impl ListenerRuntime {

@@ -28,7 +28,7 @@ pub struct StreamOptions {
     pub limits: Limits,
     /// Connections with no traffic for this long are closed.
     pub idle_timeout: Duration,
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub tls: Option<super::RotatingAcceptor>,
 }
 
 /// Accepts connections until `stop` flips, serving each on its own task.
@@ -54,7 +54,7 @@ pub async fn serve_tcp_listener(
                             None => {
                                 spawn_connection(socket, None, local, key, options, connections, inbound);
                             }
-                            Some(acceptor) => match tls::accept(acceptor, socket).await {
+                            Some(acceptor) => match tls::accept(&acceptor.load_full(), socket).await {
                                 Ok((stream, identity)) => {
                                     spawn_connection(stream, identity, local, key, options, connections, inbound);
                                 }

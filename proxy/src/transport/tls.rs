@@ -73,6 +73,11 @@ pub(super) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A listener's acceptor, replaceable while it runs: a new snapshot may bring new certificates.
+/// Each connection takes the acceptor current when it arrives, so connections already up keep
+/// the certificate they were set up with.
+pub type RotatingAcceptor = Arc<arc_swap::ArcSwap<TlsAcceptor>>;
+
 /// The acceptor for one TLS listener. With `client_ca`, clients must present a certificate that
 /// chains to it (RFC 5922 mutual TLS between federated domains).
 pub fn server_acceptor(
