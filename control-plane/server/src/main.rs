@@ -125,9 +125,27 @@ async fn serve(
     // On stdout, so whoever started the process (tests with port 0) learns the address.
     println!("listening on {bound}");
     tracing::info!(%bound, "control plane serving");
-    api::serve(listener, plane, access, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    api::serve(listener, plane, access, stop_requested()).await;
+    tracing::info!("control plane stopped");
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what Kubernetes sends a pod it stops). Proxies waiting on a long poll
+/// see their connection close and poll again, another replica or this one restarted.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be caught; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

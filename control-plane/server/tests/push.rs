@@ -251,6 +251,24 @@ fn it_never_starts_open_by_default() {
     refused(&["--listen", "127.0.0.1:0", "--token-file", path(&empty)]);
 }
 
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut server = Server::start(30_000);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            assert!(exit.success(), "{exit}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("still running 5 s after SIGTERM");
+}
+
 fn path(path: &Path) -> &str {
     path.to_str().unwrap()
 }
