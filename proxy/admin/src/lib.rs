@@ -30,6 +30,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod answer;
 mod auth;
 mod labels;
 mod metrics;

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
+use crate::answer::{method_not_allowed, response, text, unauthorized, TEXT};
 use crate::auth::Access;
 use crate::metrics::Metrics;
 use crate::state::AdminState;
@@ -18,7 +18,6 @@ pub(crate) struct Responder {
     pub(crate) access: Access,
 }
 
-const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
 /// The Prometheus text exposition format's content type.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4";
@@ -33,20 +32,20 @@ impl Responder {
             return if is_get {
                 text(StatusCode::OK, "ok")
             } else {
-                method_not_allowed()
+                method_not_allowed("GET")
             };
         }
         // Checked before the path, so that without the token nothing (not even which paths
         // exist) is revealed.
         if !self.access.allows(request.headers()) {
-            return unauthorized();
+            return unauthorized("Bearer realm=\"legate-admin\"");
         }
         match path {
-            "/readyz" | "/metrics" | "/config_dump" if !is_get => method_not_allowed(),
+            "/readyz" | "/metrics" | "/config_dump" if !is_get => method_not_allowed("GET"),
             "/readyz" => self.readiness(),
             "/metrics" => response(StatusCode::OK, PROMETHEUS_TEXT, self.metrics.render()),
             "/config_dump" => self.config_dump(),
-            _ if !is_get => method_not_allowed(),
+            _ if !is_get => method_not_allowed("GET"),
             _ => text(StatusCode::NOT_FOUND, "not found"),
         }
     }
@@ -84,39 +83,4 @@ impl Responder {
             }
         }
     }
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    response(status, TEXT, body)
-}
-
-fn method_not_allowed() -> Response<Full<Bytes>> {
-    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("GET"));
-    response
-}
-
-fn unauthorized() -> Response<Full<Bytes>> {
-    let mut response = text(StatusCode::UNAUTHORIZED, "unauthorized");
-    response.headers_mut().insert(
-        WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"legate-admin\""),
-    );
-    response
-}
-
-fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Readiness, metrics and config change from one request to the next.
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

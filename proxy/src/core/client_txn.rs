@@ -138,8 +138,7 @@ impl Core {
                     response = rx.recv() => {
                         let Some(mut response) = response else { return ClientOutcome::Timeout };
                         // Legate's own Via goes no further than Legate; what it hid comes back.
-                        self.pop_own_via(&mut response);
-                        self.restore_response(&mut response);
+                        self.unhide_response(&mut response);
                         let status = response.status().unwrap_or(500);
                         if status < 200 {
                             if invite {

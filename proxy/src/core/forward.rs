@@ -71,7 +71,7 @@ impl Core {
             HeaderKind::Via,
             format!("SIP/2.0/{transport} {sent_by};branch={branch}"),
         ));
-        if let Some(egress) = egress.filter(|l| self.hides_for(Some(l))) {
+        if let Some(egress) = egress.filter(|l| self.hides(l)) {
             self.hide_request(&mut message, egress);
         }
         ForwardPlan { message, branch }

@@ -19,8 +19,7 @@ impl Core {
             tracing::debug!("dropping response whose top Via is not ours");
             return;
         }
-        self.pop_own_via(&mut response);
-        self.restore_response(&mut response);
+        self.unhide_response(&mut response);
         let Ok(next) = response.top_via() else {
             return;
         };
@@ -37,11 +36,7 @@ impl Core {
                 .map(|handle| Flow::stream(transport, hop.addr, hop.addr, handle)),
         };
         if let Some(flow) = flow {
-            if let Some(listener) = self
-                .listeners
-                .of_flow(&flow)
-                .filter(|l| self.hides_for(Some(l)))
-            {
+            if let Some(listener) = self.listeners.of_flow(&flow).filter(|l| self.hides(l)) {
                 self.hide_response(&mut response, listener);
             }
             let _ = flow.send(response.to_bytes()).await;

@@ -39,8 +39,8 @@ fn text(value: &[u8]) -> String {
 
 impl Core {
     /// Whether messages leaving by `listener` are hidden.
-    pub fn hides_for(&self, listener: Option<&ListenerRuntime>) -> bool {
-        listener.is_some_and(|l| l.info.side == Side::External)
+    pub fn hides(&self, listener: &ListenerRuntime) -> bool {
+        listener.info.side == Side::External
     }
 
     fn is_own_uri(&self, uri: &Uri) -> Option<&ListenerRuntime> {
@@ -98,7 +98,7 @@ impl Core {
 
     /// A response that came back in answer to a request hidden on its way out: Legate's entry
     /// gets its hidden Record-Route entries back, so the internal side sees the full list.
-    pub fn restore_response(&self, message: &mut Message) {
+    fn restore_response(&self, message: &mut Message) {
         let call_id = message.call_id().cloned().unwrap_or_default();
         let routes = message.headers.values(HeaderKind::RecordRoute);
         let mut restored = Vec::with_capacity(routes.len());
@@ -110,7 +110,7 @@ impl Core {
                     restored.extend(hidden);
                     changed = true;
                 }
-                // A hidden list that does not open is dropped rather than passed inward.
+                // An entry whose hidden list does not open goes on as it came.
                 Ok(None) | Err(_) => restored.push(text(value)),
             }
         }
@@ -170,11 +170,23 @@ impl Core {
         )
     }
 
-    /// Pops Legate's Via from a response and puts back the Vias it hid on the way out.
-    /// Returns the popped Via.
-    pub fn pop_own_via(&self, message: &mut Message) -> Option<Via> {
-        let top = message.headers.pop_first_value(HeaderKind::Via)?;
-        let via = Via::parse(&top).ok()?;
+    /// A response that reached Legate: its Via popped, and whatever Legate hid on the way out
+    /// (Vias, Record-Route entries) put back, so it goes on as if nothing had been hidden.
+    pub fn unhide_response(&self, message: &mut Message) {
+        self.pop_own_via(message);
+        self.restore_response(message);
+    }
+
+    /// Pops Legate's Via and puts back the Vias it hid. Only a Via carrying hidden ones is
+    /// parsed: this runs for every response.
+    fn pop_own_via(&self, message: &mut Message) {
+        let Some(top) = message.headers.pop_first_value(HeaderKind::Via) else {
+            return;
+        };
+        if memchr::memmem::find(&top, HIDDEN_VIAS.as_bytes()).is_none() {
+            return;
+        }
+        let Ok(via) = Via::parse(&top) else { return };
         if let (Some(Some(token)), Some(branch)) = (via.param(HIDDEN_VIAS), via.branch()) {
             match self.sealer.open_values(token, branch.as_bytes()) {
                 Ok(hidden) => {
@@ -187,7 +199,6 @@ impl Core {
                 Err(error) => tracing::debug!(%error, "hidden vias of a response do not open"),
             }
         }
-        Some(via)
     }
 
     /// Keeps only the top Via (Legate's), sealing the others into it.

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use legate_admin::answer::{method_not_allowed, response, text, unauthorized, TEXT};
 use legate_admin::Access;
 use legate_api::push::Ack;
 use serde::Serialize;
@@ -18,7 +18,6 @@ use crate::plane::ControlPlane;
 /// An ACK is a few hundred bytes; its error text is cut at 4 KiB when stored.
 const MAX_ACK_BODY: usize = 64 * 1024;
 
-const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
 
 pub struct Responder {
@@ -30,7 +29,7 @@ impl Responder {
     pub async fn respond(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         // Checked before the path, so without the token nothing is revealed.
         if !self.access.allows(request.headers()) {
-            return unauthorized();
+            return unauthorized("Bearer realm=\"legate-control-plane\"");
         }
         let method = request.method().clone();
         match (request.uri().path(), method) {
@@ -93,38 +92,4 @@ fn json(value: &impl Serialize) -> Response<Full<Bytes>> {
             )
         }
     }
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    response(status, TEXT, body)
-}
-
-fn method_not_allowed(allowed: &'static str) -> Response<Full<Bytes>> {
-    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allowed));
-    response
-}
-
-fn unauthorized() -> Response<Full<Bytes>> {
-    let mut response = text(StatusCode::UNAUTHORIZED, "unauthorized");
-    response.headers_mut().insert(
-        WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"legate-control-plane\""),
-    );
-    response
-}
-
-fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
