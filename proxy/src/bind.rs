@@ -30,40 +30,11 @@ pub struct Bound {
 }
 
 pub fn bind_all(config: &Config) -> Result<Bound> {
-    let mut listeners = Vec::new();
-    for listener in &config.listeners {
-        let context = || {
-            format!(
-                "listener `{}` cannot bind {} ({})",
-                listener.name, listener.address, listener.transport
-            )
-        };
-        let socket = match listener.transport {
-            Transport::Udp => BoundSocket::Udp(bind_udp(listener.address).with_context(context)?),
-            Transport::Tcp | Transport::Tls => {
-                let socket = TcpListener::bind(listener.address).with_context(context)?;
-                socket.set_nonblocking(true).with_context(context)?;
-                let acceptor = match (&listener.tls, listener.transport) {
-                    (Some(tls), Transport::Tls) => Some(
-                        server_acceptor(
-                            &tls.certificate,
-                            &tls.private_key,
-                            tls.client_ca.as_deref(),
-                        )
-                        .with_context(|| {
-                            format!("listener `{}`: tls setup failed", listener.name)
-                        })?,
-                    ),
-                    _ => None,
-                };
-                BoundSocket::Stream(socket, acceptor)
-            }
-        };
-        listeners.push(BoundListener {
-            config: listener.clone(),
-            socket,
-        });
-    }
+    let listeners = config
+        .listeners
+        .iter()
+        .map(bind_listener)
+        .collect::<Result<Vec<_>>>()?;
     let admin = TcpListener::bind(config.admin.address)
         .with_context(|| format!("admin API cannot bind {}", config.admin.address))?;
     admin.set_nonblocking(true)?;
@@ -114,6 +85,43 @@ fn bind_udp(address: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
     socket.bind(&address.into())?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
+}
+
+/// Binds one listener's socket and loads its TLS material; the error names the listener and
+/// its address.
+pub fn bind_listener(listener: &ListenerConfig) -> Result<BoundListener> {
+    let context = || {
+        format!(
+            "listener `{}` cannot bind {} ({})",
+            listener.name, listener.address, listener.transport
+        )
+    };
+    let socket = match listener.transport {
+        Transport::Udp => BoundSocket::Udp(bind_udp(listener.address).with_context(context)?),
+        Transport::Tcp | Transport::Tls => {
+            let socket = TcpListener::bind(listener.address).with_context(context)?;
+            socket.set_nonblocking(true).with_context(context)?;
+            let acceptor =
+                match (&listener.tls, listener.transport) {
+                    (Some(tls), Transport::Tls) => Some(
+                        server_acceptor(
+                            &tls.certificate,
+                            &tls.private_key,
+                            tls.client_ca.as_deref(),
+                        )
+                        .with_context(|| {
+                            format!("listener `{}`: tls setup failed", listener.name)
+                        })?,
+                    ),
+                    _ => None,
+                };
+            BoundSocket::Stream(socket, acceptor)
+        }
+    };
+    Ok(BoundListener {
+        config: listener.clone(),
+        socket,
+    })
 }
 
 fn read_token(path: &Path) -> Result<String> {

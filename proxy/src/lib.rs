@@ -47,6 +47,7 @@ mod engine;
 mod filter_metrics;
 mod filter_table;
 mod gateway;
+mod listening;
 mod router;
 mod server;
 mod snapshot;

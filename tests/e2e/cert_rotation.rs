@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
-use std::ffi::OsString;
-
 use legate_e2e::config::config_head;
 use legate_e2e::control_plane::StandInControlPlane;
 use legate_e2e::stream::{options_to_legate, SipConnection};
@@ -57,17 +55,7 @@ fn a_rotated_certificate_serves_new_connections_and_spares_running_ones() {
     let (old_ca, new_ca) = (Ca::new(dir.path(), "old"), Ca::new(dir.path(), "new"));
     let (admin, tls_port, udp_port) = (free_port(), free_port(), free_port());
     let plane = StandInControlPlane::start(TOKEN);
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, TOKEN).unwrap();
-    let args: Vec<OsString> = vec![
-        "run".into(),
-        "--control-plane".into(),
-        plane.url().into(),
-        "--control-plane-token-file".into(),
-        token_file.into(),
-        "--state-dir".into(),
-        dir.path().join("state").into(),
-    ];
+    let args = plane.proxy_args(dir.path());
 
     plane.publish(
         1,

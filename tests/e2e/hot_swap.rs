@@ -118,17 +118,14 @@ fn pushed_snapshots_swap_live_pin_running_dialogs_and_survive_the_control_plane(
         error.contains("unknown filter `legate.filters.sip.routr`"),
         "{error}"
     );
-    let moved = config(&p, "deny").replace(
-        &format!("127.0.0.1:{}", p.external),
-        &format!("127.0.0.1:{}", p.peer2),
-    );
-    plane.publish(4, &moved);
+    let flipped = config(&p, "deny").replace("    side: external", "    side: internal");
+    plane.publish(4, &flipped);
     let nack = plane.wait_ack(4);
     assert!(
         nack.error
             .as_deref()
             .unwrap_or("")
-            .contains("listeners[1].address: moving a listener needs a restart"),
+            .contains("listeners[1].side: changing a listener's side needs a restart"),
         "{nack:?}"
     );
     let still = udp_exchange(&p.internal_target(), message("hot2").as_bytes()).unwrap();

@@ -57,6 +57,22 @@ impl StandInControlPlane {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `legate run` arguments that follow this control plane: the token written to a file in
+    /// `dir`, the saved snapshot kept in `dir/state`.
+    pub fn proxy_args(&self, dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+        let token_file = dir.join("control-plane-token");
+        std::fs::write(&token_file, format!("{}\n", self.token)).unwrap();
+        vec![
+            "run".into(),
+            "--control-plane".into(),
+            self.url().into(),
+            "--control-plane-token-file".into(),
+            token_file.into(),
+            "--state-dir".into(),
+            dir.join("state").into(),
+        ]
+    }
+
     /// Makes `yaml` the newest snapshot, as `version`.
     pub fn publish(&self, version: u64, yaml: &str) {
         let push = SnapshotPush {

@@ -1,6 +1,7 @@
 //! One pushed snapshot, from text to running: parsed and validated, checked against what can
-//! change live, built on a blocking thread (directories and TLS material may be read), then
-//! swapped in. Transactions and dialogs already running keep the snapshot they hold.
+//! change live, its new listeners bound and its TLS material loaded, built on a blocking thread
+//! (directories may be read), then swapped in. Transactions and dialogs already running keep
+//! the snapshot they hold.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -9,10 +10,11 @@ use legate_api::push::SnapshotPush;
 use legate_audit::AuditLog;
 use pingora_core::server::ShutdownWatch;
 
-use super::{live_rules, state_file, tls_rotation, ConfigMetrics};
+use super::{listener_changes, live_rules, state_file, tls_rotation, ConfigMetrics};
 use crate::core::Core;
 use crate::engine::Engine;
 use crate::snapshot::{hash_of, Snapshot};
+use crate::transport::TlsClients;
 
 pub struct Applier {
     pub engine: Arc<Engine>,
@@ -36,8 +38,18 @@ impl Applier {
             legate_api::load_str(&push.yaml, &push.origin).map_err(|error| error.to_string())?;
         let running = self.engine.snapshot();
         live_rules::check(&running.loaded.config, &loaded).map_err(|error| error.to_string())?;
-        drop(running);
         let acceptors = tls_rotation::load(&loaded).map_err(|error| error.to_string())?;
+        let tls_clients = TlsClients::new(&loaded.config).map_err(|error| {
+            format!(
+                "{}: outbound tls (cluster tls_ca, peer trust_bundle or certificates): {error}",
+                push.origin
+            )
+        })?;
+        // Last, so a refusal above leaves no socket bound.
+        let listeners = listener_changes::prepare(&running.loaded.config, &loaded)
+            .map_err(|error| error.to_string())?;
+        let drain = running.loaded.config.proxy.shutdown_grace;
+        drop(running);
 
         let (version, core, audit) = (push.version, self.core_slot.clone(), self.audit.clone());
         let built = tokio::task::spawn_blocking(move || {
@@ -48,10 +60,13 @@ impl Applier {
         .map_err(|error| error.to_string())?;
         let snapshot = Arc::new(built);
         crate::start::spawn_health_checks(&snapshot, &self.shutdown);
-        if let Some(core) = self.core_slot.get() {
-            tls_rotation::install(core, acceptors);
-        }
+        let core = &self.engine.core;
+        tls_rotation::install(core, acceptors);
+        core.connections.replace_tls_clients(tls_clients);
         self.engine.swap(snapshot);
+        if !listeners.is_empty() {
+            listeners.install(core, &self.shutdown, drain);
+        }
         self.metrics.swaps.inc();
         self.metrics.set_version(push.version);
         tracing::info!(version = push.version, hash = %push.hash, "configuration swapped in");

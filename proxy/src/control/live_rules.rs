@@ -1,5 +1,5 @@
-//! What a running proxy cannot take from a new snapshot: whatever was fixed when it bound its
-//! sockets and started its runtime. A snapshot that changes one of these is refused (NACK) with
+//! What a running proxy cannot take from a new snapshot: whatever was fixed when it started its
+//! runtime, and what a listener's bound socket fixes. A snapshot that changes one of these is refused (NACK) with
 //! the field named, so the operator knows to restart instead of wondering why nothing changed.
 
 use legate_api::{Config, ConfigError, LoadedConfig};
@@ -9,41 +9,32 @@ pub fn check(running: &Config, next: &LoadedConfig) -> Result<(), ConfigError> {
     let refuse = |field: &str, message: &str| Err(next.source.error(field, message));
     let new = &next.config;
 
-    let names = |config: &Config| -> Vec<String> {
-        let mut names: Vec<String> = config.listeners.iter().map(|l| l.name.clone()).collect();
-        names.sort();
-        names
-    };
-    if names(running) != names(new) {
-        return refuse("listeners", "adding or removing listeners needs a restart");
-    }
+    // A listener on a new address or transport is rebound (see `listener_changes`); one that
+    // keeps its socket can only change what is read per request.
     for (index, listener) in new.listeners.iter().enumerate() {
         let Some(old) = running.listeners.iter().find(|l| l.name == listener.name) else {
             continue;
         };
+        if old.address != listener.address || old.transport != listener.transport {
+            continue;
+        }
         let field = |name: &str| format!("listeners[{index}].{name}");
-        if old.address != listener.address {
-            return refuse(&field("address"), "moving a listener needs a restart");
-        }
-        if old.transport != listener.transport {
-            return refuse(
-                &field("transport"),
-                "changing a listener's transport needs a restart",
-            );
-        }
+        let hint = "needs a restart, or the listener moved to a new address";
         if old.side != listener.side {
-            return refuse(&field("side"), "changing a listener's side needs a restart");
+            return refuse(
+                &field("side"),
+                &format!("changing a listener's side {hint}"),
+            );
         }
         if old.advertised_host != listener.advertised_host {
             return refuse(
                 &field("advertised_host"),
-                "changing the advertised host needs a restart",
+                &format!("changing the advertised host {hint}"),
             );
         }
-        // New certificate and key files (a rotation) swap in live; turning TLS on or off is a
-        // change of transport.
+        // New certificate and key files (a rotation) swap in live.
         if old.tls.is_some() != listener.tls.is_some() {
-            return refuse(&field("tls"), "adding or removing TLS needs a restart");
+            return refuse(&field("tls"), &format!("adding or removing TLS {hint}"));
         }
     }
     if running.admin != new.admin {
@@ -116,23 +107,21 @@ listeners:
     }
 
     #[test]
-    fn an_added_listener_is_refused_by_name() {
-        let next = format!(
+    fn listeners_may_be_added_removed_or_moved() {
+        let running = load(BASE).config;
+        let added = format!(
             "{BASE}  - name: external\n    address: 127.0.0.1:5080\n    transport: udp\n    side: external\n"
         );
-        let error = refusal(&next);
-        assert!(
-            error.contains("listeners: adding or removing listeners needs a restart"),
-            "{error}"
-        );
-        assert!(error.starts_with("next.yaml:"), "{error}");
+        assert!(check(&running, &load(&added)).is_ok());
+        assert!(check(&load(&added).config, &load(BASE)).is_ok());
+        assert!(check(&running, &load(&BASE.replace("5060", "5061"))).is_ok());
     }
 
     #[test]
-    fn a_moved_listener_or_admin_address_is_refused_with_its_line() {
-        let error = refusal(&BASE.replace("5060", "5061"));
+    fn a_listener_keeping_its_socket_cannot_change_side_and_the_admin_address_is_fixed() {
+        let error = refusal(&BASE.replace("side: internal", "side: external"));
         assert!(
-            error.starts_with("next.yaml:5:") && error.contains("listeners[0].address"),
+            error.starts_with("next.yaml:7:") && error.contains("listeners[0].side"),
             "{error}"
         );
         let error = refusal(&BASE.replace("9901", "9902"));

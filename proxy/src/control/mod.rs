@@ -9,6 +9,7 @@
 mod apply;
 mod boot;
 mod client;
+mod listener_changes;
 mod live_rules;
 mod metrics;
 pub mod poll_loop;

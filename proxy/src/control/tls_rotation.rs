@@ -32,7 +32,7 @@ pub fn load(loaded: &LoadedConfig) -> Result<Vec<(String, TlsAcceptor)>, ConfigE
 /// Puts the acceptors in place: the next connection to each listener gets the new certificate.
 pub fn install(core: &Core, acceptors: Vec<(String, TlsAcceptor)>) {
     for (name, acceptor) in acceptors {
-        if let Some(rotating) = core.listeners.by_name(&name).and_then(|l| l.tls.as_ref()) {
+        if let Some(rotating) = core.listeners().by_name(&name).and_then(|l| l.tls.as_ref()) {
             rotating.store(std::sync::Arc::new(acceptor));
         }
     }

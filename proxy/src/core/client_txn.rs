@@ -74,7 +74,11 @@ impl Core {
         match hop.transport {
             Transport::Udp => egress
                 .and_then(|l| l.udp_flow(hop.addr))
-                .or_else(|| self.listeners.iter().find_map(|l| l.udp_flow(hop.addr)))
+                .or_else(|| {
+                    self.listeners()
+                        .serving()
+                        .find_map(|l| l.udp_flow(hop.addr))
+                })
                 .ok_or_else(|| std::io::Error::other("no udp listener to send from")),
             transport => {
                 let dial = Dial {

@@ -38,7 +38,8 @@ impl Core {
             max_forwards.saturating_sub(1).to_string(),
         );
 
-        let ingress_runtime = self.listeners.by_name(&ingress.name);
+        let listeners = self.listeners();
+        let ingress_runtime = listeners.by_name(&ingress.name);
         if let Some(state) = record_route {
             let call_id = request.call_id().cloned().unwrap_or_default();
             let params = self.signer.encode(state, &call_id);

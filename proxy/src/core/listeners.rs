@@ -1,4 +1,6 @@
 //! The listeners Legate is bound to: which addresses are "us", and which socket to leave from.
+//! A listener that a new snapshot removed stays in the set while it drains, so answers and
+//! in-dialog requests reaching it are still ours, but nothing new leaves by it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,7 +8,7 @@ use std::sync::Arc;
 use legate_filters::{ListenerInfo, Transport};
 use tokio::net::UdpSocket;
 
-use crate::transport::{transport_token, Flow};
+use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl};
 
 /// One bound listener as the core sees it.
 #[derive(Clone)]
@@ -18,11 +20,16 @@ pub struct ListenerRuntime {
     pub udp: Option<Arc<UdpSocket>>,
     /// The TLS acceptor of a TLS listener, replaced when a snapshot rotates its certificate.
     pub tls: Option<crate::transport::RotatingAcceptor>,
+    pub phase: PhaseControl,
 }
 
 impl ListenerRuntime {
     pub fn transport(&self) -> Transport {
         self.info.transport
+    }
+
+    pub fn is_serving(&self) -> bool {
+        self.phase.current() == ListenerPhase::Serving
     }
 
     /// `host:port` as written in Via sent-by and Record-Route.
@@ -44,6 +51,8 @@ impl ListenerRuntime {
     }
 }
 
+/// Serving and draining listeners. Lookups that take either prefer a serving one, which is
+/// the one that counts when a listener was moved and its old socket drains under the same name.
 #[derive(Clone, Default)]
 pub struct Listeners {
     all: Vec<ListenerRuntime>,
@@ -54,19 +63,34 @@ impl Listeners {
         Listeners { all }
     }
 
+    /// Every listener, draining ones included.
     pub fn iter(&self) -> impl Iterator<Item = &ListenerRuntime> {
         self.all.iter()
     }
 
+    /// The listeners new traffic may leave by.
+    pub fn serving(&self) -> impl Iterator<Item = &ListenerRuntime> {
+        self.all.iter().filter(|l| l.is_serving())
+    }
+
     pub fn by_name(&self, name: &str) -> Option<&ListenerRuntime> {
-        self.all.iter().find(|l| &*l.info.name == name)
+        self.serving_first(|l| &*l.info.name == name)
+    }
+
+    fn serving_first(
+        &self,
+        matches: impl Fn(&ListenerRuntime) -> bool,
+    ) -> Option<&ListenerRuntime> {
+        self.serving()
+            .find(|l| matches(l))
+            .or_else(|| self.all.iter().find(|l| matches(l)))
     }
 
     /// The listener a request to `transport` leaves from: one on the other side of the boundary
     /// if there is one (an edge gateway keeps internal and external networks apart), else the
     /// ingress listener itself, else any listener of that transport.
     pub fn egress(&self, transport: Transport, ingress: &ListenerInfo) -> Option<&ListenerRuntime> {
-        let same_transport = || self.all.iter().filter(move |l| l.transport() == transport);
+        let same_transport = || self.serving().filter(move |l| l.transport() == transport);
         same_transport()
             .find(|l| l.info.side != ingress.side)
             .or_else(|| same_transport().find(|l| l.info.name == ingress.name))
@@ -81,7 +105,7 @@ impl Listeners {
         transport: Option<Transport>,
     ) -> Option<&ListenerRuntime> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        self.all.iter().find(|l| {
+        self.serving_first(|l| {
             let default_port = if l.transport() == Transport::Tls {
                 5061
             } else {
@@ -105,9 +129,9 @@ impl Listeners {
         self.find(host, port, None).is_some()
     }
 
-    /// Any listener on `side` (for Via of stateless forwarding when nothing better is known).
+    /// Any serving listener (for Via of stateless forwarding when nothing better is known).
     pub fn first(&self) -> Option<&ListenerRuntime> {
-        self.all.first()
+        self.serving().next()
     }
 }
 
@@ -122,22 +146,27 @@ impl Listeners {
     ) -> Option<&ListenerRuntime> {
         named
             .and_then(|name| self.by_name(name))
-            .filter(|l| l.transport() == transport)
+            .filter(|l| l.transport() == transport && l.is_serving())
             .or_else(|| self.egress(transport, ingress))
     }
 
-    /// The listener a flow arrived on; flows on connections Legate opened itself belong to the
-    /// first listener of their transport.
+    /// The listener a flow arrived on (a draining one too); flows on connections Legate opened
+    /// itself belong to the first serving listener of their transport.
     pub fn of_flow(&self, flow: &Flow) -> Option<&ListenerRuntime> {
+        let exact = self
+            .all
+            .iter()
+            .find(|l| l.transport() == flow.transport && l.info.local_addr == flow.local);
+        if exact.is_some() {
+            return exact;
+        }
         let same_transport = || {
-            self.all
-                .iter()
+            self.serving()
                 .filter(move |l| l.transport() == flow.transport)
         };
         same_transport()
-            .find(|l| l.info.local_addr == flow.local)
-            .or_else(|| same_transport().find(|l| l.info.local_addr.port() == flow.local.port()))
+            .find(|l| l.info.local_addr.port() == flow.local.port())
             .or_else(|| same_transport().next())
-            .or_else(|| self.all.first())
+            .or_else(|| self.first())
     }
 }

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use legate_admin::Metrics;
 use legate_sip::Limits;
 
@@ -51,7 +52,8 @@ impl Timers {
 
 /// Everything the transaction and forwarding logic shares.
 pub struct Core {
-    pub listeners: Listeners,
+    /// Replaced when a snapshot adds or removes listeners.
+    listeners: ArcSwap<Listeners>,
     pub connections: Arc<Connections>,
     pub timers: Timers,
     pub limits: Limits,
@@ -73,7 +75,7 @@ impl Core {
         route_secret: Vec<u8>,
     ) -> Core {
         Core {
-            listeners,
+            listeners: ArcSwap::from_pointee(listeners),
             connections,
             timers,
             limits,
@@ -83,5 +85,15 @@ impl Core {
             server_txns: Mutex::new(HashMap::new()),
             client_txns: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The listeners as they are now.
+    pub fn listeners(&self) -> Arc<Listeners> {
+        self.listeners.load_full()
+    }
+
+    /// Replaces the set with `change` of it; retried if another change landed meanwhile.
+    pub fn update_listeners(&self, change: impl Fn(&Listeners) -> Listeners) {
+        self.listeners.rcu(|current| Arc::new(change(current)));
     }
 }

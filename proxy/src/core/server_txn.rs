@@ -231,7 +231,7 @@ impl Core {
 impl Core {
     /// A response as it leaves by `listener`: hidden when that is an external listener.
     fn outgoing_response(&self, listener: &str, mut response: Message) -> Message {
-        if let Some(listener) = self.listeners.by_name(listener).filter(|l| self.hides(l)) {
+        if let Some(listener) = self.listeners().by_name(listener).filter(|l| self.hides(l)) {
             self.hide_response(&mut response, listener);
         }
         response

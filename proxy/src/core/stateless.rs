@@ -15,7 +15,7 @@ impl Core {
         let Some(top) = response.top_via().ok() else {
             return;
         };
-        if !self.listeners.is_local(&top.host, top.port) {
+        if !self.listeners().is_local(&top.host, top.port) {
             tracing::debug!("dropping response whose top Via is not ours");
             return;
         }
@@ -27,16 +27,18 @@ impl Core {
             return;
         };
         let flow = match hop.transport {
-            crate::transport::Transport::Udp => arrived
-                .redirect(hop.addr)
-                .or_else(|| self.listeners.iter().find_map(|l| l.udp_flow(hop.addr))),
+            crate::transport::Transport::Udp => arrived.redirect(hop.addr).or_else(|| {
+                self.listeners()
+                    .serving()
+                    .find_map(|l| l.udp_flow(hop.addr))
+            }),
             transport => self
                 .connections
                 .get(transport, hop.addr)
                 .map(|handle| Flow::stream(transport, hop.addr, hop.addr, handle)),
         };
         if let Some(flow) = flow {
-            if let Some(listener) = self.listeners.of_flow(&flow).filter(|l| self.hides(l)) {
+            if let Some(listener) = self.listeners().of_flow(&flow).filter(|l| self.hides(l)) {
                 self.hide_response(&mut response, listener);
             }
             let _ = flow.send(response.to_bytes()).await;

@@ -15,6 +15,8 @@
 //!
 //! The Call-ID is not rewritten: peers see it as the internal user agent chose it.
 
+use std::sync::Arc;
+
 use legate_filters::Side;
 use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri, Via};
 
@@ -43,9 +45,12 @@ impl Core {
         listener.info.side == Side::External
     }
 
-    fn is_own_uri(&self, uri: &Uri) -> Option<&ListenerRuntime> {
+    /// The name of the listener `uri` points at, if it is one of ours.
+    fn is_own_uri(&self, uri: &Uri) -> Option<Arc<str>> {
         let transport = uri.param("transport").flatten().and_then(parse_transport);
-        self.listeners.find(&uri.host, uri.port, transport)
+        self.listeners()
+            .find(&uri.host, uri.port, transport)
+            .map(|l| l.info.name.clone())
     }
 
     /// A request leaving by the external listener `egress`, Legate's Via (and, for a
@@ -75,7 +80,7 @@ impl Core {
         let ours = routes.iter().position(|r| {
             NameAddr::parse(r).ok().is_some_and(|entry| {
                 self.is_own_uri(&entry.uri)
-                    .is_some_and(|l| l.info.name == listener.info.name)
+                    .is_some_and(|name| name == listener.info.name)
             })
         });
         if let Some(index) = ours {

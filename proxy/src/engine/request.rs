@@ -56,7 +56,7 @@ impl Engine {
         mut request: Message,
         flow: Flow,
     ) {
-        let Some(listener) = self.core.listeners.of_flow(&flow).cloned() else {
+        let Some(listener) = self.core.listeners().of_flow(&flow).cloned() else {
             return;
         };
         let listener_name = listener.info.name.clone();
@@ -83,7 +83,7 @@ impl Engine {
                 )
                 .await;
         }
-        if let Err(refusal) = checks::check(&request, &self.core.listeners) {
+        if let Err(refusal) = checks::check(&request, &self.core.listeners()) {
             return self.refuse(&txn, &listener_name, &request, refusal).await;
         }
         let decision = match route_set::preprocess(&self.core, &mut request).await {
@@ -98,9 +98,15 @@ impl Engine {
             RouteDecision::ByDomain => None,
         };
         let in_dialog = in_dialog_route.is_some();
-        if self.is_draining() && !in_dialog {
-            let mut response =
-                local_response(&request, 503, "Service Unavailable", Some("shutting down"));
+        let closing = if self.is_draining() {
+            Some("shutting down")
+        } else if !listener.is_serving() {
+            Some("listener removed")
+        } else {
+            None
+        };
+        if let (Some(why), false) = (closing, in_dialog) {
+            let mut response = local_response(&request, 503, "Service Unavailable", Some(why));
             response
                 .headers
                 .push(Header::new(HeaderKind::RetryAfter, "5"));
@@ -246,7 +252,7 @@ impl Engine {
     /// The ACK for a 2xx is its own end-to-end transaction: route it like any in-dialog request,
     /// statelessly (there is no response to wait for).
     async fn forward_ack(&self, mut request: Message, flow: Flow) {
-        if checks::check(&request, &self.core.listeners).is_err() {
+        if checks::check(&request, &self.core.listeners()).is_err() {
             return;
         }
         let Ok(RouteDecision::InDialog(route)) =
@@ -254,15 +260,13 @@ impl Engine {
         else {
             return;
         };
-        let Some(ingress) = self.core.listeners.of_flow(&flow) else {
+        let listeners = self.core.listeners();
+        let Some(ingress) = listeners.of_flow(&flow) else {
             return;
         };
         let ingress = ingress.info.clone();
-        let egress = self.core.listeners.in_dialog_egress(
-            route.egress.as_deref(),
-            route.hop.transport,
-            &ingress,
-        );
+        let egress =
+            listeners.in_dialog_egress(route.egress.as_deref(), route.hop.transport, &ingress);
         let plan = self
             .core
             .prepare_forward(&request, &ingress, egress, &route.hop, None);

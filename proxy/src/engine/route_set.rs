@@ -24,7 +24,7 @@ fn uri_of_route(value: &[u8]) -> Option<Uri> {
 
 fn is_ours(core: &Core, uri: &Uri) -> bool {
     let transport = uri.param("transport").flatten().and_then(parse_transport);
-    core.listeners
+    core.listeners()
         .find(&uri.host, uri.port, transport)
         .is_some()
 }

@@ -57,6 +57,7 @@ pub(super) async fn fail_over(
         .method()
         .map(|m| m.as_str())
         .unwrap_or("");
+    let listeners = core.listeners();
     let mut tried: Vec<SocketAddr> = Vec::new();
     let mut last_failure = String::new();
     while let Some(addr) = destination.endpoints.next(&tried) {
@@ -66,7 +67,7 @@ pub(super) async fn fail_over(
             addr,
             server_name: destination.server_name.clone(),
         };
-        let egress = core.listeners.egress(hop.transport, attempts.ingress);
+        let egress = listeners.egress(hop.transport, attempts.ingress);
         let state = initiator.clone().map(|mut state| {
             state.egress = egress.map(|l| l.info.name.to_string()).unwrap_or_default();
             state

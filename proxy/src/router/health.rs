@@ -61,11 +61,11 @@ impl HealthCheck for SipOptionsCheck {
             addr,
             server_name: self.server_name.clone(),
         };
-        let listener = core
-            .listeners
-            .iter()
+        let listeners = core.listeners();
+        let listener = listeners
+            .serving()
             .find(|l| l.transport() == self.transport)
-            .or(core.listeners.first());
+            .or(listeners.first());
         let sent_by = listener
             .map(|l| l.host_port())
             .unwrap_or_else(|| "127.0.0.1".into());

@@ -144,7 +144,8 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
     };
 
     if let Some(in_dialog) = request.context.get::<InDialogRoute>() {
-        let egress = core.listeners.in_dialog_egress(
+        let listeners = core.listeners();
+        let egress = listeners.in_dialog_egress(
             in_dialog.egress.as_deref(),
             in_dialog.hop.transport,
             &ingress,

@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use arc_swap::ArcSwap;
 use legate_filters::ListenerInfo;
 use tokio::net::TcpStream;
 
@@ -53,7 +54,8 @@ pub struct Connections {
     live: Mutex<HashMap<ConnectionKey, ConnectionHandle>>,
     inbound: OnceLock<Arc<dyn Inbound>>,
     outbound: StreamOptions,
-    tls_clients: TlsClients,
+    /// Replaced by each snapshot; connections already made keep what they were verified with.
+    tls_clients: ArcSwap<TlsClients>,
 }
 
 impl Connections {
@@ -62,13 +64,23 @@ impl Connections {
             live: Mutex::new(HashMap::new()),
             inbound: OnceLock::new(),
             outbound,
-            tls_clients,
+            tls_clients: ArcSwap::from_pointee(tls_clients),
         }
     }
 
     /// Where messages read from outbound connections go; set once at start.
     pub fn set_inbound(&self, inbound: Arc<dyn Inbound>) {
         let _ = self.inbound.set(inbound);
+    }
+
+    /// Where messages read from any connection go, once transports have started.
+    pub fn inbound(&self) -> Option<Arc<dyn Inbound>> {
+        self.inbound.get().cloned()
+    }
+
+    /// What new outbound TLS connections trust and present from now on.
+    pub fn replace_tls_clients(&self, tls_clients: TlsClients) {
+        self.tls_clients.store(Arc::new(tls_clients));
     }
 
     pub fn insert(&self, key: ConnectionKey, handle: ConnectionHandle) {
@@ -136,6 +148,7 @@ impl Connections {
                 let listener = dial.listener.map(|l| &*l.name);
                 Some(
                     self.tls_clients
+                        .load()
                         .config(trust, remote, listener)
                         .ok_or_else(|| io::Error::other(format!("no tls setup for {trust:?}")))?,
                 )

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use legate_sip::{Frame, Limits, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
+use super::phase::{closed, stopped_accepting, PhaseWatch};
 use super::{
     tls, ConnectionHandle, ConnectionKey, Connections, Flow, Inbound, Transport, CLOSE_GRACE,
 };
@@ -29,15 +30,18 @@ pub struct StreamOptions {
     /// Connections with no traffic for this long are closed.
     pub idle_timeout: Duration,
     pub tls: Option<super::RotatingAcceptor>,
+    /// The phase of the listener that accepted the connection: when it closes, so do they.
+    /// `None` for outbound connections.
+    pub phase: Option<PhaseWatch>,
 }
 
-/// Accepts connections until `stop` flips, serving each on its own task.
+/// Accepts connections while the listener serves, serving each on its own task.
 pub async fn serve_tcp_listener(
     listener: TcpListener,
     options: StreamOptions,
     connections: Arc<Connections>,
     inbound: Arc<dyn Inbound>,
-    mut stop: watch::Receiver<bool>,
+    mut phase: PhaseWatch,
 ) {
     loop {
         tokio::select! {
@@ -68,7 +72,7 @@ pub async fn serve_tcp_listener(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            _ = stop.changed() => return,
+            _ = stopped_accepting(&mut phase) => return,
         }
     }
 }
@@ -151,11 +155,21 @@ async fn read_and_write<S>(
     });
     let flow = Flow::stream(options.transport, local, key.remote, handle.clone());
     let mut framer = StreamFramer::new(options.limits);
+    let mut phase = options.phase.clone();
     'read: loop {
         let read = tokio::time::timeout(options.idle_timeout, reader.read_buf(framer.buffer_mut()));
-        match read.await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(_)) => {}
+        let listener_closed = async {
+            match phase.as_mut() {
+                Some(phase) => closed(phase).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = read => match read {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(_)) => {}
+            },
+            () = listener_closed => break,
         }
         loop {
             match framer.next_frame() {

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::net::UdpSocket;
 
+use super::phase::{closed, PhaseWatch};
 use super::{Flow, Inbound};
 
-/// Reads datagrams until `stop` resolves and hands each to `inbound`.
+/// Reads datagrams until the listener closes and hands each to `inbound`.
 pub async fn serve_udp_socket(
     socket: Arc<UdpSocket>,
     max_message_bytes: usize,
     inbound: Arc<dyn Inbound>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut phase: PhaseWatch,
 ) {
     let local = match socket.local_addr() {
         Ok(local) => local,
@@ -35,7 +36,7 @@ pub async fn serve_udp_socket(
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
                 Err(error) => tracing::debug!(%error, %local, "udp receive failed"),
             },
-            _ = stop.changed() => return,
+            _ = closed(&mut phase) => return,
         }
     }
 }
