@@ -6,20 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::{free_port, workspace};
+use crate::{built_binary, free_port};
 
 /// The binary: `LEGATE_CONTROL_PLANE_BIN`, or the workspace's debug build.
 pub fn control_plane_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("LEGATE_CONTROL_PLANE_BIN") {
-        return PathBuf::from(path);
-    }
-    let path = workspace().join("target/debug/legate-control-plane");
-    assert!(
-        path.exists(),
-        "{} not found: build it first (cargo build -p legate-control-plane), or run tests/run.sh",
-        path.display()
-    );
-    path
+    built_binary(
+        "LEGATE_CONTROL_PLANE_BIN",
+        "target/debug/legate-control-plane",
+        "cargo build -p legate-control-plane",
+    )
 }
 
 pub struct ControlPlaneProcess {

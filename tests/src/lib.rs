@@ -40,13 +40,29 @@ pub fn workspace() -> PathBuf {
 
 /// The legate binary: `LEGATE_BIN`, or the workspace's debug build (tests/run.sh builds it).
 pub fn legate_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("LEGATE_BIN") {
+    built_binary("LEGATE_BIN", "target/debug/legate", "cargo build -p legate")
+}
+
+/// The optimised legate binary, for tests that hold a load the debug build cannot:
+/// `LEGATE_RELEASE_BIN`, or the workspace's release build (tests/run.sh builds it).
+pub fn legate_release_bin() -> PathBuf {
+    built_binary(
+        "LEGATE_RELEASE_BIN",
+        "target/release/legate",
+        "cargo build --release -p legate",
+    )
+}
+
+/// The binary the environment variable `variable` names, else `path` in the workspace, which
+/// must exist (`build` says how to make it).
+pub fn built_binary(variable: &str, path: &str, build: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(variable) {
         return PathBuf::from(path);
     }
-    let path = workspace().join("target/debug/legate");
+    let path = workspace().join(path);
     assert!(
         path.exists(),
-        "{} not found: build it first (cargo build -p legate), or run tests/run.sh",
+        "{} not found: build it first ({build}), or run tests/run.sh",
         path.display()
     );
     path
@@ -117,22 +133,28 @@ impl Legate {
         let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
         config.write_all(yaml.as_bytes()).unwrap();
         let args = ["run".into(), "--config".into(), config.path().into()];
-        Legate::launch(&args, Some(config), admin_port, capture)
+        Legate::launch(legate_bin(), &args, Some(config), admin_port, capture)
     }
 
     /// Starts `legate` with `args` (a `run` command whose config puts the admin API on
     /// `admin_port`) and waits for /readyz.
     pub fn start_with_args(args: &[std::ffi::OsString], admin_port: u16) -> Legate {
-        Legate::launch(args, None, admin_port, false)
+        Legate::launch(legate_bin(), args, None, admin_port, false)
+    }
+
+    /// The same with the optimised build ([`legate_release_bin`]).
+    pub fn start_release_with_args(args: &[std::ffi::OsString], admin_port: u16) -> Legate {
+        Legate::launch(legate_release_bin(), args, None, admin_port, false)
     }
 
     fn launch(
+        binary: PathBuf,
         args: &[std::ffi::OsString],
         config: Option<tempfile::NamedTempFile>,
         admin_port: u16,
         capture: bool,
     ) -> Legate {
-        let mut child = Command::new(legate_bin())
+        let mut child = Command::new(binary)
             .args(args)
             .stdout(if capture {
                 Stdio::piped()
