@@ -47,10 +47,22 @@ pub enum Command {
 /// Taking configuration from a control plane instead of (or after) a file.
 #[derive(Debug, clap::Args)]
 pub struct ControlArgs {
-    /// The control plane's URL (`http://host:port`): snapshots are long-polled from it and
-    /// swapped in live.
+    /// The control plane's URL (`http://host:port` or `https://host:port`): snapshots are
+    /// long-polled from it and swapped in live.
     #[arg(long, value_name = "URL")]
     pub control_plane: Option<String>,
+    /// The CA an `https://` control plane's certificate must chain to (PEM).
+    #[arg(long, value_name = "FILE", requires = "control_plane")]
+    pub control_plane_ca: Option<PathBuf>,
+    /// The certificate (PEM) shown to a control plane that asks for one (mutual TLS).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["control_plane_private_key", "control_plane_ca"]
+    )]
+    pub control_plane_certificate: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", requires = "control_plane_certificate")]
+    pub control_plane_private_key: Option<PathBuf>,
     /// This proxy's name towards the control plane. Default: the host name.
     #[arg(long, value_name = "ID", requires = "control_plane")]
     pub node_id: Option<String>,

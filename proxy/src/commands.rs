@@ -62,8 +62,22 @@ fn control_settings(args: ControlArgs) -> anyhow::Result<control::Settings> {
         ),
         None => None,
     };
+    let tls = match &args.control_plane_ca {
+        Some(ca) => {
+            let identity = args
+                .control_plane_certificate
+                .as_deref()
+                .zip(args.control_plane_private_key.as_deref());
+            let config = legate_tls::client_config(ca, identity).context(
+                "--control-plane-ca / --control-plane-certificate / --control-plane-private-key",
+            )?;
+            Some(Arc::new(config))
+        }
+        None => None,
+    };
     let url = args.control_plane.unwrap_or_default();
-    let control_plane = control::ControlPlane::parse(&url, token).map_err(anyhow::Error::msg)?;
+    let control_plane =
+        control::ControlPlane::parse(&url, token, tls).map_err(anyhow::Error::msg)?;
     Ok(control::Settings {
         control_plane,
         node: args.node_id.unwrap_or_else(crate::audit::host_name),

@@ -1,6 +1,7 @@
 //! The real control plane and the real proxy together: a policy edited in the control plane's
 //! directory reaches new traffic, an invalid edit is refused before any proxy sees it, and
-//! traffic carries on when the control plane dies and when the proxy restarts without it.
+//! traffic carries on when the control plane dies and when the proxy restarts without it; over
+//! mutual TLS, only proxies with a certificate of the right CA get anything.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
@@ -8,9 +9,10 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
-use legate_e2e::control_plane_process::ControlPlaneProcess;
+use legate_e2e::control_plane_process::{control_plane_bin, proxy_run_args, ControlPlaneProcess};
+use legate_e2e::tls::Ca;
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
-use legate_e2e::Legate;
+use legate_e2e::{free_port, Legate};
 
 const TOKEN: &str = "e2e-control-plane-token";
 
@@ -71,17 +73,11 @@ fn edits_reach_traffic_invalid_ones_do_not_and_traffic_survives_the_control_plan
 
     std::fs::write(&config_file, config(&p, upstream.port, "allow")).unwrap();
     let plane = ControlPlaneProcess::start(&config_dir, &token_file);
-    let args: Vec<OsString> = vec![
-        "run".into(),
-        "--control-plane".into(),
-        plane.url().into(),
-        "--node-id".into(),
-        "edge-1".into(),
+    let token: Vec<OsString> = vec![
         "--control-plane-token-file".into(),
         token_file.clone().into(),
-        "--state-dir".into(),
-        state_dir.clone().into(),
     ];
+    let args = proxy_run_args(&plane.url(), "edge-1", &state_dir, &token);
     let legate = Legate::start_with_args(&args, p.admin);
     until_answered(&p, 200, "allowed");
 
@@ -118,4 +114,66 @@ fn edits_reach_traffic_invalid_ones_do_not_and_traffic_survives_the_control_plan
     let _plane = ControlPlaneProcess::start_on(port, &config_dir, &token_file);
     until_answered(&p, 200, "allowed-again");
     assert!(legate.metric("legate_config_version").unwrap() > version);
+}
+
+/// `legate-control-plane status` against `url`, with `tls` arguments.
+fn status(url: &str, tls: &[OsString]) -> std::process::Output {
+    std::process::Command::new(control_plane_bin())
+        .args(["status", "--url", url])
+        .args(tls)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn proxies_follow_a_control_plane_that_wants_their_certificate() {
+    let p = Ports::pick();
+    let upstream = AcceptingUpstream::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "control-plane");
+    let (server, proxy) = (ca.server("control-plane"), ca.client("edge-1"));
+    let stranger = Ca::new(dir.path(), "stranger").client("edge-1");
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("legate.yaml"),
+        config(&p, upstream.port, "deny"),
+    )
+    .unwrap();
+    // No token: the client certificate is the proxy's credential.
+    let mut access = server.as_args("--tls-certificate", "--tls-private-key");
+    access.extend(["--client-ca".into(), ca.pem.clone().into()]);
+    let plane = ControlPlaneProcess::start_with(free_port(), &config_dir, &access);
+    assert!(plane.url().starts_with("https://"));
+
+    let mut trust: Vec<OsString> = vec!["--control-plane-ca".into(), ca.pem.clone().into()];
+    trust.extend(proxy.as_args("--control-plane-certificate", "--control-plane-private-key"));
+    let args = proxy_run_args(&plane.url(), "edge-1", &dir.path().join("state"), &trust);
+    let legate = Legate::start_with_args(&args, p.admin);
+    until_answered(&p, 403, "over-mutual-tls");
+    assert!(legate.metric("legate_config_version").unwrap() > 0.0);
+
+    // The status command shows the node with a certificate of the CA, and gets nowhere with
+    // one from another CA or with none.
+    let with = |client: &legate_e2e::tls::Issued| -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--ca-file".into(), ca.pem.clone().into()];
+        args.extend(client.as_args("--client-certificate", "--client-key"));
+        args
+    };
+    let listed = status(&plane.url(), &with(&proxy));
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        table.lines().any(|line| line.starts_with("edge-1 ")),
+        "{table}"
+    );
+    for refused in [
+        status(&plane.url(), &with(&stranger)),
+        status(&plane.url(), &["--ca-file".into(), ca.pem.clone().into()]),
+    ] {
+        assert!(!refused.status.success(), "{refused:?}");
+    }
+    // Plain HTTP is not served at all.
+    let plain = status(&format!("http://127.0.0.1:{}", plane.port), &[]);
+    assert!(!plain.status.success(), "{plain:?}");
 }

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
@@ -60,19 +59,7 @@ fn pushed_snapshots_swap_live_pin_running_dialogs_and_survive_the_control_plane(
     let p = Ports::pick();
     let plane = StandInControlPlane::start(TOKEN);
     let state_dir = tempfile::tempdir().unwrap();
-    let token_file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(token_file.path(), format!("{TOKEN}\n")).unwrap();
-    let args: Vec<OsString> = vec![
-        "run".into(),
-        "--control-plane".into(),
-        plane.url().into(),
-        "--node-id".into(),
-        "e2e-node".into(),
-        "--control-plane-token-file".into(),
-        token_file.path().into(),
-        "--state-dir".into(),
-        state_dir.path().into(),
-    ];
+    let args = plane.proxy_args(state_dir.path());
 
     // No saved snapshot and no config file: Legate waits for v1 before it binds.
     plane.publish(1, &config(&p, "allow"));

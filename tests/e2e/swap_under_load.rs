@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
-use legate_e2e::control_plane_process::ControlPlaneProcess;
+use legate_e2e::control_plane_process::{proxy_run_args, ControlPlaneProcess};
 use legate_e2e::stream::{options_to_legate, SipConnection};
 use legate_e2e::tls::{tls_connect, Ca, Issued, TlsStream};
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
@@ -224,17 +224,11 @@ fn twenty_changes_under_message_load_fail_no_transaction_and_the_last_one_applie
 
     write_atomically(&config_file, &scratch, &config(&setup, 0));
     let plane = ControlPlaneProcess::start(&config_dir, &token_file);
-    let args: Vec<OsString> = vec![
-        "run".into(),
-        "--control-plane".into(),
-        plane.url().into(),
-        "--node-id".into(),
-        "edge-1".into(),
+    let token: Vec<OsString> = vec![
         "--control-plane-token-file".into(),
         token_file.clone().into(),
-        "--state-dir".into(),
-        dir.path().join("state").into(),
     ];
+    let args = proxy_run_args(&plane.url(), "edge-1", &dir.path().join("state"), &token);
     let legate = Legate::start_release_with_args(&args, p.admin);
     let mut before_rotation = SipConnection::new(tls_connect(setup.tls, &old_ca, None));
     tls_ping(&mut before_rotation, setup.tls, "before-rotation");

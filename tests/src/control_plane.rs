@@ -62,15 +62,13 @@ impl StandInControlPlane {
     pub fn proxy_args(&self, dir: &std::path::Path) -> Vec<std::ffi::OsString> {
         let token_file = dir.join("control-plane-token");
         std::fs::write(&token_file, format!("{}\n", self.token)).unwrap();
-        vec![
-            "run".into(),
-            "--control-plane".into(),
-            self.url().into(),
-            "--control-plane-token-file".into(),
-            token_file.into(),
-            "--state-dir".into(),
-            dir.join("state").into(),
-        ]
+        let token = ["--control-plane-token-file".into(), token_file.into()];
+        crate::control_plane_process::proxy_run_args(
+            &self.url(),
+            "e2e-node",
+            &dir.join("state"),
+            &token,
+        )
     }
 
     /// Makes `yaml` the newest snapshot, as `version`.

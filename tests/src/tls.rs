@@ -27,6 +27,16 @@ pub struct Issued {
 }
 
 impl Issued {
+    /// `certificate_flag FILE key_flag FILE`, for a command line.
+    pub fn as_args(&self, certificate_flag: &str, key_flag: &str) -> Vec<std::ffi::OsString> {
+        vec![
+            certificate_flag.into(),
+            self.certificate.clone().into(),
+            key_flag.into(),
+            self.private_key.clone().into(),
+        ]
+    }
+
     pub fn der(&self) -> CertificateDer<'static> {
         self.der.clone()
     }

@@ -34,8 +34,6 @@ use legate_filters::TlsPeerIdentity;
 
 /// How long an outbound TCP connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a TLS handshake may take, in either direction.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection whose peer stopped sending (or that broke framing) stays open for
 /// answers already on their way, such as the 400 after a framing error.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
