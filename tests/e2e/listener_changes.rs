@@ -19,7 +19,8 @@ const DRAIN: Duration = Duration::from_secs(3);
 
 /// `listeners` as (name, port, transport), each with just the router.
 fn config(admin: u16, listeners: &[(&str, u16, &str)]) -> String {
-    let mut yaml = config_head(admin).replace("shutdown_grace: 5s", "shutdown_grace: 3s");
+    let drain = format!("shutdown_grace: {}s", DRAIN.as_secs());
+    let mut yaml = config_head(admin).replace("shutdown_grace: 5s", &drain);
     yaml.push_str("listeners:\n");
     for (name, port, transport) in listeners {
         yaml.push_str(&format!(
@@ -102,12 +103,11 @@ fn listeners_are_added_removed_and_moved_by_snapshots() {
         refused.starts_with("SIP/2.0 503 ") && refused.contains("listener removed"),
         "{refused}"
     );
-    let started = Instant::now();
+    // The read timeout (10 s) is well beyond the drain: `Silent` would mean it stayed open.
     match on_b.receive() {
         Received::Closed(_) => {}
         other => panic!("the drained connection was not closed: {other:?}"),
     }
-    assert!(started.elapsed() < DRAIN + Duration::from_secs(5));
 
     // v3 moves a to another port: the new port answers at once, the old one goes quiet once
     // it has drained.
