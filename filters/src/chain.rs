@@ -1,6 +1,6 @@
 //! Building a listener's chain from its config: look each filter up, build it, check the shape.
 
-use legate_api::FilterConfig;
+use legate_api::{FilterConfig, Side};
 use tower::ServiceExt;
 
 use crate::{BoxSipService, BuildContext, FilterError, Registry, SipRequest, SipResponse};
@@ -17,7 +17,9 @@ pub struct ChainError {
     pub message: String,
 }
 
-/// Builds the chain for one listener. The last filter must be terminal, and only the last.
+/// Builds the chain for one listener. The last filter must be terminal, and only the last. On
+/// an external listener, a filter that does not declare itself safe for untrusted peers must
+/// come after `authn`, which proves who is speaking before it sees anything.
 pub fn build_chain(
     registry: &Registry,
     specs: &[FilterSpec],
@@ -32,6 +34,7 @@ pub fn build_chain(
         });
     };
     let mut layers = Vec::with_capacity(specs.len());
+    let mut untrusted = context.listener.side == Side::External;
     for (index, spec) in specs.iter().enumerate() {
         let Some(factory) = registry.get(&spec.name) else {
             return Err(ChainError {
@@ -56,6 +59,20 @@ pub fn build_chain(
                 field_path: format!("[{index}].name"),
                 message,
             });
+        }
+        if untrusted && !factory.safe_for_untrusted() {
+            return Err(ChainError {
+                field_path: format!("[{index}].name"),
+                message: format!(
+                    "`{}` is not safe in front of untrusted peers: on an external listener, \
+                     put it after {}",
+                    spec.name,
+                    crate::authn::NAME
+                ),
+            });
+        }
+        if factory.name() == crate::authn::NAME {
+            untrusted = false;
         }
         let layer = factory.build(&spec.config, context).map_err(|error| {
             let inner = if error.path.is_empty() {
@@ -90,4 +107,86 @@ fn unreachable_inner() -> BoxSipService {
 /// Runs `request` through `chain` (a clone of the shared chain).
 pub async fn call(chain: &BoxSipService, request: SipRequest) -> Result<SipResponse, FilterError> {
     chain.clone().oneshot(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use legate_api::Transport;
+
+    use super::*;
+    use crate::testing::{Terminal, TERMINAL};
+    use crate::{FilterConfigError, FilterFactory, FilterLayer, ListenerInfo, Peers};
+
+    /// A pass-through filter that does not claim to be safe in front of partners.
+    struct Unvetted;
+
+    const UNVETTED: &str = "legate.filters.sip.unvetted";
+
+    impl FilterFactory for Unvetted {
+        fn name(&self) -> &'static str {
+            UNVETTED
+        }
+        fn safe_for_untrusted(&self) -> bool {
+            false
+        }
+        fn build(
+            &self,
+            _config: &serde_yaml::Value,
+            _context: &BuildContext,
+        ) -> Result<FilterLayer, FilterConfigError> {
+            Ok(Arc::new(|inner: BoxSipService| inner))
+        }
+    }
+
+    fn context(side: Side) -> BuildContext {
+        let mut resources = http::Extensions::new();
+        resources.insert(Peers::new(Vec::new()));
+        BuildContext {
+            listener: ListenerInfo {
+                name: "l".into(),
+                side,
+                transport: Transport::Udp,
+                local_addr: "127.0.0.1:5060".parse().unwrap(),
+            },
+            resources,
+        }
+    }
+
+    fn build(names: &[&str], side: Side) -> Result<BoxSipService, ChainError> {
+        let mut registry = Registry::with_builtins();
+        let _ = registry.register(Arc::new(Unvetted));
+        let _ = registry.register(Arc::new(Terminal(|request| request.message.clone())));
+        let mut specs: Vec<FilterSpec> = names
+            .iter()
+            .map(|name| FilterSpec {
+                name: (*name).into(),
+                config: if *name == crate::authn::NAME {
+                    serde_yaml::from_str("local_domains: [acme.example]").unwrap()
+                } else {
+                    serde_yaml::Value::Null
+                },
+            })
+            .collect();
+        specs.push(FilterSpec {
+            name: TERMINAL.into(),
+            config: serde_yaml::Value::Null,
+        });
+        build_chain(&registry, &specs, &context(side))
+    }
+
+    #[test]
+    fn an_unvetted_filter_faces_partners_only_behind_authn() {
+        let Err(error) = build(&[UNVETTED], Side::External) else {
+            panic!("an unvetted filter was put in front of partners");
+        };
+        assert_eq!(error.field_path, "[0].name");
+        assert!(
+            error.message.contains("after legate.filters.sip.authn"),
+            "{error}"
+        );
+        assert!(build(&[crate::authn::NAME, UNVETTED], Side::External).is_ok());
+        assert!(build(&[UNVETTED], Side::Internal).is_ok());
+    }
 }
