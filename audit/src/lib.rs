@@ -24,6 +24,7 @@ mod schema;
 mod sink;
 mod sqlite;
 mod stdout;
+mod system_roots;
 mod webhook;
 
 pub use chain::{verify, verify_from, Chain, ChainedRecord, VerifyError, GENESIS_HASH};

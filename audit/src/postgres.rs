@@ -6,7 +6,13 @@
 //! again on fresh connections without rebuilding the store. The schema is migrated when the
 //! store connects, or, when the server is down then, before the first call that reaches it.
 //! Migrations hold an advisory lock, so replicas starting together apply each one once.
+//!
+//! Connections use TLS when given a client configuration (a private CA), or when the URL says
+//! `sslmode=require` (then trusting the system's roots). Either way the server's certificate is
+//! verified and must name the host; a server that cannot be verified is unavailable, never
+//! written to in the clear.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -15,8 +21,10 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
 use tokio::sync::OnceCell;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::schema::{self, ReadColumns, Value};
 use crate::{ChainedRecord, Query, Sink, SinkError, Store};
@@ -51,38 +59,55 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     /// A store on `url` (`postgres://user:password@host:port/db` or `host=… user=…`) with at
-    /// most `pool_size` connections, over plain TCP. A malformed URL, one that requires TLS
-    /// (`sslmode=require`), or a zero pool is [`SinkError::Invalid`].
-    /// A server that cannot be reached yet is not an error here: the store is returned and its
-    /// calls report `Unavailable` until the server is back.
+    /// most `pool_size` connections; TLS only when the URL asks for it (`sslmode=require`).
+    /// See [`PgStore::connect_with_tls`].
     pub async fn connect(url: &str, pool_size: usize) -> Result<PgStore, SinkError> {
+        PgStore::connect_with_tls(url, pool_size, None).await
+    }
+
+    /// The same, over TLS verified with `tls` when given (then `sslmode` defaults to
+    /// `require`). A malformed URL, `sslmode=disable` with `tls`, or a zero pool is
+    /// [`SinkError::Invalid`]. A server that cannot be reached yet is not an error here: the
+    /// store is returned and its calls report `Unavailable` until the server is back.
+    pub async fn connect_with_tls(
+        url: &str,
+        pool_size: usize,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<PgStore, SinkError> {
         if pool_size == 0 {
             return Err(invalid("the pool needs at least one connection".into()));
         }
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|error| invalid(format!("bad connection URL: {}", describe(&error))))?;
-        // Connections are plain TCP; refuse a URL that demands TLS rather than retry forever.
-        if matches!(
-            config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        ) {
-            return Err(invalid(
-                "sslmode=require: TLS to PostgreSQL is not supported; use sslmode=disable or \
-                 prefer"
-                    .into(),
-            ));
-        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let tls = match (config.get_ssl_mode(), tls) {
+            (SslMode::Disable, Some(_)) => {
+                return Err(invalid(
+                    "a CA is given for TLS, but the URL says sslmode=disable".into(),
+                ))
+            }
+            // A CA was given: the connection is meant to be private, never silently plain.
+            (_, Some(tls)) => {
+                config.ssl_mode(SslMode::Require);
+                Some(tls)
+            }
+            (SslMode::Require, None) => Some(crate::system_roots::client_config(NAME)?),
+            (_, None) => None,
+        };
+        let manager = match tls {
+            Some(tls) => Manager::from_config(
+                config,
+                MakeRustlsConnect::new((*tls).clone()),
+                manager_config(),
+            ),
+            None => Manager::from_config(config, NoTls, manager_config()),
+        };
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .runtime(Runtime::Tokio1)

@@ -121,7 +121,7 @@ impl WebhookSink {
             headers: HeaderMap::new(),
         };
         if secure {
-            sink.with_tls(system_tls_config()?)
+            sink.with_tls(crate::system_roots::client_config(NAME)?)
         } else {
             Ok(sink)
         }
@@ -246,25 +246,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// TLS with the system's trusted roots.
-fn system_tls_config() -> Result<Arc<rustls::ClientConfig>, SinkError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        return Err(invalid(
-            "no trusted root certificates found on this system for https".into(),
-        ));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| invalid(format!("TLS setup failed: {error}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 fn invalid(reason: String) -> SinkError {

@@ -1,12 +1,17 @@
 //! The PostgreSQL store against a real server the test starts (see `legate_e2e::postgres`).
 
+// Test helpers unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{link, START_MICROS, STEP_MICROS};
 use legate_audit::{verify, verify_from, Chain, PgStore, Query, Sink, SinkError, Store};
 use legate_e2e::postgres::Postgres;
+use legate_e2e::tls::Ca;
 
 #[tokio::test]
 async fn records_come_back_as_appended_and_a_retried_batch_is_stored_once() {
@@ -154,20 +159,65 @@ async fn a_server_down_at_start_is_migrated_once_it_is_up() {
 }
 
 #[tokio::test]
-async fn a_malformed_url_or_one_requiring_tls_is_invalid_and_the_password_is_not_echoed() {
+async fn a_malformed_url_or_a_ca_for_a_plain_connection_is_invalid_and_the_password_is_not_echoed()
+{
     let error = PgStore::connect("postgres://legate:s3cret@127.0.0.1:notaport/db", 1)
         .await
         .unwrap_err();
     assert!(matches!(&error, SinkError::Invalid { .. }), "{error}");
     assert!(!error.to_string().contains("s3cret"), "{error}");
 
-    let error = PgStore::connect("postgres://legate@127.0.0.1:1/db?sslmode=require", 1)
+    let dir = tempfile::tempdir().unwrap();
+    let tls = trusting(&Ca::new(dir.path(), "db"));
+    let url = "postgres://legate:s3cret@127.0.0.1:1/db?sslmode=disable";
+    let error = PgStore::connect_with_tls(url, 1, Some(tls))
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, SinkError::Invalid { reason, .. } if reason.contains("TLS")),
+        matches!(&error, SinkError::Invalid { reason, .. } if reason.contains("sslmode=disable")),
         "{error}"
     );
+    assert!(!error.to_string().contains("s3cret"), "{error}");
+}
+
+/// A client configuration trusting only `ca`.
+fn trusting(ca: &Ca) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+#[tokio::test]
+async fn over_tls_records_travel_encrypted_and_an_unverified_server_gets_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, stranger) = (Ca::new(dir.path(), "db"), Ca::new(dir.path(), "stranger"));
+    let mut server = Postgres::start();
+    server.serve_tls(&ca.server("db"));
+    let mut chain = Chain::resume("p", None);
+
+    let store = PgStore::connect_with_tls(&server.url(), 1, Some(trusting(&ca)))
+        .await
+        .unwrap();
+    store.append(&link(&mut chain, 1, 2)).await.unwrap();
+    let encrypted = server.psql(
+        "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE s.ssl AND a.usename = 'legate'",
+    );
+    assert_eq!(encrypted, "1", "the pooled connection is not encrypted");
+
+    // A server whose certificate another CA issued is never written to.
+    let misplaced = PgStore::connect_with_tls(&server.url(), 1, Some(trusting(&stranger)))
+        .await
+        .unwrap();
+    let error = misplaced.append(&link(&mut chain, 3, 3)).await.unwrap_err();
+    assert!(matches!(&error, SinkError::Unavailable { .. }), "{error}");
+    assert_eq!(store.chain("p").await.unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Audit into real stores through a running Legate: sipp traffic recorded in an SQLite file
 //! and in a PostgreSQL server the test starts, read back and verified with `legate audit`, and
-//! tampering found; PostgreSQL and a webhook receiver going down and coming back mid-traffic,
+//! tampering found; records reaching PostgreSQL over verified TLS; PostgreSQL and a webhook receiver going down and coming back mid-traffic,
 //! in open mode (requests pass, records wait in the spool and all arrive, in order) and in
 //! closed mode (requests are refused with 503 and never reach the upstream until the store is
 //! back).
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use legate_audit::{verify, ChainedRecord, EventKind};
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
 use legate_e2e::postgres::Postgres;
+use legate_e2e::tls::Ca;
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
 use legate_e2e::webhook::WebhookReceiver;
 use legate_e2e::{legate_bin, play, Legate};
@@ -298,6 +299,48 @@ fn sipp_traffic_lands_in_postgres_and_tampering_is_found() {
         &["--postgres", &url],
         &tamper,
     );
+}
+
+#[test]
+fn records_reach_postgres_over_verified_tls() {
+    let p = Ports::pick();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "db");
+    let mut server = Postgres::start();
+    server.serve_tls(&ca.server("db"));
+    let upstream = AcceptingUpstream::start();
+    let url = server.url();
+    let sink = format!(
+        "postgres: {{ url: {{ value: \"{url}\" }}, tls_ca: \"{}\" }}",
+        ca.pem.display()
+    );
+    let spool = dir.path().join("spool");
+    let _legate = Legate::start(
+        &audit_config(&p, upstream.port, "closed", &spool, &sink),
+        p.admin,
+    );
+    // Closed mode: each 200 means its record was stored first.
+    send_all(&p, &call_ids("tls", 1..=2), 200);
+
+    let ca_file = ca.pem.display().to_string();
+    let store = [
+        "--postgres",
+        url.as_str(),
+        "--postgres-ca",
+        ca_file.as_str(),
+    ];
+    // An attempt and an outcome for each.
+    stored_count(&store, 4);
+    assert_intact(&store, 4);
+    // Legate's connections are encrypted; none of its sessions is in the clear.
+    let sessions = |encrypted: bool| {
+        server.psql(&format!(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl = {encrypted} AND a.usename = 'legate' AND a.pid <> pg_backend_pid()"
+        ))
+    };
+    assert_ne!(sessions(true), "0");
+    assert_eq!(sessions(false), "0");
 }
 
 #[test]

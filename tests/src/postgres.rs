@@ -26,6 +26,8 @@ pub struct Postgres {
     run_as: Option<(u32, u32)>,
     pub port: u16,
     child: Option<Child>,
+    /// Certificate and key files in the cluster's folder, when it serves TLS.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Postgres {
@@ -43,6 +45,7 @@ impl Postgres {
             run_as,
             port: free_port(),
             child: None,
+            tls: None,
         };
         let init = postgres
             .server_command("initdb")
@@ -91,6 +94,7 @@ impl Postgres {
             ))
             // A test database need not survive a power loss.
             .args(["-c", "fsync=off", "-c", "max_connections=30"])
+            .args(self.tls_settings())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -113,6 +117,42 @@ impl Postgres {
         panic!("postgres did not accept connections: {}", self.log());
     }
 
+    /// Restarts the server offering TLS with `certificate` (clients may still connect in the
+    /// clear; `pg_stat_ssl` tells which did not).
+    pub fn serve_tls(&mut self, certificate: &crate::tls::Issued) {
+        let (cert, key) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
+        std::fs::copy(&certificate.certificate, &cert).unwrap();
+        std::fs::copy(&certificate.private_key, &key).unwrap();
+        // PostgreSQL takes a key only its own user can read.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        if let Some((uid, gid)) = self.run_as {
+            for file in [&cert, &key] {
+                std::os::unix::fs::chown(file, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        self.tls = Some((cert, key));
+        self.stop();
+        self.start_again();
+    }
+
+    fn tls_settings(&self) -> Vec<String> {
+        let Some((cert, key)) = &self.tls else {
+            return Vec::new();
+        };
+        vec![
+            "-c".into(),
+            "ssl=on".into(),
+            "-c".into(),
+            format!("ssl_cert_file={}", cert.display()),
+            "-c".into(),
+            format!("ssl_key_file={}", key.display()),
+        ]
+    }
+
     /// Stops the server (fast shutdown: clients are disconnected) and waits until it is gone.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
@@ -133,7 +173,9 @@ impl Postgres {
 
     /// Runs `sql` with psql and returns its unaligned output; panics when psql fails.
     pub fn psql(&self, sql: &str) -> String {
+        // In the clear, so psql's own session never counts among encrypted ones.
         let output = Command::new(self.bin.join("psql"))
+            .env("PGSSLMODE", "disable")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
             .args([
                 "-d",

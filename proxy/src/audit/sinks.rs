@@ -64,10 +64,17 @@ fn build_sink(
             })
             .map_err(|message| ("postgres.url", message))?;
         let pool_size = postgres.pool_size;
+        let tls = match &postgres.tls_ca {
+            Some(ca) => Some(Arc::new(
+                legate_tls::client_config(ca, None)
+                    .map_err(|error| ("postgres.tls_ca", error.to_string()))?,
+            )),
+            None => None,
+        };
         return Ok(Arc::new(LazySink::new("postgres", move || {
-            let url = url.clone();
+            let (url, tls) = (url.clone(), tls.clone());
             Box::pin(async move {
-                let store = PgStore::connect(&url, pool_size).await?;
+                let store = PgStore::connect_with_tls(&url, pool_size, tls).await?;
                 Ok(Arc::new(store) as Arc<dyn Sink>)
             })
         })));

@@ -5,10 +5,20 @@ use std::path::PathBuf;
 use legate_api::Secret;
 use legate_audit::{PgStore, SinkError, SqliteStore, Store, GENESIS_HASH};
 
+/// The store, and how to reach it.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub which: WhichStore,
+    /// The CA the PostgreSQL server's certificate must chain to: connect over TLS.
+    #[arg(long, value_name = "FILE")]
+    pub postgres_ca: Option<PathBuf>,
+}
+
 /// Exactly one of these names the store.
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
-pub struct StoreArgs {
+pub struct WhichStore {
     /// The SQLite audit database file.
     #[arg(long, value_name = "FILE")]
     pub sqlite: Option<PathBuf>,
@@ -27,7 +37,11 @@ pub enum AuditStore {
 
 impl AuditStore {
     pub async fn open(args: &StoreArgs) -> Result<AuditStore, String> {
-        if let Some(path) = &args.sqlite {
+        let which = &args.which;
+        if let Some(path) = &which.sqlite {
+            if args.postgres_ca.is_some() {
+                return Err("--postgres-ca is for a PostgreSQL store".into());
+            }
             // Opening creates a missing file; a typo must not look like an empty log.
             if !path.is_file() {
                 return Err(format!("{}: no such file", path.display()));
@@ -37,7 +51,7 @@ impl AuditStore {
                 .map_err(|error| error.to_string())?;
             return Ok(AuditStore::Sqlite(store));
         }
-        let url = match (&args.postgres, &args.postgres_url_file) {
+        let url = match (&which.postgres, &which.postgres_url_file) {
             (Some(url), _) => url.clone(),
             (None, Some(path)) => {
                 let bytes = Secret::File(path.clone())
@@ -50,7 +64,14 @@ impl AuditStore {
             }
             (None, None) => return Err("give --sqlite FILE or --postgres URL".into()),
         };
-        let store = PgStore::connect(&url, 1)
+        let tls = match &args.postgres_ca {
+            Some(ca) => Some(std::sync::Arc::new(
+                legate_tls::client_config(ca, None)
+                    .map_err(|error| format!("--postgres-ca: {error}"))?,
+            )),
+            None => None,
+        };
+        let store = PgStore::connect_with_tls(&url, 1, tls)
             .await
             .map_err(|error| error.to_string())?;
         Ok(AuditStore::Postgres(store))

@@ -95,6 +95,11 @@ pub struct PostgresSinkConfig {
     /// Connections kept open.
     #[serde(default = "default_pool_size")]
     pub pool_size: usize,
+    /// The CA the server's certificate must chain to (PEM). With it, connections use TLS
+    /// (verified, naming the URL's host); without it, only a URL with `sslmode=require` does,
+    /// trusting the system's roots.
+    #[serde(default)]
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 fn default_pool_size() -> usize {
