@@ -1,11 +1,11 @@
 //! Listeners added, removed and moved by pushed snapshots: a new listener answers as soon as
 //! its snapshot is ACKed; a removed one stops accepting at once, refuses new dialogs while it
-//! drains, and closes (its socket and its connections) when the drain is over; a listener that
-//! cannot bind NACKs its snapshot and nothing running changes.
+//! drains, and closes (its socket, and the connections accepted by it or leaving by it) when the
+//! drain is over; a listener that cannot bind NACKs its snapshot and nothing running changes.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use legate_e2e::config::config_head;
@@ -17,8 +17,9 @@ const TOKEN: &str = "e2e-listener-token";
 /// How long a removed listener drains (`proxy.shutdown_grace`).
 const DRAIN: Duration = Duration::from_secs(3);
 
-/// `listeners` as (name, port, transport), each with just the router.
-fn config(admin: u16, listeners: &[(&str, u16, &str)]) -> String {
+/// `listeners` as (name, port, transport), each with just the router, and remote.example routed
+/// to the TCP server on `upstream`.
+fn config(admin: u16, upstream: u16, listeners: &[(&str, u16, &str)]) -> String {
     let drain = format!("shutdown_grace: {}s", DRAIN.as_secs());
     let mut yaml = config_head(admin).replace("shutdown_grace: 5s", &drain);
     yaml.push_str("listeners:\n");
@@ -28,6 +29,11 @@ fn config(admin: u16, listeners: &[(&str, u16, &str)]) -> String {
              side: internal\n    filters:\n      - name: legate.filters.sip.router\n"
         ));
     }
+    yaml.push_str(&format!(
+        "routes:\n  - name: up\n    match: {{ domain: remote.example, side: internal }}\n    \
+         cluster: up\nclusters:\n  - name: up\n    transport: tcp\n    \
+         endpoints: [\"127.0.0.1:{upstream}\"]\n"
+    ));
     yaml
 }
 
@@ -63,15 +69,36 @@ fn listeners_are_added_removed_and_moved_by_snapshots() {
     let plane = StandInControlPlane::start(TOKEN);
     let args = plane.proxy_args(dir.path());
     let admin = free_port();
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_port = upstream.local_addr().unwrap().port();
     let (udp_a, tcp_b) = (free_port(), free_port());
     plane.publish(
         1,
-        &config(admin, &[("a", udp_a, "udp"), ("b", tcp_b, "tcp")]),
+        &config(
+            admin,
+            upstream_port,
+            &[("a", udp_a, "udp"), ("b", tcp_b, "tcp")],
+        ),
     );
     let _legate = Legate::start_with_args(&args, admin);
     assert!(plane.wait_ack(1).accepted);
     let mut on_b = SipConnection::tcp(tcp_b);
     assert!(tcp_ping(&mut on_b, tcp_b, "b-1").starts_with("SIP/2.0 200 "));
+
+    // A MESSAGE to the TCP upstream leaves by b, the only TCP listener, on a new connection.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender
+        .send_to(
+            message_to_remote("UDP", "out-by-b").as_bytes(),
+            ("127.0.0.1", udp_a),
+        )
+        .unwrap();
+    let (accepted, _) = upstream.accept().unwrap();
+    accepted
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut left_by_b = SipConnection::new(accepted);
+    assert!(left_by_b.receive().message().starts_with("MESSAGE "));
 
     // v2 adds a UDP and a TCP listener and removes b.
     let (udp_c, tcp_d) = (free_port(), free_port());
@@ -80,7 +107,7 @@ fn listeners_are_added_removed_and_moved_by_snapshots() {
         let mut all = vec![("a", a_port, "udp")];
         all.extend(kept);
         all.extend_from_slice(extra);
-        config(admin, &all)
+        config(admin, upstream_port, &all)
     };
     plane.publish(2, &listing(udp_a, &[]));
     let ack = plane.wait_ack(2);
@@ -103,10 +130,15 @@ fn listeners_are_added_removed_and_moved_by_snapshots() {
         refused.starts_with("SIP/2.0 503 ") && refused.contains("listener removed"),
         "{refused}"
     );
-    // The read timeout (10 s) is well beyond the drain: `Silent` would mean it stayed open.
+    // The read timeouts (10 s) are well beyond the drain: `Silent` would mean it stayed open.
     match on_b.receive() {
         Received::Closed(_) => {}
         other => panic!("the drained connection was not closed: {other:?}"),
+    }
+    // So is the connection Legate opened leaving by b: nothing may arrive over it as if on b.
+    match left_by_b.receive() {
+        Received::Closed(_) => {}
+        other => panic!("the connection that left by b was not closed: {other:?}"),
     }
 
     // v3 moves a to another port: the new port answers at once, the old one goes quiet once

@@ -81,13 +81,13 @@ impl Core {
                 })
                 .ok_or_else(|| std::io::Error::other("no udp listener to send from")),
             transport => {
+                let leaving_by = egress.filter(|l| l.transport() == transport);
                 let dial = Dial {
                     transport,
                     remote: hop.addr,
                     server_name: hop.server_name.as_deref(),
-                    listener: egress
-                        .filter(|l| l.transport() == transport)
-                        .map(|l| &l.info),
+                    listener: leaving_by.map(|l| &l.info),
+                    listener_phase: leaving_by.map(|l| l.phase.watch()),
                     trust,
                 };
                 self.connections.connect(dial).await

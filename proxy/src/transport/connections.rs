@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use super::stream::{spawn_connection, StreamOptions};
 use super::tls_clients::{ServerTrust, TlsClients};
-use super::{tls, ConnectionHandle, Flow, Inbound, Transport, CONNECT_TIMEOUT};
+use super::{tls, ConnectionHandle, Flow, Inbound, PhaseWatch, Transport, CONNECT_TIMEOUT};
 
 /// What a connection in the table is reused for: its transport, the peer's address and, for
 /// outbound TLS, the server name the peer's certificate was verified for. A connection made to
@@ -46,6 +46,9 @@ pub struct Dial<'a> {
     /// its certificate is the one presented. Without one, the connection's own local address
     /// stands in and no certificate is presented.
     pub listener: Option<&'a ListenerInfo>,
+    /// That listener's phase: a connection leaving by it closes when it does, so a peer can
+    /// never speak over it once the listener (and its side of the boundary) is gone.
+    pub listener_phase: Option<PhaseWatch>,
     pub trust: ServerTrust<'a>,
 }
 
@@ -164,6 +167,7 @@ impl Connections {
         };
         let mut options = self.outbound.clone();
         options.transport = transport;
+        options.phase = dial.listener_phase.clone();
         let this = self.clone();
         let handle = match (transport, tls_config, &key.server_name) {
             (Transport::Tcp, _, _) => {

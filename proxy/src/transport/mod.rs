@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use connections::{ConnectionKey, Connections, Dial};
 pub use legate_api::Transport;
-pub use phase::{ListenerPhase, PhaseControl};
+pub use phase::{ListenerPhase, PhaseControl, PhaseWatch};
 pub use stream::{serve_tcp_listener, StreamOptions};
 pub use tls::{server_acceptor, RotatingAcceptor};
 pub use tls_clients::{ServerTrust, TlsClients};
