@@ -189,16 +189,11 @@ impl PgStore {
     pub async fn schema_versions(&self) -> Result<Vec<i64>, SinkError> {
         self.ensure_schema().await?;
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT version FROM schema_migrations ORDER BY version",
-                &[],
-            )
-            .await
-            .map_err(pg_error)?;
-        rows.iter()
-            .map(|row| row.try_get(0).map_err(pg_error))
-            .collect()
+        first_column(
+            &client,
+            "SELECT version FROM schema_migrations ORDER BY version",
+        )
+        .await
     }
 
     /// The last record retention removed from `partition` (`seq`, `hash`), the point its
@@ -372,17 +367,12 @@ impl Sink for PgStore {
 impl Store for PgStore {
     async fn partitions(&self) -> Result<Vec<String>, SinkError> {
         let client = self.ready_client().await?;
-        let rows = client
-            .query(
-                "SELECT partition FROM audit_records UNION SELECT partition FROM audit_pruned
-                 ORDER BY 1",
-                &[],
-            )
-            .await
-            .map_err(pg_error)?;
-        rows.iter()
-            .map(|row| row.try_get(0).map_err(pg_error))
-            .collect()
+        first_column(
+            &client,
+            "SELECT partition FROM audit_records UNION SELECT partition FROM audit_pruned
+             ORDER BY 1",
+        )
+        .await
     }
 
     async fn chain(&self, partition: &str) -> Result<Vec<ChainedRecord>, SinkError> {
@@ -499,4 +489,15 @@ fn conflict(record: &ChainedRecord, reason: &str) -> SinkError {
         "partition {}, record {}: {reason}",
         record.partition, record.seq
     ))
+}
+
+/// The first column of every row `sql` returns.
+async fn first_column<T>(client: &Object, sql: &str) -> Result<Vec<T>, SinkError>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    let rows = client.query(sql, &[]).await.map_err(pg_error)?;
+    rows.iter()
+        .map(|row| row.try_get(0).map_err(pg_error))
+        .collect()
 }

@@ -1,9 +1,13 @@
 //! Building a listener's chain from its config: look each filter up, build it, check the shape.
 
-use legate_api::{FilterConfig, Side};
+use std::collections::HashMap;
+
+use legate_api::{ConfigError, FilterConfig, LoadedConfig, Side};
 use tower::ServiceExt;
 
-use crate::{BoxSipService, BuildContext, FilterError, Registry, SipRequest, SipResponse};
+use crate::{
+    BoxSipService, BuildContext, FilterError, ListenerInfo, Registry, SipRequest, SipResponse,
+};
 
 /// One entry of a listener's `filters` list.
 pub type FilterSpec = FilterConfig;
@@ -93,6 +97,36 @@ pub fn build_chain(
         service = layer(service);
     }
     Ok(service)
+}
+
+/// Builds every listener's chain of `loaded`, by listener name, each given `shared` (the
+/// directories, peers, routing and whatever else its filters look up) and its own listener.
+/// The error names the listener's filter at fault.
+pub fn build_listener_chains(
+    registry: &Registry,
+    loaded: &LoadedConfig,
+    shared: &http::Extensions,
+) -> Result<HashMap<String, BoxSipService>, ConfigError> {
+    let mut chains = HashMap::new();
+    for (index, listener) in loaded.config.listeners.iter().enumerate() {
+        let context = BuildContext {
+            listener: ListenerInfo {
+                name: listener.name.as_str().into(),
+                side: listener.side,
+                transport: listener.transport,
+                local_addr: listener.address,
+            },
+            resources: shared.clone(),
+        };
+        let chain = build_chain(registry, &listener.filters, &context).map_err(|error| {
+            loaded.source.error(
+                &format!("listeners[{index}].filters{}", error.field_path),
+                error.message,
+            )
+        })?;
+        chains.insert(listener.name.clone(), chain);
+    }
+    Ok(chains)
 }
 
 fn unreachable_inner() -> BoxSipService {

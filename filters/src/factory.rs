@@ -24,6 +24,25 @@ pub struct BuildContext {
 pub struct ConfigFolder(pub PathBuf);
 
 impl ConfigFolder {
+    /// The folder of the configuration file named `origin`; none for built-in texts
+    /// (`<embedded quickstart>`), whose paths are used as written.
+    pub fn of_config(origin: &str) -> Option<ConfigFolder> {
+        if origin.starts_with('<') {
+            return None;
+        }
+        Path::new(origin)
+            .parent()
+            .map(|folder| ConfigFolder(folder.to_path_buf()))
+    }
+
+    /// `file` taken from the folder of the configuration file named `origin`.
+    pub fn beside(origin: &str, file: &Path) -> PathBuf {
+        match ConfigFolder::of_config(origin) {
+            Some(folder) => folder.resolve(file),
+            None => file.to_path_buf(),
+        }
+    }
+
     pub fn resolve(&self, file: &Path) -> PathBuf {
         if file.is_absolute() {
             file.to_path_buf()

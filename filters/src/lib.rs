@@ -41,15 +41,15 @@ pub mod translation;
 #[doc = include_str!("../README.md")]
 pub struct Guide;
 
-pub use chain::{build_chain, call, ChainError, FilterSpec};
+pub use chain::{build_chain, build_listener_chains, call, ChainError, FilterSpec};
 pub use context::{
     ConfigVersion, Context, DialogInfo, ListenerInfo, PeerAddress, ProvisionalSink, Side,
     TlsPeerIdentity, Transport,
 };
 pub use dialog_hold::{DialogEnd, DialogHold, DialogHolds};
 pub use directory::{
-    Directories, Directory, DirectoryError, DirectoryUser, LdapConfigError, LdapDirectory,
-    LdapSettings, StaticDirectory, StaticDirectoryError,
+    build_directories, Directories, Directory, DirectoryError, DirectoryUser, LdapConfigError,
+    LdapDirectory, LdapSettings, StaticDirectory, StaticDirectoryError,
 };
 pub use error::{ErrorSource, FilterConfigError, FilterError};
 pub use factory::{BuildContext, ConfigFolder, FilterFactory, FilterLayer, FilterStatus};

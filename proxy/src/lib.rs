@@ -41,7 +41,6 @@ mod commands;
 mod control;
 mod core;
 mod dialogs;
-mod directories;
 mod discovery;
 mod engine;
 mod filter_metrics;

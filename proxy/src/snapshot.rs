@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use legate_api::{ConfigError, LoadedConfig, Source, Transport};
 use legate_audit::AuditLog;
-use legate_filters::{build_chain, BoxSipService, BuildContext, ListenerInfo, Registry};
+use legate_filters::{
+    build_directories, build_listener_chains, BoxSipService, ConfigFolder, Registry,
+};
 
 use crate::core::Core;
 use crate::router::{Clusters, PeerRoutes, RouteTable, RouterFactory, Routing};
@@ -60,7 +62,7 @@ impl Snapshot {
         check_proxy_rules(&loaded)?;
         let config = &loaded.config;
 
-        let directories = crate::directories::build(&loaded)?;
+        let directories = build_directories(&loaded)?;
         let peer_routes = PeerRoutes::new(&config.peers, &config.dns)
             .map_err(|message| loaded.source.error("dns", message))?;
         let routing = Routing {
@@ -69,38 +71,17 @@ impl Snapshot {
             peers: Arc::new(peer_routes),
             directories: directories.clone(),
         };
-        let peers = legate_filters::Peers::new(loaded.config.peers.clone());
-        let folder = crate::directories::config_folder(&loaded.source.origin);
-        let registry = registry();
-        let mut chains = HashMap::new();
-        for (index, listener) in config.listeners.iter().enumerate() {
-            let mut resources = http::Extensions::new();
-            resources.insert(routing.clone());
-            resources.insert(directories.clone());
-            resources.insert(peers.clone());
-            if let Some(folder) = &folder {
-                resources.insert(folder.clone());
-            }
-            if let Some(audit) = audit {
-                resources.insert(audit.clone());
-            }
-            let context = BuildContext {
-                listener: ListenerInfo {
-                    name: listener.name.as_str().into(),
-                    side: listener.side,
-                    transport: listener.transport,
-                    local_addr: listener.address,
-                },
-                resources,
-            };
-            let chain = build_chain(registry, &listener.filters, &context).map_err(|error| {
-                loaded.source.error(
-                    &format!("listeners[{index}].filters{}", error.field_path),
-                    error.message,
-                )
-            })?;
-            chains.insert(listener.name.clone(), chain);
+        let mut shared = http::Extensions::new();
+        shared.insert(routing.clone());
+        shared.insert(directories);
+        shared.insert(legate_filters::Peers::new(config.peers.clone()));
+        if let Some(folder) = ConfigFolder::of_config(&loaded.source.origin) {
+            shared.insert(folder);
         }
+        if let Some(audit) = audit {
+            shared.insert(audit.clone());
+        }
+        let chains = build_listener_chains(registry(), &loaded, &shared)?;
         Ok(Snapshot {
             version,
             hash: hash_of(&loaded.source.text),

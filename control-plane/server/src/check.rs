@@ -11,10 +11,7 @@ use std::sync::Arc;
 
 use legate_api::{Config, ConfigError, LoadedConfig, Source};
 use legate_audit::{AuditLog, AuditSettings};
-use legate_filters::{
-    build_chain, BuildContext, ConfigFolder, Directories, Directory, LdapDirectory, ListenerInfo,
-    Peers, Registry, StaticDirectory,
-};
+use legate_filters::{build_directories, build_listener_chains, ConfigFolder, Peers, Registry};
 
 use crate::config_dir::ConfigFile;
 use crate::router_stand_in::RouterStandIn;
@@ -55,79 +52,22 @@ pub fn problems(file: &ConfigFile, registry: &Registry) -> Vec<ConfigError> {
     }
 }
 
+/// Every listener's chain, built as the proxy builds them but with the router stand-in, and
+/// dropped.
 fn build_chains(loaded: &LoadedConfig, registry: &Registry) -> Result<(), ConfigError> {
-    let config = &loaded.config;
-    let folder = ConfigFolder(
-        std::path::Path::new(&loaded.source.origin)
-            .parent()
-            .map(|folder| folder.to_path_buf())
-            .unwrap_or_default(),
-    );
-    let directories = directories(loaded, &folder)?;
-    let peers = Peers::new(config.peers.clone());
-    let audit = config.audit.as_ref().map(|audit| {
-        AuditLog::new(
-            AuditSettings::new("control-plane", folder.resolve(&audit.spool_dir)),
+    let mut shared = http::Extensions::new();
+    shared.insert(build_directories(loaded)?);
+    shared.insert(Peers::new(loaded.config.peers.clone()));
+    let origin = &loaded.source.origin;
+    if let Some(audit) = &loaded.config.audit {
+        let spool_dir = ConfigFolder::beside(origin, &audit.spool_dir);
+        shared.insert(AuditLog::new(
+            AuditSettings::new("control-plane", spool_dir),
             Vec::new(),
-        )
-    });
-    for (index, listener) in config.listeners.iter().enumerate() {
-        let mut resources = http::Extensions::new();
-        resources.insert(directories.clone());
-        resources.insert(peers.clone());
-        resources.insert(folder.clone());
-        if let Some(audit) = &audit {
-            resources.insert(audit.clone());
-        }
-        let context = BuildContext {
-            listener: ListenerInfo {
-                name: listener.name.as_str().into(),
-                side: listener.side,
-                transport: listener.transport,
-                local_addr: listener.address,
-            },
-            resources,
-        };
-        build_chain(registry, &listener.filters, &context).map_err(|error| {
-            loaded.source.error(
-                &format!("listeners[{index}].filters{}", error.field_path),
-                error.message,
-            )
-        })?;
+        ));
     }
-    Ok(())
-}
-
-/// The directories, as the proxy builds them: static files are read (relative paths beside
-/// the configuration file); LDAP settings are checked, servers are not contacted.
-fn directories(loaded: &LoadedConfig, folder: &ConfigFolder) -> Result<Directories, ConfigError> {
-    let mut directories = Directories::new();
-    for (index, directory) in loaded.config.directories.iter().enumerate() {
-        let built: Arc<dyn Directory> = if let Some(source) = &directory.static_file {
-            let file = StaticDirectory::load(&folder.resolve(&source.file)).map_err(|error| {
-                loaded.source.error(
-                    &format!("directories[{index}].static.file"),
-                    error.to_string(),
-                )
-            })?;
-            Arc::new(file)
-        } else if let Some(ldap) = &directory.ldap {
-            let mut ldap = ldap.clone();
-            ldap.tls_ca = ldap.tls_ca.map(|file| folder.resolve(&file));
-            if let Some(legate_api::Secret::File(file)) = &ldap.bind_password {
-                ldap.bind_password = Some(legate_api::Secret::File(folder.resolve(file)));
-            }
-            let server = LdapDirectory::from_config(&ldap).map_err(|error| {
-                loaded.source.error(
-                    &format!("directories[{index}].ldap.{}", error.field),
-                    error.message,
-                )
-            })?;
-            Arc::new(server)
-        } else {
-            continue;
-        };
-        directories.insert(directory.name.clone(), built);
+    if let Some(folder) = ConfigFolder::of_config(origin) {
+        shared.insert(folder);
     }
-    Ok(directories)
+    build_listener_chains(registry, loaded, &shared).map(drop)
 }

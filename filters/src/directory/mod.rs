@@ -18,6 +18,7 @@
 //!   - { user: bob, domain: corp.example, groups: [engineering] }
 //! ```
 
+mod configured;
 mod ldap;
 mod static_file;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use configured::build_directories;
 pub use ldap::{LdapConfigError, LdapDirectory, LdapSettings};
 pub use static_file::{StaticDirectory, StaticDirectoryError};
 

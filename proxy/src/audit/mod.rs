@@ -11,11 +11,10 @@ use std::path::PathBuf;
 
 use legate_api::{AuditConfig, ConfigError, LoadedConfig};
 use legate_audit::{AuditLog, AuditSettings};
+use legate_filters::ConfigFolder;
 
 pub use metrics::AuditMetrics;
 pub use sinks::build_sinks;
-
-use crate::directories::beside_config;
 
 /// The log the `audit` section describes, or `None` without one. Nothing is opened yet: the
 /// caller recovers the spools ([`AuditLog::recover`]) before serving and starts the writers
@@ -30,7 +29,7 @@ pub fn build(loaded: &LoadedConfig) -> Result<Option<AuditLog>, ConfigError> {
 
 fn settings(loaded: &LoadedConfig, audit: &AuditConfig) -> AuditSettings {
     let partition = audit.partition.clone().unwrap_or_else(host_name);
-    let spool_dir: PathBuf = beside_config(&loaded.source.origin, &audit.spool_dir);
+    let spool_dir: PathBuf = ConfigFolder::beside(&loaded.source.origin, &audit.spool_dir);
     let mut settings = AuditSettings::new(partition, spool_dir);
     settings.queue_size = audit.queue_size;
     settings

@@ -10,9 +10,9 @@ use legate_api::{AuditSinkConfig, ConfigError, LoadedConfig};
 use legate_audit::{
     ChainedRecord, NamedSink, PgStore, Sink, SinkError, SqliteStore, StdoutSink, WebhookSink,
 };
+use legate_filters::ConfigFolder;
 
 use super::lazy::LazySink;
-use crate::directories::beside_config;
 
 /// Every configured sink, by its config name, in config order.
 pub fn build_sinks(loaded: &LoadedConfig) -> Result<Vec<NamedSink>, ConfigError> {
@@ -37,7 +37,7 @@ fn build_sink(
     config: &AuditSinkConfig,
 ) -> Result<Arc<dyn Sink>, (&'static str, String)> {
     if let Some(sqlite) = &config.sqlite {
-        let file = beside_config(&loaded.source.origin, &sqlite.file);
+        let file = ConfigFolder::beside(&loaded.source.origin, &sqlite.file);
         let retention = sqlite.retention;
         return Ok(Arc::new(LazySink::new("sqlite", move || {
             let file = file.clone();

@@ -64,9 +64,7 @@ impl Applier {
         tls_rotation::install(core, acceptors);
         core.connections.replace_tls_clients(tls_clients);
         self.engine.swap(snapshot);
-        if !listeners.is_empty() {
-            listeners.install(core, &self.shutdown, drain);
-        }
+        listeners.install(core, &self.shutdown, drain);
         self.metrics.swaps.inc();
         self.metrics.set_version(push.version);
         tracing::info!(version = push.version, hash = %push.hash, "configuration swapped in");

@@ -59,10 +59,6 @@ pub fn prepare(running: &Config, next: &LoadedConfig) -> Result<ListenerChanges,
 }
 
 impl ListenerChanges {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty()
-    }
-
     /// Opens the added listeners and retires the removed ones; call once the snapshot that
     /// knows the new listeners is the engine's.
     pub fn install(self, core: &Arc<Core>, shutdown: &ShutdownWatch, drain: Duration) {
@@ -77,11 +73,13 @@ impl ListenerChanges {
             .into_iter()
             .filter_map(|bound| listening::open(bound, core.limits))
             .collect();
-        core.update_listeners(|current| {
-            let mut all: Vec<_> = current.iter().cloned().collect();
-            all.extend(opened.iter().map(|o| o.runtime.clone()));
-            Listeners::new(all)
-        });
+        if !opened.is_empty() {
+            core.update_listeners(|current| {
+                let mut all: Vec<_> = current.iter().cloned().collect();
+                all.extend(opened.iter().map(|o| o.runtime.clone()));
+                Listeners::new(all)
+            });
+        }
         if let Some(inbound) = core.connections.inbound() {
             for listener in opened {
                 listener.serve(&core.connections, &inbound, shutdown);

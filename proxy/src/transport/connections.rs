@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use super::stream::{spawn_connection, StreamOptions};
 use super::tls_clients::{ServerTrust, TlsClients};
-use super::{tls, ConnectionHandle, Flow, Inbound, PhaseWatch, Transport, CONNECT_TIMEOUT};
+use super::{ConnectionHandle, Flow, Inbound, PhaseWatch, Transport, CONNECT_TIMEOUT};
 
 /// What a connection in the table is reused for: its transport, the peer's address and, for
 /// outbound TLS, the server name the peer's certificate was verified for. A connection made to
@@ -174,7 +174,7 @@ impl Connections {
                 spawn_connection(socket, None, local, key, options, this, inbound)
             }
             (Transport::Tls, Some(config), Some(name)) => {
-                let stream = tls::connect(config, name, socket).await?;
+                let stream = legate_tls::connect(config, name, socket).await?;
                 spawn_connection(stream, None, local, key, options, this, inbound)
             }
             _ => return Err(io::Error::other("udp is not connection-oriented")),

@@ -1,16 +1,15 @@
-//! TLS with rustls: per-listener server certificates, optional client-certificate verification
-//! against a configured trust bundle, and the handshakes of both directions. What outbound
-//! connections trust and present is chosen in [`super::tls_clients`].
+//! TLS on the SIP listeners: per-listener server certificates, optional client-certificate
+//! verification against a configured trust bundle, and what a verified client certificate
+//! proves. What outbound connections trust and present is chosen in [`super::tls_clients`].
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
 use legate_filters::TlsPeerIdentity;
+use legate_tls::TlsError;
 use tokio::net::TcpStream;
-use tokio_rustls::{client, server, TlsAcceptor};
-
-pub(super) use legate_tls::{certificates, private_key, provider, root_store, TlsError};
+use tokio_rustls::{server, TlsAcceptor};
 
 /// A listener's acceptor, replaceable while it runs: a new snapshot may bring new certificates.
 /// Each connection takes the acceptor current when it arrives, so connections already up keep
@@ -41,17 +40,6 @@ pub(crate) async fn accept(
         .and_then(|chain| chain.first())
         .map(|leaf| identity_of(leaf.as_ref()));
     Ok((stream, identity))
-}
-
-/// The client side of a handshake, verifying the server as `server_name`. Bounded: an upstream
-/// that takes the TCP connection but never completes the handshake must fail the attempt, not
-/// stall the request.
-pub(crate) async fn connect(
-    config: Arc<rustls::ClientConfig>,
-    server_name: &str,
-    socket: TcpStream,
-) -> io::Result<client::TlsStream<TcpStream>> {
-    legate_tls::connect(config, server_name, socket).await
 }
 
 /// The names a verified client certificate proves: DNS and URI subjectAltNames (RFC 5922 §7.1).

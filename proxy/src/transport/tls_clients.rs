@@ -27,7 +27,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::peer_verifier::PeerVerifier;
-use super::tls::{certificates, private_key, provider, root_store, TlsError};
+use legate_tls::{certificates, private_key, provider, root_store, TlsError};
 
 /// Whose certificates an outbound TLS connection accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
