@@ -161,29 +161,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::EventKind;
-
-    fn record(n: i64) -> AuditRecord {
-        AuditRecord {
-            at_micros: 1_700_000_000_000_000 + n,
-            event: EventKind::Request,
-            method: "MESSAGE".into(),
-            call_id: format!("c{n}"),
-            local_internal: Some("a.smith@corp.internal".into()),
-            local_federated: Some("alice@acme.example".into()),
-            remote: Some("bob@partner.example".into()),
-            service: "im".into(),
-            direction: "outbound".into(),
-            partner: Some("partner".into()),
-            listener: "internal".into(),
-            decision: Some("allow".into()),
-            rule_id: Some("r1".into()),
-            status: 200,
-            config_version: 1,
-            trace_id: None,
-            body: None,
-        }
-    }
+    use crate::record::sample as record;
 
     fn chain_of(n: i64) -> Vec<ChainedRecord> {
         let mut chain = Chain::resume("p", None);

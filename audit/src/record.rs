@@ -69,3 +69,27 @@ pub struct AuditRecord {
     /// The message body, only where the partner's policy asks for it (redacted, capped).
     pub body: Option<String>,
 }
+
+/// Record `n` of a run: a MESSAGE allowed towards one partner, its time and Call-ID from `n`.
+#[cfg(test)]
+pub(crate) fn sample(n: i64) -> AuditRecord {
+    AuditRecord {
+        at_micros: 1_700_000_000_000_000 + n,
+        event: EventKind::Request,
+        method: "MESSAGE".into(),
+        call_id: format!("call-{n}"),
+        local_internal: Some("a.smith@corp.internal".into()),
+        local_federated: Some("alice@acme.example".into()),
+        remote: Some("bob@partner.example".into()),
+        service: "im".into(),
+        direction: "outbound".into(),
+        partner: Some("partner".into()),
+        listener: "internal".into(),
+        decision: Some("allow".into()),
+        rule_id: Some("r1".into()),
+        status: 200,
+        config_version: 1,
+        trace_id: None,
+        body: None,
+    }
+}

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use super::spool::Spool;
 use super::*;
-use crate::{verify, AuditRecord, ChainedRecord, EventKind, SinkError};
+use crate::{verify, AuditRecord, ChainedRecord, SinkError};
 
 /// Appends pass this gate; a test holding all its permits holds every append.
 const GATE: u32 = 1 << 20;
@@ -81,25 +81,7 @@ impl Sink for TestSink {
 }
 
 fn record(n: usize) -> AuditRecord {
-    AuditRecord {
-        at_micros: 1_700_000_000_000_000 + n as i64,
-        event: EventKind::Request,
-        method: "MESSAGE".into(),
-        call_id: format!("call-{n}"),
-        local_internal: Some("a.smith@corp.internal".into()),
-        local_federated: Some("alice@acme.example".into()),
-        remote: Some("bob@partner.example".into()),
-        service: "im".into(),
-        direction: "outbound".into(),
-        partner: Some("partner".into()),
-        listener: "internal".into(),
-        decision: Some("allow".into()),
-        rule_id: Some("r1".into()),
-        status: 200,
-        config_version: 1,
-        trace_id: None,
-        body: None,
-    }
+    crate::record::sample(n as i64)
 }
 
 fn log_over(dir: &std::path::Path, sinks: &[(&str, &Arc<TestSink>)]) -> AuditLog {
