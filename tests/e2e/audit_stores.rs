@@ -343,24 +343,47 @@ fn records_reach_postgres_over_verified_tls() {
     assert_eq!(sessions(false), "0");
 }
 
-#[test]
-fn open_mode_passes_requests_while_postgres_is_down_and_delivers_every_record_after() {
+/// Legate auditing in `fail_mode` into a PostgreSQL server the test starts, with remote.example
+/// routed to an upstream that accepts everything.
+struct AuditedByPostgres {
+    /// Dropped last: the spool folder outlives Legate.
+    _spool: tempfile::TempDir,
+    p: Ports,
+    server: Postgres,
+    upstream: AcceptingUpstream,
+    legate: Legate,
+}
+
+fn audited_by_postgres(fail_mode: &str) -> AuditedByPostgres {
     let p = Ports::pick();
-    let mut server = Postgres::start();
-    let url = server.url();
-    let store = ["--postgres", url.as_str()];
+    let server = Postgres::start();
     let upstream = AcceptingUpstream::start();
     let spool = tempfile::tempdir().unwrap();
+    let sink = postgres_sink(&server);
     let legate = Legate::start(
-        &audit_config(
-            &p,
-            upstream.port,
-            "open",
-            spool.path(),
-            &postgres_sink(&server),
-        ),
+        &audit_config(&p, upstream.port, fail_mode, spool.path(), &sink),
         p.admin,
     );
+    AuditedByPostgres {
+        _spool: spool,
+        p,
+        server,
+        upstream,
+        legate,
+    }
+}
+
+#[test]
+fn open_mode_passes_requests_while_postgres_is_down_and_delivers_every_record_after() {
+    let AuditedByPostgres {
+        _spool,
+        p,
+        mut server,
+        upstream,
+        legate,
+    } = audited_by_postgres("open");
+    let url = server.url();
+    let store = ["--postgres", url.as_str()];
 
     let before = call_ids("before", 1..=5);
     send_all(&p, &before, 200);
@@ -398,22 +421,15 @@ fn open_mode_passes_requests_while_postgres_is_down_and_delivers_every_record_af
 
 #[test]
 fn closed_mode_refuses_requests_while_postgres_is_down_and_passes_them_when_it_is_back() {
-    let p = Ports::pick();
-    let mut server = Postgres::start();
+    let AuditedByPostgres {
+        _spool,
+        p,
+        mut server,
+        upstream,
+        legate,
+    } = audited_by_postgres("closed");
     let url = server.url();
     let store = ["--postgres", url.as_str()];
-    let upstream = AcceptingUpstream::start();
-    let spool = tempfile::tempdir().unwrap();
-    let legate = Legate::start(
-        &audit_config(
-            &p,
-            upstream.port,
-            "closed",
-            spool.path(),
-            &postgres_sink(&server),
-        ),
-        p.admin,
-    );
 
     let before = call_ids("before", 1..=2);
     send_all(&p, &before, 200);
