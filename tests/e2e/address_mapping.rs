@@ -8,6 +8,9 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use legate_e2e::config::config_head;
+use legate_e2e::raw_sip::{
+    header, port_of as port, receive, reply, request_uri, send, udp_socket as socket,
+};
 use legate_e2e::{free_port, Legate};
 
 /// Names that exist only inside the organisation; none may reach the partner.
@@ -20,18 +23,6 @@ struct Setup {
     /// The internal IM server (and user agents) and the partner, as raw sockets.
     im: UdpSocket,
     partner: UdpSocket,
-}
-
-fn socket() -> UdpSocket {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    socket
-}
-
-fn port(socket: &UdpSocket) -> u16 {
-    socket.local_addr().unwrap().port()
 }
 
 impl Setup {
@@ -103,62 +94,6 @@ clusters:
             );
         }
     }
-}
-
-fn receive(socket: &UdpSocket) -> String {
-    let mut buffer = vec![0u8; 65535];
-    loop {
-        let (len, _) = socket.recv_from(&mut buffer).expect("nothing arrived");
-        let text = String::from_utf8_lossy(&buffer[..len]).into_owned();
-        // Provisional answers are not what these tests wait for.
-        if !text.starts_with("SIP/2.0 100") {
-            return text;
-        }
-    }
-}
-
-fn send(socket: &UdpSocket, port: u16, message: &str) {
-    socket
-        .send_to(
-            message.replace('\n', "\r\n").as_bytes(),
-            ("127.0.0.1", port),
-        )
-        .unwrap();
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Vec<&'a str> {
-    message
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':'))
-        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-        .collect()
-}
-
-fn request_uri(message: &str) -> &str {
-    message.split(' ').nth(1).unwrap()
-}
-
-/// A response to `request`: its Vias, From, To (with `to_tag`), Call-ID and CSeq, then `extra`.
-fn reply(request: &str, status: &str, to_tag: &str, extra: &str) -> String {
-    let mut out = format!("SIP/2.0 {status}\n");
-    for via in header(request, "Via") {
-        out.push_str(&format!("Via: {via}\n"));
-    }
-    let to = header(request, "To")[0];
-    let to = if to.contains("tag=") || to_tag.is_empty() {
-        to.to_string()
-    } else {
-        format!("{to};tag={to_tag}")
-    };
-    out.push_str(&format!(
-        "From: {}\nTo: {to}\nCall-ID: {}\nCSeq: {}\n{extra}Content-Length: 0\n\n",
-        header(request, "From")[0],
-        header(request, "Call-ID")[0],
-        header(request, "CSeq")[0],
-    ));
-    out
 }
 
 #[test]

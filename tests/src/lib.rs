@@ -25,6 +25,7 @@ pub mod kamailio;
 pub mod ldap;
 pub mod partner;
 pub mod postgres;
+pub mod raw_sip;
 pub mod stream;
 pub mod tls;
 pub mod upstream;

@@ -38,11 +38,12 @@ mod yaml_error;
 
 pub use config::{
     AdminConfig, AttributeRouting, AuditConfig, AuditSinkConfig, ClientCertificate, ClusterConfig,
-    Config, DirectoryConfig, DnsConfig, FilterConfig, FilterTemplate, HealthCheckConfig,
-    LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing, MessageLimits, PeerConfig,
-    PeerLimits, PeerProtocol, PeerReach, PostgresSinkConfig, ProxyConfig, RouteConfig, RouteMatch,
-    RouteTarget, Secret, Side, SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig,
-    TemplatePart, Timers, TlsConfig, Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,
+    Config, DirectoryConfig, DnsConfig, EdgeConfig, FilterConfig, FilterTemplate, ForeignRoutes,
+    HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing,
+    MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PostgresSinkConfig,
+    ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side, SqliteSinkConfig,
+    StaticDirectoryConfig, StdoutSinkConfig, TemplatePart, Timers, TlsConfig, Transport,
+    WebhookSinkConfig, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

@@ -124,7 +124,7 @@ impl Authn {
             .context
             .get::<DialogInfo>()
             .is_some_and(|d| d.in_dialog);
-        if !in_dialog && !self.addressed_here(&request.message) {
+        if !self.addressed_here(&request.message, in_dialog) {
             return Err(Refusal::NotAddressedHere);
         }
         // A partner's assertion is not trusted inside: the checked From is what the inside sees.
@@ -170,11 +170,21 @@ impl Authn {
                 .is_some_and(|owner| owner.name == peer.name)
     }
 
-    fn addressed_here(&self, message: &Message) -> bool {
-        let Some(uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) else {
-            return false;
+    /// Whether the request is for one of our domains: its Request-URI out of dialog; inside a
+    /// dialog the Request-URI is a Contact (Legate's own, opened into an internal one), so the
+    /// local party is the one in To.
+    fn addressed_here(&self, message: &Message, in_dialog: bool) -> bool {
+        let host = if in_dialog {
+            match message.to_header() {
+                Ok(to) => to.uri.host_lowercase(),
+                Err(_) => return false,
+            }
+        } else {
+            match message.request_uri().and_then(|u| Uri::parse(u).ok()) {
+                Some(uri) => uri.host_lowercase(),
+                None => return false,
+            }
         };
-        let host = uri.host_lowercase();
         self.compiled.local_domains.contains(&host)
     }
 }

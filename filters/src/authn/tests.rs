@@ -248,8 +248,21 @@ async fn identity_headers_are_stripped_on_pass() {
     assert_eq!(header(&response, "X-Asserted").as_deref(), Some("0"));
 }
 
+/// An in-dialog request to `contact` (the Request-URI) for the local party `to`.
+fn in_dialog_request(contact: &str, to: &str) -> Message {
+    let text = String::from_utf8_lossy(&request("alice@partner.example", contact, "").to_bytes())
+        .replace(
+            &format!("To: <sip:{contact}>"),
+            &format!("To: <sip:{to}>;tag=t1"),
+        );
+    match parse_message(Bytes::from(text), &Limits::default()) {
+        Ok(message) => message,
+        Err(error) => panic!("test request does not parse: {error}"),
+    }
+}
+
 #[tokio::test]
-async fn requests_not_for_us_are_refused_unless_in_a_dialog() {
+async fn requests_not_for_us_are_refused_in_and_out_of_dialogs() {
     let chain = chain(EXTERNAL, Side::External).unwrap();
     let certificate = dns(&["partner.example"]);
     let message = request("alice@partner.example", "bob@other.example", "");
@@ -259,16 +272,23 @@ async fn requests_not_for_us_are_refused_unless_in_a_dialog() {
     let upper = request("alice@partner.example", "bob@CORP.example", "");
     let response = send(&chain, upper, external(certificate.clone())).await;
     assert_passed(&response, "peer partner partner.example");
-    // In a dialog the Request-URI is a Contact (an address of ours), not a domain.
-    let in_dialog = request("alice@partner.example", "bob@10.1.2.3:5061", "");
-    let mut context = external(certificate);
-    context.insert(DialogInfo {
-        id: "c1@example;f1;t1".into(),
-        in_dialog: true,
-        known_locally: true,
-    });
-    let response = send(&chain, in_dialog, context).await;
+    // In a dialog the Request-URI is a Contact (an address of ours), not a domain: the local
+    // party is in To, and it must be ours too.
+    let in_dialog = |certificate| {
+        let mut context = external(certificate);
+        context.insert(DialogInfo {
+            id: "c1@example;f1;t1".into(),
+            in_dialog: true,
+            known_locally: true,
+        });
+        context
+    };
+    let ours = in_dialog_request("bob@10.1.2.3:5061", "bob@corp.example");
+    let response = send(&chain, ours, in_dialog(certificate.clone())).await;
     assert_passed(&response, "peer partner partner.example");
+    let theirs = in_dialog_request("bob@10.1.2.3:5061", "bob@other.example");
+    let response = send(&chain, theirs, in_dialog(certificate)).await;
+    assert_refused(&response, "not addressed to this organisation");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Turning a received request into the one Legate sends on (RFC 3261 §16.6): Max-Forwards,
-//! Record-Route with Legate's signed state, and Legate's Via on top.
+//! Record-Route with Legate's sealed state, and Legate's Via on top.
 
 use legate_filters::ListenerInfo;
 use legate_sip::{Header, HeaderKind, Message, Uri};
@@ -20,7 +20,7 @@ pub fn creates_dialog(message: &Message) -> bool {
 }
 
 impl Core {
-    /// Prepares `request` for `hop`. `record_route` is the state to sign into Legate's
+    /// Prepares `request` for `hop`. `record_route` is the state to seal into Legate's
     /// Record-Route (for dialog-creating requests), `None` otherwise.
     pub fn prepare_forward(
         &self,
@@ -42,7 +42,7 @@ impl Core {
         let ingress_runtime = listeners.by_name(&ingress.name);
         if let Some(state) = record_route {
             let call_id = request.call_id().cloned().unwrap_or_default();
-            let params = self.signer.encode(state, &call_id);
+            let params = state.seal(&self.sealer, &call_id);
             // Two entries when the request changes listener or transport (RFC 5658), so each side
             // routes back to the listener it knows; the one facing the next hop goes on top.
             let mut entries = Vec::new();

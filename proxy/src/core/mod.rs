@@ -1,4 +1,4 @@
-//! The stateful proxy core (RFC 3261 §16, §17): transactions, forwarding, and the signed
+//! The stateful proxy core (RFC 3261 §16, §17): transactions, forwarding, and the sealed
 //! Record-Route state that lets any replica route in-dialog requests.
 //!
 //! The core knows nothing of configuration snapshots or filter chains: [`crate::engine`] decides
@@ -29,8 +29,8 @@ pub use client_txn::{ClientOutcome, NextHop};
 pub use forward::creates_dialog;
 pub use keys::{ClientKey, ServerKey};
 pub use listeners::{ListenerRuntime, Listeners};
-pub use respond::{error_response, local_response, with_to_tag};
-pub use route_state::{RouteSigner, RouteState};
+pub use respond::{error_response, local_response, sender_warning, with_to_tag};
+pub use route_state::RouteState;
 pub use server_txn::{ServerTxn, ServerTxnStart};
 
 use crate::transport::Connections;
@@ -58,8 +58,8 @@ pub struct Core {
     pub timers: Timers,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
-    pub signer: RouteSigner,
-    /// Seals what topology hiding takes out of messages leaving by external listeners.
+    /// Seals Legate's Record-Route state, and what topology hiding takes out of messages
+    /// leaving by external listeners.
     pub sealer: sealer::Sealer,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
     client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
@@ -81,7 +81,6 @@ impl Core {
             limits,
             metrics,
             sealer: sealer::Sealer::new(&route_secret),
-            signer: RouteSigner::new(route_secret),
             server_txns: Mutex::new(HashMap::new()),
             client_txns: Mutex::new(HashMap::new()),
         }

@@ -1,26 +1,29 @@
-//! Legate's own Record-Route state, signed so that any replica can trust it.
+//! Legate's own Record-Route state, sealed so that any replica can trust it and no partner can
+//! read it.
 //!
 //! When Legate record-routes a dialog it writes, into its Record-Route URI, what routing the
 //! dialog later needs: which listeners it entered and left by, the initiator's From tag (to tell
 //! the two directions apart) and the initiator's flow (to reuse its connection). In-dialog
 //! requests bring it back in their Route header, so a replica that never saw the dialog (after a
-//! restart or a scale event) routes them the same way. An HMAC over the state and the Call-ID
-//! stops a peer from forging state or replaying it onto another dialog.
+//! restart or a scale event) routes them the same way.
+//!
+//! The state is sealed with the topology sealer (AES-GCM) and bound to the Call-ID: a peer can
+//! neither read it (it names listeners and the initiator's address), forge it, nor move it onto
+//! another dialog. What a replay of it may still reach is decided in `engine::route_set`.
 
 use std::net::SocketAddr;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use legate_filters::Transport;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
-/// URI parameter holding the encoded state.
+use super::sealer::{SealError, Sealer};
+
+/// URI parameter holding the sealed state.
 pub const STATE_PARAM: &str = "lgs";
-/// URI parameter holding the truncated MAC.
-pub const MAC_PARAM: &str = "lgm";
-const MAC_BYTES: usize = 16;
+
+/// What the sealed state is bound to besides the Call-ID, so a value sealed for another purpose
+/// (a hidden Contact, say) never opens as route state.
+const PURPOSE: &[u8] = b"legate-rr-v2\0";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteState {
@@ -40,79 +43,42 @@ pub struct RouteState {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RouteStateError {
-    #[error("route state parameters missing")]
-    Missing,
     #[error("route state is not valid base64")]
     Encoding,
-    #[error("route state signature does not match (tampered, or from another dialog)")]
-    BadSignature,
+    #[error("route state does not open (tampered, or from another dialog)")]
+    Forged,
     #[error("route state does not decode")]
     Malformed,
 }
 
-pub struct RouteSigner {
-    key: Vec<u8>,
+impl From<SealError> for RouteStateError {
+    fn from(error: SealError) -> Self {
+        match error {
+            SealError::Encoding => RouteStateError::Encoding,
+            SealError::Forged => RouteStateError::Forged,
+        }
+    }
 }
 
-impl RouteSigner {
-    pub fn new(key: Vec<u8>) -> RouteSigner {
-        RouteSigner { key }
+fn context(call_id: &[u8]) -> Vec<u8> {
+    let mut context = Vec::with_capacity(PURPOSE.len() + call_id.len());
+    context.extend_from_slice(PURPOSE);
+    context.extend_from_slice(call_id);
+    context
+}
+
+impl RouteState {
+    /// The `;lgs=…` parameter for a Record-Route URI.
+    pub fn seal(&self, sealer: &Sealer, call_id: &[u8]) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!(";{STATE_PARAM}={}", sealer.seal(&json, &context(call_id)))
     }
 
-    fn mac(&self, state: &[u8], call_id: &[u8]) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            Err(_) => unreachable_key(),
-        };
-        mac.update(b"legate-rr-v1\0");
-        mac.update(state);
-        mac.update(b"\0");
-        mac.update(call_id);
-        mac
-    }
-
-    /// The `;lgs=…;lgm=…` parameters for a Record-Route URI.
-    pub fn encode(&self, state: &RouteState, call_id: &[u8]) -> String {
-        let json = serde_json::to_vec(state).unwrap_or_default();
-        let tag = self.mac(&json, call_id).finalize().into_bytes();
-        let tag = tag.get(..MAC_BYTES).unwrap_or(&tag);
-        format!(
-            ";{STATE_PARAM}={};{MAC_PARAM}={}",
-            URL_SAFE_NO_PAD.encode(&json),
-            URL_SAFE_NO_PAD.encode(tag)
-        )
-    }
-
-    /// Checks and decodes the state carried by a Route URI's parameters.
-    pub fn decode(
-        &self,
-        state: Option<&str>,
-        mac: Option<&str>,
-        call_id: &[u8],
-    ) -> Result<RouteState, RouteStateError> {
-        let (Some(state), Some(mac)) = (state, mac) else {
-            return Err(RouteStateError::Missing);
-        };
-        let json = URL_SAFE_NO_PAD
-            .decode(state)
-            .map_err(|_| RouteStateError::Encoding)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| RouteStateError::Encoding)?;
-        if tag.len() != MAC_BYTES {
-            return Err(RouteStateError::BadSignature);
-        }
-        self.mac(&json, call_id)
-            .verify_truncated_left(&tag)
-            .map_err(|_| RouteStateError::BadSignature)?;
+    /// Opens the state carried by a Route URI's `lgs` parameter.
+    pub fn open(sealer: &Sealer, token: &str, call_id: &[u8]) -> Result<Self, RouteStateError> {
+        let json = sealer.open(token, &context(call_id))?;
         serde_json::from_slice(&json).map_err(|_| RouteStateError::Malformed)
     }
-}
-
-#[cold]
-fn unreachable_key() -> ! {
-    unreachable!("hmac accepts keys of any length")
 }
 
 #[cfg(test)]
@@ -128,58 +94,45 @@ mod tests {
         }
     }
 
-    fn params(encoded: &str) -> (String, String) {
-        let mut state = String::new();
-        let mut mac = String::new();
-        for part in encoded.split(';').filter(|p| !p.is_empty()) {
-            let (k, v) = part.split_once('=').unwrap();
-            if k == STATE_PARAM {
-                state = v.into();
-            } else {
-                mac = v.into();
-            }
-        }
-        (state, mac)
+    fn token(param: &str) -> &str {
+        param.strip_prefix(";lgs=").unwrap()
     }
 
     #[test]
-    fn round_trips_and_survives_a_new_signer_with_the_same_key() {
-        let encoded = RouteSigner::new(b"k".to_vec()).encode(&state(), b"call-1");
-        let (s, m) = params(&encoded);
-        let other_replica = RouteSigner::new(b"k".to_vec());
+    fn round_trips_and_opens_on_another_replica_with_the_same_secret() {
+        let sealed = state().seal(&Sealer::new(b"k"), b"call-1");
+        let other_replica = Sealer::new(b"k");
         assert_eq!(
-            other_replica.decode(Some(&s), Some(&m), b"call-1"),
+            RouteState::open(&other_replica, token(&sealed), b"call-1"),
             Ok(state())
         );
     }
 
     #[test]
-    fn rejects_tampering_replay_and_other_keys() {
-        let signer = RouteSigner::new(b"k".to_vec());
-        let (s, m) = params(&signer.encode(&state(), b"call-1"));
+    fn reveals_nothing_and_refuses_tampering_replay_and_other_keys() {
+        let sealer = Sealer::new(b"k");
+        let sealed = state().seal(&sealer, b"call-1");
+        for secret in ["internal", "external", "127.0.0.1", "5000"] {
+            assert!(!sealed.contains(secret), "{secret} readable in {sealed}");
+        }
         assert_eq!(
-            signer.decode(Some(&s), Some(&m), b"call-2"),
-            Err(RouteStateError::BadSignature)
+            RouteState::open(&sealer, token(&sealed), b"call-2"),
+            Err(RouteStateError::Forged)
         );
-        let mut forged = state();
-        forged.egress = "internal".into();
-        let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let stranger = Sealer::new(b"other");
         assert_eq!(
-            signer.decode(Some(&forged), Some(&m), b"call-1"),
-            Err(RouteStateError::BadSignature)
-        );
-        let stranger = RouteSigner::new(b"other".to_vec());
-        assert_eq!(
-            stranger.decode(Some(&s), Some(&m), b"call-1"),
-            Err(RouteStateError::BadSignature)
+            RouteState::open(&stranger, token(&sealed), b"call-1"),
+            Err(RouteStateError::Forged)
         );
         assert_eq!(
-            signer.decode(Some("%%"), Some(&m), b"call-1"),
+            RouteState::open(&sealer, "%%", b"call-1"),
             Err(RouteStateError::Encoding)
         );
+        // A value sealed for the same Call-ID but another purpose does not open as route state.
+        let contact = sealer.seal(b"sip:alice@10.0.0.5", b"call-1");
         assert_eq!(
-            signer.decode(None, Some(&m), b"call-1"),
-            Err(RouteStateError::Missing)
+            RouteState::open(&sealer, &contact, b"call-1"),
+            Err(RouteStateError::Forged)
         );
     }
 }

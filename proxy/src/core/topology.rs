@@ -11,7 +11,8 @@
 //! - Contact: replaced by a URI of the external listener carrying the original, sealed (`lgc`,
 //!   bound to the Call-ID); an in-dialog request to it is turned back into a request to the
 //!   original Contact.
-//! - Warning headers written by internal servers name those servers; only Legate's go out.
+//! - Warning headers written by internal servers name those servers; only Legate's go out,
+//!   with the listener's advertised host as their agent.
 //!
 //! The Call-ID is not rewritten: peers see it as the internal user agent chose it.
 
@@ -37,6 +38,16 @@ const CONTACT_USER: &str = "lg";
 
 fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
+}
+
+/// What a sealed value is bound to: its purpose and what it belongs to (a Call-ID, a branch),
+/// so a value sealed for one purpose never opens as another.
+fn bound(purpose: &str, to: &[u8]) -> Vec<u8> {
+    let mut context = Vec::with_capacity(purpose.len() + 1 + to.len());
+    context.extend_from_slice(purpose.as_bytes());
+    context.push(0);
+    context.extend_from_slice(to);
+    context
 }
 
 impl Core {
@@ -67,7 +78,7 @@ impl Core {
         let top = routes.first().filter(|_| ours_on_top).cloned();
         self.replace_record_routes(message, top.as_deref(), &hidden, &call_id);
         self.hide_contacts(message, egress, &call_id);
-        keep_only_own_warnings(message);
+        keep_only_own_warnings(message, egress);
     }
 
     /// A response leaving by the external listener `listener` (the far side's Vias only: Legate
@@ -98,7 +109,7 @@ impl Core {
             message.headers.remove_all(HeaderKind::RecordRoute);
         }
         self.hide_contacts(message, listener, &call_id);
-        keep_only_own_warnings(message);
+        keep_only_own_warnings(message, listener);
     }
 
     /// A response that came back in answer to a request hidden on its way out: Legate's entry
@@ -152,7 +163,9 @@ impl Core {
         if self.is_own_uri(&entry.uri).is_none() {
             return Ok(None);
         }
-        let hidden = self.sealer.open_values(&token, call_id)?;
+        let hidden = self
+            .sealer
+            .open_values(&token, &bound(HIDDEN_ROUTES, call_id))?;
         entry
             .uri
             .params
@@ -170,7 +183,7 @@ impl Core {
         self.is_own_uri(request_uri)?;
         Some(
             self.sealer
-                .open(token, call_id)
+                .open(token, &bound(HIDDEN_CONTACT, call_id))
                 .map(|original| text(&original)),
         )
     }
@@ -193,7 +206,10 @@ impl Core {
         }
         let Ok(via) = Via::parse(&top) else { return };
         if let (Some(Some(token)), Some(branch)) = (via.param(HIDDEN_VIAS), via.branch()) {
-            match self.sealer.open_values(token, branch.as_bytes()) {
+            match self
+                .sealer
+                .open_values(token, &bound(HIDDEN_VIAS, branch.as_bytes()))
+            {
                 Ok(hidden) => {
                     for value in hidden.into_iter().rev() {
                         message
@@ -219,9 +235,10 @@ impl Core {
             return;
         };
         let below: Vec<String> = below.iter().map(|v| text(v)).collect();
-        let token = self
-            .sealer
-            .seal_values(&below, own.branch().unwrap_or_default().as_bytes());
+        let token = self.sealer.seal_values(
+            &below,
+            &bound(HIDDEN_VIAS, own.branch().unwrap_or_default().as_bytes()),
+        );
         own.set_param(HIDDEN_VIAS, Some(&token));
         message.headers.remove_all(HeaderKind::Via);
         message
@@ -243,7 +260,9 @@ impl Core {
             return;
         };
         if !hidden.is_empty() {
-            let token = self.sealer.seal_values(hidden, call_id);
+            let token = self
+                .sealer
+                .seal_values(hidden, &bound(HIDDEN_ROUTES, call_id));
             entry.uri.params.push((HIDDEN_ROUTES.into(), Some(token)));
         }
         message
@@ -267,9 +286,10 @@ impl Core {
                 }
                 continue;
             };
-            let sealed = self
-                .sealer
-                .seal(contact.uri.to_string().as_bytes(), call_id);
+            let sealed = self.sealer.seal(
+                contact.uri.to_string().as_bytes(),
+                &bound(HIDDEN_CONTACT, call_id),
+            );
             contact.uri = Uri {
                 scheme: "sip".into(),
                 user: Some(CONTACT_USER.into()),
@@ -292,14 +312,30 @@ impl Core {
     }
 }
 
-/// Warning headers (`code agent "text"`) from anyone but Legate name internal servers.
-fn keep_only_own_warnings(message: &mut Message) {
-    message.headers.retain(|header| {
-        header.kind != HeaderKind::Warning
-            || header
-                .value
-                .split(|&b| b == b' ')
-                .nth(1)
-                .is_some_and(|agent| agent == b"legate")
-    });
+/// Warning headers (`code agent "text"`) from anyone but Legate name internal servers, so only
+/// Legate's go out, and those with the listener's advertised host as their agent (RFC 3261
+/// §20.43) rather than the product's name.
+fn keep_only_own_warnings(message: &mut Message, listener: &ListenerRuntime) {
+    let own = |value: &[u8]| value.split(|&b| b == b' ').nth(1) == Some(&b"legate"[..]);
+    let warnings: Vec<String> = message
+        .headers
+        .values(HeaderKind::Warning)
+        .iter()
+        .filter(|value| own(value))
+        .map(|value| {
+            let (code, text) = text(value)
+                .split_once(" legate ")
+                .map(|(code, text)| (code.to_string(), text.to_string()))
+                .unwrap_or_default();
+            format!("{code} {} {text}", listener.advertised_host)
+        })
+        .collect();
+    if message.headers.remove_all(HeaderKind::Warning) == 0 {
+        return;
+    }
+    for warning in warnings {
+        message
+            .headers
+            .push(Header::new(HeaderKind::Warning, warning));
+    }
 }

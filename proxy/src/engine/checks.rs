@@ -38,7 +38,7 @@ pub fn check(request: &Message, listeners: &Listeners) -> Result<(), Refusal> {
             return Err(Refusal {
                 code: 482,
                 reason: "Loop Detected",
-                warning: "request came back through legate unchanged".into(),
+                warning: "request came back through this proxy unchanged".into(),
                 header: None,
             });
         }

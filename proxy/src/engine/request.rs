@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use legate_filters::{
-    call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, PeerAddress, ProvisionalSink,
-    SipRequest,
+    call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo, PeerAddress,
+    ProvisionalSink, SipRequest,
 };
 use legate_sip::{Header, HeaderKind, Message, Method, Via};
 
@@ -86,7 +86,8 @@ impl Engine {
         if let Err(refusal) = checks::check(&request, &self.core.listeners()) {
             return self.refuse(&txn, &listener_name, &request, refusal).await;
         }
-        let decision = match route_set::preprocess(&self.core, &mut request).await {
+        let edge = self.edge(&listener.info);
+        let decision = match route_set::preprocess(&self.core, &mut request, edge).await {
             Ok(decision) => decision,
             Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
         };
@@ -181,7 +182,10 @@ impl Engine {
                 }
                 (message, holds.unwrap_or_default())
             }
-            Err(error) => (error_response(&original, &error), DialogHolds::default()),
+            Err(error) => (
+                error_response(&original, &error, listener.info.side),
+                DialogHolds::default(),
+            ),
         };
         let status = response.status().unwrap_or(500);
         if starts_dialog && (200..300).contains(&status) {
@@ -205,6 +209,14 @@ impl Engine {
             }
         }
         self.answer(&txn, &listener_name, response).await;
+    }
+
+    /// The edge rules for a request that arrived on `listener`, from the current snapshot.
+    fn edge(&self, listener: &ListenerInfo) -> route_set::Edge {
+        route_set::Edge {
+            side: listener.side,
+            foreign_routes: self.snapshot().loaded.config.proxy.edge.foreign_routes,
+        }
     }
 
     async fn answer(&self, txn: &Arc<ServerTxn>, listener: &str, response: Message) {
@@ -255,16 +267,17 @@ impl Engine {
         if checks::check(&request, &self.core.listeners()).is_err() {
             return;
         }
-        let Ok(RouteDecision::InDialog(route)) =
-            route_set::preprocess(&self.core, &mut request).await
-        else {
-            return;
-        };
         let listeners = self.core.listeners();
         let Some(ingress) = listeners.of_flow(&flow) else {
             return;
         };
         let ingress = ingress.info.clone();
+        let edge = self.edge(&ingress);
+        let Ok(RouteDecision::InDialog(route)) =
+            route_set::preprocess(&self.core, &mut request, edge).await
+        else {
+            return;
+        };
         let egress =
             listeners.in_dialog_egress(route.egress.as_deref(), route.hop.transport, &ingress);
         let plan = self

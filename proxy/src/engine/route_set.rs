@@ -1,6 +1,8 @@
 //! Route pre-processing (RFC 3261 §16.4): strict-router fix-up, popping Legate's own Route
-//! entries (checking the signed state they carry), and finding an in-dialog request's next hop.
+//! entries (opening the sealed state they carry), and finding an in-dialog request's next hop.
 
+use legate_api::ForeignRoutes;
+use legate_filters::Side;
 use legate_sip::{HeaderKind, Message, NameAddr, Uri};
 
 use super::checks::Refusal;
@@ -29,9 +31,21 @@ fn is_ours(core: &Core, uri: &Uri) -> bool {
         .is_some()
 }
 
-pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecision, Refusal> {
+/// How the edge treats a request: the side it arrived on, and the configured answer to Route
+/// entries a partner wrote.
+#[derive(Clone, Copy)]
+pub struct Edge {
+    pub side: Side,
+    pub foreign_routes: ForeignRoutes,
+}
+
+pub async fn preprocess(
+    core: &Core,
+    request: &mut Message,
+    edge: Edge,
+) -> Result<RouteDecision, Refusal> {
     let call_id = request.call_id().cloned().unwrap_or_default();
-    unhide_request_uri(core, request, &call_id)?;
+    let target_sealed = unhide_request_uri(core, request, &call_id)?;
     // §16.4: a strict router before us put our URI in the Request-URI; the real target is the
     // last Route entry.
     let request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
@@ -46,6 +60,8 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
     }
 
     let mut state: Option<RouteState> = None;
+    // How many Route entries on top came out of Legate's own sealed entries.
+    let mut sealed_routes = 0usize;
     for _ in 0..2 {
         let Some(top) = request.headers.values(HeaderKind::Route).into_iter().next() else {
             break;
@@ -55,26 +71,19 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
             break;
         }
         request.headers.pop_first_value(HeaderKind::Route);
-        unfold_hidden_routes(core, request, &top, &call_id)?;
-        let carried = (
-            uri.param(route_state::STATE_PARAM),
-            uri.param(route_state::MAC_PARAM),
-        );
-        if let (Some(s), Some(m)) = carried {
-            let decoded = core
-                .signer
-                .decode(s, m, &call_id)
-                .map_err(|error| Refusal {
-                    code: 403,
-                    reason: "Forbidden",
-                    warning: format!("record-route state rejected: {error}"),
-                    header: None,
-                })?;
-            state.get_or_insert(decoded);
+        sealed_routes = sealed_routes.saturating_sub(1);
+        sealed_routes += unfold_hidden_routes(core, request, &top, &call_id)?;
+        if let Some(Some(token)) = uri.param(route_state::STATE_PARAM) {
+            let opened = RouteState::open(&core.sealer, token, &call_id)
+                .map_err(|error| forbidden(format!("record-route state rejected: {error}")))?;
+            state.get_or_insert(opened);
         }
     }
+    if edge.side == Side::External {
+        drop_foreign_routes(request, sealed_routes, edge.foreign_routes)?;
+    }
 
-    // Only Legate's own signed state earns a request direct next-hop routing. Anything else,
+    // Only Legate's own sealed state earns a request direct next-hop routing. Anything else,
     // in-dialog or not, is routed by target domain through the routes (and the policy of the
     // chain), so a peer cannot use Legate to reach an arbitrary host.
     let Some(state) = state else {
@@ -89,6 +98,14 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
             RouteDecision::ByDomain
         });
     };
+    // From outside, the state alone is not enough: it can be replayed. The request must go where
+    // Legate itself sent the far side for this dialog, a Contact it sealed (its hidden route
+    // entries, if any, are sealed too), so a replay reaches nothing the dialog could not.
+    if edge.side == Side::External && !target_sealed {
+        return Err(forbidden(
+            "in-dialog request target was not issued by this gateway".into(),
+        ));
+    }
 
     let next = match request.headers.values(HeaderKind::Route).into_iter().next() {
         Some(route) => uri_of_route(&route),
@@ -102,11 +119,14 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
             header: None,
         });
     };
-    let mut hop = resolve(&next).await.ok_or_else(|| Refusal {
-        code: 404,
-        reason: "Not Found",
-        warning: format!("cannot resolve next hop {}", next.host),
-        header: None,
+    let mut hop = resolve(&next).await.ok_or_else(|| {
+        tracing::info!(host = %next.host, "in-dialog next hop does not resolve");
+        Refusal {
+            code: 404,
+            reason: "Not Found",
+            warning: "cannot resolve the next hop".into(),
+            header: None,
+        }
     })?;
 
     let from_initiator = request
@@ -133,6 +153,31 @@ pub async fn preprocess(core: &Core, request: &mut Message) -> Result<RouteDecis
         hop,
         egress: Some(egress),
     }))
+}
+
+/// Route entries below the sealed ones were written by the partner: an internal loose router
+/// would follow them, so they are refused or removed.
+fn drop_foreign_routes(
+    request: &mut Message,
+    sealed_routes: usize,
+    policy: ForeignRoutes,
+) -> Result<(), Refusal> {
+    let routes = request.headers.values(HeaderKind::Route);
+    if routes.len() <= sealed_routes {
+        return Ok(());
+    }
+    if policy == ForeignRoutes::Refuse {
+        return Err(forbidden(
+            "route set names hosts other than this gateway".into(),
+        ));
+    }
+    request.headers.remove_all(HeaderKind::Route);
+    for route in routes.into_iter().take(sealed_routes) {
+        request
+            .headers
+            .push(legate_sip::Header::new(HeaderKind::Route, route));
+    }
+    Ok(())
 }
 
 fn remove_last_route(request: &mut Message) {
@@ -173,33 +218,35 @@ pub async fn resolve(uri: &Uri) -> Option<NextHop> {
 }
 
 /// A request to a Contact Legate wrote while hiding the topology goes to the Contact it hid.
-fn unhide_request_uri(core: &Core, request: &mut Message, call_id: &[u8]) -> Result<(), Refusal> {
+/// True when the Request-URI was such a Contact.
+fn unhide_request_uri(core: &Core, request: &mut Message, call_id: &[u8]) -> Result<bool, Refusal> {
     let Some(uri) = request.request_uri().and_then(|u| Uri::parse(u).ok()) else {
-        return Ok(());
+        return Ok(false);
     };
     match core.unhide_contact(&uri, call_id) {
-        None => Ok(()),
+        None => Ok(false),
         Some(Ok(original)) => {
             request.set_request_uri(original);
-            Ok(())
+            Ok(true)
         }
         Some(Err(error)) => Err(forbidden(format!("contact state rejected: {error}"))),
     }
 }
 
 /// Legate's own Route entry may carry the entries it hid from the far side: they become the
-/// next Route entries, as if the far side had known them.
+/// next Route entries, as if the far side had known them. Returns how many there were.
 fn unfold_hidden_routes(
     core: &Core,
     request: &mut Message,
     popped: &[u8],
     call_id: &[u8],
-) -> Result<(), Refusal> {
+) -> Result<usize, Refusal> {
     let hidden = match core.unfold_route(popped, call_id) {
         Ok(Some((_, hidden))) => hidden,
-        Ok(None) => return Ok(()),
+        Ok(None) => return Ok(0),
         Err(error) => return Err(forbidden(format!("hidden route set rejected: {error}"))),
     };
+    let count = hidden.len();
     let remaining = request.headers.values(HeaderKind::Route);
     request.headers.remove_all(HeaderKind::Route);
     let restored = hidden.into_iter().map(bytes::Bytes::from).chain(remaining);
@@ -208,7 +255,7 @@ fn unfold_hidden_routes(
             .headers
             .push(legate_sip::Header::new(HeaderKind::Route, value));
     }
-    Ok(())
+    Ok(count)
 }
 
 fn forbidden(warning: String) -> Refusal {

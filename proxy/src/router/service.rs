@@ -18,7 +18,9 @@ use legate_api::RouteTarget;
 
 use super::failover::{fail_over, Destination, Endpoints};
 use super::{Routing, NAME};
-use crate::core::{creates_dialog, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState};
+use crate::core::{
+    creates_dialog, sender_warning, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState,
+};
 use crate::transport::ServerTrust;
 
 /// The proxy core, for the router to run client transactions on.
@@ -110,8 +112,10 @@ impl Attempts<'_> {
         self.cancel.as_ref().is_some_and(|c| *c.borrow())
     }
 
+    /// The router's own answer; `warning` is its detail, which only internal senders see.
     pub fn local(&self, code: u16, reason: &str, warning: &str) -> SipResponse {
-        SipResponse::local(self.request, NAME, code, reason, warning)
+        let warning = sender_warning(self.ingress.side, code, warning);
+        SipResponse::local(self.request, NAME, code, reason, &warning)
     }
 
     pub fn unavailable(&self, warning: &str) -> SipResponse {

@@ -12,6 +12,7 @@ mod audit;
 mod cluster;
 mod directory;
 mod dns;
+mod edge;
 mod ldap_directory;
 mod listener;
 mod peer;
@@ -29,6 +30,7 @@ pub use audit::{
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig};
 pub use dns::DnsConfig;
+pub use edge::{EdgeConfig, ForeignRoutes};
 pub use ldap_directory::{
     FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, TemplatePart, DEFAULT_GROUP_FILTER,
 };

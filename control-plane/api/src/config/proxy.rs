@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Secret;
+use super::{EdgeConfig, Secret};
 
 /// Settings that apply to every listener and cluster of one proxy process.
 ///
@@ -16,11 +16,13 @@ use super::Secret;
 ///   shutdown_grace: 30s
 ///   dialog_idle_timeout: 12h
 ///   worker_threads: 2
+///   edge: { foreign_routes: refuse }
 /// ```
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProxyConfig {
-    /// HMAC key protecting the routing state Legate writes into Record-Route.
+    /// Key sealing the routing state Legate writes into Record-Route, and what topology
+    /// hiding takes out of messages leaving by external listeners.
     ///
     /// Replicas behind one Service must share it, or an in-dialog request reaching another
     /// replica is rejected. When unset each process draws a random key (and warns).
@@ -38,6 +40,8 @@ pub struct ProxyConfig {
     /// Threads of the SIP engine; unset means one per available core. One thread costs less
     /// CPU per transaction at light load; more threads raise the ceiling under heavy load.
     pub worker_threads: Option<usize>,
+    /// How requests arriving on external listeners are treated.
+    pub edge: EdgeConfig,
 }
 
 impl Default for ProxyConfig {
@@ -49,6 +53,7 @@ impl Default for ProxyConfig {
             shutdown_grace: Duration::from_secs(30),
             dialog_idle_timeout: Duration::from_secs(12 * 60 * 60),
             worker_threads: None,
+            edge: EdgeConfig::default(),
         }
     }
 }

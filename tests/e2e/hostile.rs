@@ -1,0 +1,440 @@
+//! The DMZ edge tried as an attacker would: each test replays or floods what a partner (or
+//! anyone who can reach an external listener) can send, shows the hole closed, and shows that
+//! legitimate traffic still passes. Everything runs on 127.0.0.1 and is bounded in count.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_types)]
+
+use std::net::{TcpListener, UdpSocket};
+
+use legate_e2e::config::config_head;
+use legate_e2e::raw_sip::{has_pending, header, port_of, receive, reply, send, udp_socket, uri_in};
+use legate_e2e::stream::SipConnection;
+use legate_e2e::tls::{tls_connect, Ca, TlsStream};
+use legate_e2e::{free_port, Legate};
+
+/// Names that exist only inside Legate's config; none may reach a partner.
+const LISTENER_NAMES: [&str; 3] = ["inside-lsn", "edge-udp-lsn", "edge-tls-lsn"];
+
+/// An internal host a partner would like to reach through Legate: nothing may arrive on it.
+struct Victim {
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+impl Victim {
+    fn new() -> Victim {
+        loop {
+            let udp = udp_socket();
+            if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port_of(&udp))) {
+                tcp.set_nonblocking(true).unwrap();
+                return Victim { udp, tcp };
+            }
+        }
+    }
+
+    fn port(&self) -> u16 {
+        port_of(&self.udp)
+    }
+
+    /// Nothing reached it, over either transport. Called after Legate answered the request
+    /// that tried: Legate forwards before it answers, so there is nothing left to wait for.
+    fn assert_untouched(&self) {
+        assert!(!has_pending(&self.udp), "a datagram reached the victim");
+        assert!(
+            self.tcp.accept().is_err(),
+            "a connection reached the victim"
+        );
+    }
+}
+
+/// One Legate with an internal listener, an unauthenticated external UDP listener and an
+/// external TLS listener that requires a partner certificate; `acme.example` is served by the
+/// internal IM server, a raw socket of the test.
+struct Edge {
+    dir: tempfile::TempDir,
+    ca: Ca,
+    admin: u16,
+    internal: u16,
+    external_udp: u16,
+    external_tls: u16,
+    im: UdpSocket,
+    victim: Victim,
+}
+
+impl Edge {
+    fn new() -> Edge {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new(dir.path(), "hostile");
+        Edge {
+            dir,
+            ca,
+            admin: free_port(),
+            internal: free_port(),
+            external_udp: free_port(),
+            external_tls: free_port(),
+            im: udp_socket(),
+            victim: Victim::new(),
+        }
+    }
+
+    fn config(&self, proxy_extra: &str) -> String {
+        let server = self.ca.server("legate");
+        let _ = &self.dir;
+        format!(
+            "{head}{proxy_extra}
+listeners:
+  - name: inside-lsn
+    address: \"127.0.0.1:{internal}\"
+    transport: udp
+    side: internal
+    filters:
+      - name: legate.filters.sip.router
+  - name: edge-udp-lsn
+    address: \"127.0.0.1:{external_udp}\"
+    transport: udp
+    side: external
+    filters:
+      - name: legate.filters.sip.router
+  - name: edge-tls-lsn
+    address: \"127.0.0.1:{external_tls}\"
+    transport: tls
+    side: external
+    tls: {{ certificate: \"{cert}\", private_key: \"{key}\", client_ca: \"{ca}\" }}
+    filters:
+      - name: legate.filters.sip.authn
+        config: {{ local_domains: [acme.example] }}
+      - name: legate.filters.sip.router
+routes:
+  - {{ name: to-acme, match: {{ domain: acme.example, side: external }}, cluster: im }}
+clusters:
+  - {{ name: im, transport: udp, endpoints: [\"127.0.0.1:{im}\"] }}
+peers:
+  - name: partner
+    domains: [partner.example]
+    reach: {{ address: \"127.0.0.1:5999\" }}
+    trust_bundle: \"{ca}\"
+",
+            head = config_head(self.admin),
+            internal = self.internal,
+            external_udp = self.external_udp,
+            external_tls = self.external_tls,
+            im = port_of(&self.im),
+            cert = server.certificate.display(),
+            key = server.private_key.display(),
+            ca = self.ca.pem.display(),
+        )
+    }
+
+    /// A partner on the unauthenticated UDP listener.
+    fn udp_partner(&self) -> Partner {
+        Partner::Udp {
+            socket: udp_socket(),
+            legate: self.external_udp,
+            seen: Vec::new(),
+        }
+    }
+
+    /// A partner over mutual TLS with a certificate for `partner.example`.
+    fn tls_partner(&self) -> Partner {
+        let certificate = self.ca.client("partner.example");
+        Partner::Tls {
+            connection: Box::new(SipConnection::new(tls_connect(
+                self.external_tls,
+                &self.ca,
+                Some(&certificate),
+            ))),
+            seen: Vec::new(),
+        }
+    }
+
+    /// What would betray the inside: listener names, the internal ports, OS errors, the
+    /// product's name.
+    fn assert_nothing_internal(&self, seen: &[String]) {
+        let all = seen.join("\n");
+        for name in LISTENER_NAMES {
+            assert!(!all.contains(name), "listener name `{name}` leaked:\n{all}");
+        }
+        for port in [self.internal, port_of(&self.im), self.victim.port()] {
+            assert!(
+                !all.contains(&format!(":{port}")),
+                "internal port {port} leaked:\n{all}"
+            );
+        }
+        let lower = all.to_ascii_lowercase();
+        for word in ["refused", "os error", "unreachable", "legate", "no route"] {
+            assert!(!lower.contains(word), "`{word}` leaked:\n{all}");
+        }
+    }
+}
+
+/// The far side of an external listener, recording every message it receives.
+enum Partner {
+    Udp {
+        socket: UdpSocket,
+        legate: u16,
+        seen: Vec<String>,
+    },
+    Tls {
+        connection: Box<SipConnection<TlsStream>>,
+        seen: Vec<String>,
+    },
+}
+
+impl Partner {
+    fn via(&self, branch: &str) -> String {
+        match self {
+            Partner::Udp { socket, .. } => format!(
+                "SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK-{branch};rport",
+                port_of(socket)
+            ),
+            Partner::Tls { .. } => format!("SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bK-{branch}"),
+        }
+    }
+
+    fn send(&mut self, message: &str) {
+        match self {
+            Partner::Udp { socket, legate, .. } => send(socket, *legate, message),
+            Partner::Tls { connection, .. } => connection
+                .send(message.replace('\n', "\r\n").as_bytes())
+                .unwrap(),
+        }
+    }
+
+    /// The next message other than `100 Trying`.
+    fn receive(&mut self) -> String {
+        let message = match self {
+            Partner::Udp { socket, .. } => receive(socket),
+            Partner::Tls { connection, .. } => loop {
+                let message = connection.receive().message();
+                if !message.starts_with("SIP/2.0 100") {
+                    break message;
+                }
+            },
+        };
+        match self {
+            Partner::Udp { seen, .. } | Partner::Tls { seen, .. } => seen.push(message.clone()),
+        }
+        message
+    }
+
+    fn seen(&self) -> &[String] {
+        match self {
+            Partner::Udp { seen, .. } | Partner::Tls { seen, .. } => seen,
+        }
+    }
+
+    /// Sends `method` to `uri` and returns the final answer's status line.
+    fn request(&mut self, method: &str, uri: &str, call: &str, headers: &str) -> String {
+        let message = format!(
+            "{method} {uri} SIP/2.0
+Via: {via}
+Max-Forwards: 70
+{headers}From: <sip:bob@partner.example>;tag=p1
+Call-ID: {call}
+CSeq: 2 {method}
+Content-Length: 0
+
+",
+            via = self.via(&format!("{call}-{method}-{}", self.seen().len())),
+        );
+        self.send(&message);
+        let answer = self.receive();
+        answer.lines().next().unwrap().to_string()
+    }
+}
+
+/// What a partner keeps from a dialog it set up: Legate's Record-Route entry and the Contact
+/// it was given.
+struct Dialog {
+    call: String,
+    record_route: String,
+    contact: String,
+}
+
+/// The partner calls alice@acme.example; the IM server answers 200 from its own address.
+fn establish(edge: &Edge, partner: &mut Partner, call: &str) -> Dialog {
+    let invite = format!(
+        "INVITE sip:alice@acme.example SIP/2.0
+Via: {via}
+Max-Forwards: 70
+From: <sip:bob@partner.example>;tag=p1
+To: <sip:alice@acme.example>
+Call-ID: {call}
+CSeq: 1 INVITE
+Contact: <sip:bob@127.0.0.1:9>
+Content-Length: 0
+
+",
+        via = partner.via(&format!("{call}-invite"))
+    );
+    partner.send(&invite);
+    let inside = receive(&edge.im);
+    assert!(inside.starts_with("INVITE "), "{inside}");
+    let im = port_of(&edge.im);
+    let record_route = header(&inside, "Record-Route")
+        .iter()
+        .map(|r| format!("Record-Route: {r}\n"))
+        .collect::<String>();
+    send(
+        &edge.im,
+        edge.internal,
+        &reply(
+            &inside,
+            "200 OK",
+            "a1",
+            &format!("{record_route}Contact: <sip:alice@127.0.0.1:{im}>\n"),
+        ),
+    );
+    let answer = partner.receive();
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    let dialog = Dialog {
+        call: call.to_string(),
+        record_route: header(&answer, "Record-Route")[0].to_string(),
+        contact: uri_in(header(&answer, "Contact")[0]).to_string(),
+    };
+    // The ACK reaches the IM server through Legate: the dialog works.
+    let ack = format!(
+        "ACK {contact} SIP/2.0
+Via: {via}
+Max-Forwards: 70
+Route: {route}
+From: <sip:bob@partner.example>;tag=p1
+To: <sip:alice@acme.example>;tag=a1
+Call-ID: {call}
+CSeq: 1 ACK
+Content-Length: 0
+
+",
+        contact = dialog.contact,
+        route = dialog.record_route,
+        via = partner.via(&format!("{call}-ack"))
+    );
+    partner.send(&ack);
+    let inside = receive(&edge.im);
+    assert!(inside.starts_with("ACK "), "{inside}");
+    dialog
+}
+
+/// Every way a partner could steer an in-dialog request to a host of its choosing, with route
+/// state Legate really issued to it: all refused, nothing reaches the victim, the dialog itself
+/// still ends normally, and replays after its BYE are refused too.
+fn replays_are_refused(edge: &Edge, mut partner: Partner) {
+    let dialog = establish(edge, &mut partner, &format!("replay-{}", free_port()));
+    let victim = edge.victim.port();
+    let in_dialog = format!(
+        "Route: {}\nTo: <sip:alice@acme.example>;tag=a1\n",
+        dialog.record_route
+    );
+    let replay = |partner: &mut Partner, what: &str| {
+        for transport in ["udp", "tcp"] {
+            let target = format!("sip:x@127.0.0.1:{victim};transport={transport}");
+            let status = partner.request("MESSAGE", &target, &dialog.call, &in_dialog);
+            assert!(
+                status.starts_with("SIP/2.0 403"),
+                "{what}, {transport}: {status}"
+            );
+        }
+        edge.victim.assert_untouched();
+    };
+    replay(&mut partner, "during the dialog");
+
+    // The target Legate gave, with a Route entry of the partner's own after Legate's.
+    let foreign = format!(
+        "Route: {}, <sip:127.0.0.1:{victim};lr>\nTo: <sip:alice@acme.example>;tag=a1\n",
+        dialog.record_route
+    );
+    let status = partner.request("MESSAGE", &dialog.contact, &dialog.call, &foreign);
+    assert!(status.starts_with("SIP/2.0 403"), "foreign route: {status}");
+    // Out of dialog, a Route naming an internal host.
+    let preloaded = format!("Route: <sip:127.0.0.1:{victim};lr>\nTo: <sip:alice@acme.example>\n");
+    let status = partner.request(
+        "MESSAGE",
+        "sip:alice@acme.example",
+        &format!("{}-ood", dialog.call),
+        &preloaded,
+    );
+    assert!(
+        status.starts_with("SIP/2.0 403"),
+        "preloaded route: {status}"
+    );
+    edge.victim.assert_untouched();
+    assert!(
+        !has_pending(&edge.im),
+        "a refused request reached the IM server"
+    );
+
+    // The dialog itself still ends normally.
+    let bye = format!(
+        "BYE {contact} SIP/2.0
+Via: {via}
+Max-Forwards: 70
+Route: {route}
+From: <sip:bob@partner.example>;tag=p1
+To: <sip:alice@acme.example>;tag=a1
+Call-ID: {call}
+CSeq: 3 BYE
+Content-Length: 0
+
+",
+        contact = dialog.contact,
+        route = dialog.record_route,
+        call = dialog.call,
+        via = partner.via(&format!("{}-bye", dialog.call))
+    );
+    partner.send(&bye);
+    let inside = receive(&edge.im);
+    assert!(inside.starts_with("BYE sip:alice@127.0.0.1:"), "{inside}");
+    send(&edge.im, edge.internal, &reply(&inside, "200 OK", "", ""));
+    let answer = partner.receive();
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+
+    replay(&mut partner, "after the BYE");
+    edge.assert_nothing_internal(partner.seen());
+}
+
+#[test]
+fn replayed_route_state_cannot_steer_requests_from_the_external_side() {
+    let edge = Edge::new();
+    let _legate = Legate::start(&edge.config(""), edge.admin);
+    replays_are_refused(&edge, edge.udp_partner());
+}
+
+#[test]
+fn replayed_route_state_cannot_steer_requests_of_an_authenticated_partner() {
+    let edge = Edge::new();
+    let _legate = Legate::start(&edge.config(""), edge.admin);
+    replays_are_refused(&edge, edge.tls_partner());
+}
+
+/// With `foreign_routes: remove`, a partner's own Route entries are dropped instead: the
+/// request goes where Legate's routes send it, never to the host the entry named.
+#[test]
+fn foreign_route_entries_can_be_removed_instead_of_refused() {
+    let edge = Edge::new();
+    let proxy = "  edge: { foreign_routes: remove }\n";
+    let _legate = Legate::start(&edge.config(proxy), edge.admin);
+    let mut partner = edge.udp_partner();
+    let victim = edge.victim.port();
+    let message = format!(
+        "MESSAGE sip:alice@acme.example SIP/2.0
+Via: {via}
+Max-Forwards: 70
+Route: <sip:127.0.0.1:{victim};lr>
+From: <sip:bob@partner.example>;tag=p1
+To: <sip:alice@acme.example>
+Call-ID: removed-routes
+CSeq: 1 MESSAGE
+Content-Length: 0
+
+",
+        via = partner.via("removed")
+    );
+    partner.send(&message);
+    let inside = receive(&edge.im);
+    assert!(inside.starts_with("MESSAGE "), "{inside}");
+    assert!(header(&inside, "Route").is_empty(), "{inside}");
+    send(&edge.im, edge.internal, &reply(&inside, "200 OK", "m1", ""));
+    assert!(partner.receive().starts_with("SIP/2.0 200"));
+    edge.victim.assert_untouched();
+    edge.assert_nothing_internal(partner.seen());
+}
