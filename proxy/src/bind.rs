@@ -3,7 +3,6 @@
 //! listener and address, and Legate exits non-zero without serving anything.
 
 use std::net::{TcpListener, UdpSocket};
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use legate_api::{Config, ListenerConfig, Transport};
@@ -38,10 +37,7 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
     let admin = TcpListener::bind(config.admin.address)
         .with_context(|| format!("admin API cannot bind {}", config.admin.address))?;
     admin.set_nonblocking(true)?;
-    let admin_token = match &config.admin.token_file {
-        Some(path) => Some(read_token(path)?),
-        None => None,
-    };
+    let admin_token = admin_token(config)?;
     let route_secret = match &config.proxy.record_route_secret {
         Some(secret) => secret
             .read()
@@ -124,14 +120,13 @@ pub fn bind_listener(listener: &ListenerConfig) -> Result<BoundListener> {
     })
 }
 
-fn read_token(path: &Path) -> Result<String> {
-    let token = std::fs::read_to_string(path)
-        .with_context(|| format!("admin.token_file {} cannot be read", path.display()))?;
-    let token = token.trim().to_string();
-    anyhow::ensure!(
-        !token.is_empty(),
-        "admin.token_file {} is empty",
-        path.display()
-    );
-    Ok(token)
+/// The admin API's bearer token, read and checked the same way by `run` and `validate`.
+pub fn admin_token(config: &Config) -> Result<Option<String>> {
+    config
+        .admin
+        .token_file
+        .as_deref()
+        .map(legate_api::read_token_file)
+        .transpose()
+        .context("admin.token_file")
 }

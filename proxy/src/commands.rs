@@ -53,15 +53,12 @@ fn run_under_control_plane(config: Option<&Path>, args: ControlArgs) -> ExitCode
 }
 
 fn control_settings(args: ControlArgs) -> anyhow::Result<control::Settings> {
-    let token = match &args.control_plane_token_file {
-        Some(file) => Some(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("--control-plane-token-file {}", file.display()))?
-                .trim()
-                .to_string(),
-        ),
-        None => None,
-    };
+    let token = args
+        .control_plane_token_file
+        .as_deref()
+        .map(legate_api::read_token_file)
+        .transpose()
+        .context("--control-plane-token-file")?;
     let tls = match &args.control_plane_ca {
         Some(ca) => {
             let identity = args
@@ -101,6 +98,10 @@ fn validate(file: &Path) -> ExitCode {
         let audit = crate::audit::build(&loaded)?;
         snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new()), audit.as_ref())
     });
+    let result = result.map_err(anyhow::Error::from).and_then(|snapshot| {
+        crate::bind::admin_token(&snapshot.loaded.config)?;
+        Ok(snapshot)
+    });
     match result {
         Ok(snapshot) => {
             let config = &snapshot.loaded.config;
@@ -114,7 +115,7 @@ fn validate(file: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }

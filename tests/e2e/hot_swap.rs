@@ -11,7 +11,7 @@ use legate_e2e::config::{proxy_config, udp_cluster, Ports};
 use legate_e2e::control_plane::StandInControlPlane;
 use legate_e2e::{sipp_client, udp_exchange, Legate, SippServer};
 
-const TOKEN: &str = "e2e-push-token";
+const TOKEN: &str = "e2e-push-token-0427";
 const DIALOGS: &str = "legate_sip_dialogs_active";
 
 /// The test config with a domain policy whose one rule `allow`s or `deny`s remote.example.

@@ -33,6 +33,7 @@ pub mod push;
 mod redact;
 mod source;
 mod suggest;
+mod token;
 mod validate;
 mod yaml_error;
 
@@ -49,4 +50,5 @@ pub use error::ConfigError;
 pub use load::{load_file, load_str};
 pub use redact::{redacted_json, REDACTED};
 pub use source::{LoadedConfig, Source};
+pub use token::{read_token_file, TokenError, MIN_TOKEN_CHARS};
 pub use validate::{check_domain_pattern, validate, validate_all};

@@ -143,12 +143,7 @@ fn access(
 }
 
 fn read_token(file: &Path) -> anyhow::Result<String> {
-    let token = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read the token file {}", file.display()))?;
-    if token.trim().is_empty() {
-        bail!("the token file {} is empty", file.display());
-    }
-    Ok(token.trim().to_owned())
+    legate_api::read_token_file(file).context("--token-file")
 }
 
 /// Where and how the API is served.

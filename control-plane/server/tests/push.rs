@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use legate_api::push::{Ack, SnapshotPush, Status};
 
-const TOKEN: &str = "s3cret";
+const TOKEN: &str = "s3cret-push-token-77";
 
 fn valid(name: &str) -> String {
     format!(

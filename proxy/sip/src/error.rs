@@ -68,6 +68,10 @@ pub enum ParseError {
     CSeqMethodMismatch { cseq: String, method: String },
     #[error("invalid max-forwards {value:?}")]
     InvalidMaxForwards { value: String },
+    #[error("{header} header contains a control character")]
+    ControlCharacter { header: String },
+    #[error("{header} header is not valid utf-8")]
+    InvalidUtf8 { header: String },
     #[error("invalid call-id")]
     InvalidCallId,
     #[error("expected a request")]

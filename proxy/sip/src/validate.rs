@@ -6,7 +6,7 @@
 //! messages with odd values in them are forwarded rather than refused.
 
 use crate::error::ParseError;
-use crate::grammar::{is_ws, split_list};
+use crate::grammar::split_list;
 use crate::header_kind::HeaderKind;
 use crate::headers::Headers;
 use crate::message::Message;
@@ -83,6 +83,7 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
 /// What requests and responses share: the dialog-identifying headers and the Via stack.
 fn check_common(message: &Message) -> Result<(), ParseError> {
     let headers = &message.headers;
+    check_header_text(headers)?;
     for kind in [
         HeaderKind::To,
         HeaderKind::From,
@@ -104,14 +105,61 @@ fn check_common(message: &Message) -> Result<(), ParseError> {
     })
 }
 
-/// `callid = word [ "@" word ]`: whatever the characters, it is one word without white space.
+/// Every header value is text as RFC 3261's grammar has it: no control character but HTAB
+/// (folded lines were joined by the parser) except escaped in a `quoted-pair` (RFC 4475's
+/// `intmeth` has `\NUL` in a display name), and any non-ASCII byte part of a UTF-8 sequence
+/// (`UTF8-NONASCII`). A value that is neither matches no production, so it is refused rather
+/// than passed on to the internal servers.
+fn check_header_text(headers: &Headers) -> Result<(), ParseError> {
+    if let Some(header) = control_character_in(headers, Escapes::Allowed) {
+        return Err(ParseError::ControlCharacter {
+            header: crate::error::snippet(&header.name),
+        });
+    }
+    for header in headers.iter() {
+        let value = &header.value;
+        if !value.is_ascii() && std::str::from_utf8(value).is_err() {
+            return Err(ParseError::InvalidUtf8 {
+                header: crate::error::snippet(&header.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a control character escaped by a backslash (`quoted-pair`) counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Escapes {
+    /// As RFC 3261's grammar has it: `\` followed by any byte but CR and LF is text.
+    Allowed,
+    /// Stricter, for the edge: no control character at all reaches the inside.
+    Refused,
+}
+
+/// The first header whose value holds a control character other than HTAB.
+pub fn control_character_in(headers: &Headers, escapes: Escapes) -> Option<&crate::Header> {
+    let is_control = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    headers.iter().find(|header| {
+        let mut bytes = header.value.iter();
+        while let Some(&b) = bytes.next() {
+            if b == b'\\' && escapes == Escapes::Allowed {
+                bytes.next();
+            } else if is_control(b) {
+                return true;
+            }
+        }
+        false
+    })
+}
+
+/// `callid = word [ "@" word ]`: one word of visible ASCII characters.
 fn check_call_id(headers: &Headers) -> Result<(), ParseError> {
     let value = headers
         .first(HeaderKind::CallId)
         .ok_or(ParseError::MissingHeader {
             header: HeaderKind::CallId.canonical_name(),
         })?;
-    if value.is_empty() || value.iter().any(|&b| is_ws(b)) {
+    if value.is_empty() || value.iter().any(|&b| !(0x21..=0x7e).contains(&b)) {
         return Err(ParseError::InvalidCallId.in_header(HeaderKind::CallId.canonical_name()));
     }
     Ok(())
@@ -292,6 +340,66 @@ mod tests {
         assert_eq!(status(&route), None);
         let bad_route = format!("{HEAD}{HEADERS}Route: <sip:p1.example.com;lr>,,\r\n\r\n");
         assert_eq!(status(&bad_route), Some(400));
+    }
+
+    #[test]
+    fn header_text_is_utf8_without_control_characters() {
+        let check_bytes = |bytes: Vec<u8>| {
+            let message = parse_message(Bytes::from(bytes), &Limits::default())?;
+            validate_request(&message)
+        };
+        let with = |extra: &[u8]| {
+            let mut bytes = format!("{HEAD}{HEADERS}").into_bytes();
+            bytes.extend_from_slice(extra);
+            bytes.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+            bytes
+        };
+        for control in [
+            &b"Subject: a\0b"[..],
+            b"Subject: a\x01b",
+            b"Subject: a\x7fb",
+            // An escaped backslash escapes nothing after it.
+            b"Subject: \"a\\\\\x01\"",
+        ] {
+            assert_eq!(
+                check_bytes(with(control)),
+                Err(ParseError::ControlCharacter {
+                    header: "Subject".into()
+                })
+            );
+        }
+        assert_eq!(
+            check_bytes(with(b"Subject: caf\xe9")),
+            Err(ParseError::InvalidUtf8 {
+                header: "Subject".into()
+            })
+        );
+        assert_eq!(
+            check_bytes(with("Subject: café\tau lait".as_bytes())),
+            Ok(())
+        );
+        // Escaped in a quoted-pair a control character is text; the edge refuses it all the same.
+        let escaped = parse_message(
+            Bytes::from(with(b"Subject: \"a\\\0b\"")),
+            &Limits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(validate_request(&escaped), Ok(()));
+        let refused = control_character_in(&escaped.headers, Escapes::Refused);
+        assert_eq!(
+            refused.map(|h| h.name.clone()),
+            Some(Bytes::from("Subject"))
+        );
+        let display_name = HEADERS.replace("<sip:alice", "\"Zoë\" <sip:alice");
+        assert_eq!(status(&format!("{HEAD}{display_name}\r\n")), None);
+        for call_id in ["v1\u{e9}@example.net", "v1\u{1}@example.net"] {
+            let headers = HEADERS.replace("v1@example.net", call_id);
+            assert_eq!(
+                status(&format!("{HEAD}{headers}\r\n")),
+                Some(400),
+                "{call_id}"
+            );
+        }
     }
 
     #[test]

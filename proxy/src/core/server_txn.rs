@@ -229,6 +229,15 @@ impl Core {
 }
 
 impl Core {
+    /// Sends an answer outside any transaction (to a request that could not be parsed or
+    /// framed) back on `flow`, hidden like any other when it leaves by an external listener.
+    pub async fn answer_statelessly(&self, flow: &Flow, mut response: Message) {
+        if let Some(listener) = self.listeners().of_flow(flow).filter(|l| self.hides(l)) {
+            self.hide_response(&mut response, listener);
+        }
+        let _ = flow.send(response.to_bytes()).await;
+    }
+
     /// A response as it leaves by `listener`: hidden when that is an external listener.
     fn outgoing_response(&self, listener: &str, mut response: Message) -> Message {
         if let Some(listener) = self.listeners().by_name(listener).filter(|l| self.hides(l)) {

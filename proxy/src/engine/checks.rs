@@ -1,7 +1,8 @@
 //! Request checks a proxy makes before forwarding (RFC 3261 §16.3): Max-Forwards, loops,
-//! Proxy-Require.
+//! Proxy-Require; and at the edge, no control character at all.
 
-use legate_sip::{HeaderKind, Message, Via};
+use legate_filters::Side;
+use legate_sip::{control_character_in, Escapes, HeaderKind, Message, Via};
 
 use crate::core::{loops, Listeners};
 
@@ -14,7 +15,22 @@ pub struct Refusal {
     pub header: Option<(HeaderKind, String)>,
 }
 
-pub fn check(request: &Message, listeners: &Listeners) -> Result<(), Refusal> {
+pub fn check(request: &Message, listeners: &Listeners, side: Side) -> Result<(), Refusal> {
+    // RFC 3261 lets a quoted string escape a control character; nothing inside needs one from
+    // a partner, and a NUL is what a C parser inside would trip on.
+    if side == Side::External {
+        if let Some(header) = control_character_in(&request.headers, Escapes::Refused) {
+            return Err(Refusal {
+                code: 400,
+                reason: "Bad Request",
+                warning: format!(
+                    "{} header contains a control character",
+                    String::from_utf8_lossy(&header.name)
+                ),
+                header: None,
+            });
+        }
+    }
     if request.max_forwards().ok().flatten() == Some(0) {
         return Err(Refusal {
             code: 483,

@@ -61,7 +61,7 @@ impl Inbound for InboundHandler {
                 error.reason_phrase(),
                 Some(&error.to_string()),
             );
-            tokio::spawn(async move { flow.send(response.to_bytes()).await });
+            tokio::spawn(async move { engine.core.answer_statelessly(&flow, response).await });
         }
     }
 }
@@ -84,7 +84,7 @@ async fn answer_invalid(core: &Core, request: &Message, flow: &Flow, error: &Par
         error.reason_phrase(),
         Some(&reason),
     );
-    let _ = flow.send(response.to_bytes()).await;
+    core.answer_statelessly(flow, response).await;
 }
 
 fn listener_label(flow: &Flow) -> &'static str {

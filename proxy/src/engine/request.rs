@@ -83,7 +83,7 @@ impl Engine {
                 )
                 .await;
         }
-        if let Err(refusal) = checks::check(&request, &self.core.listeners()) {
+        if let Err(refusal) = checks::check(&request, &self.core.listeners(), listener.info.side) {
             return self.refuse(&txn, &listener_name, &request, refusal).await;
         }
         let edge = self.edge(&listener.info);
@@ -264,14 +264,14 @@ impl Engine {
     /// The ACK for a 2xx is its own end-to-end transaction: route it like any in-dialog request,
     /// statelessly (there is no response to wait for).
     async fn forward_ack(&self, mut request: Message, flow: Flow) {
-        if checks::check(&request, &self.core.listeners()).is_err() {
-            return;
-        }
         let listeners = self.core.listeners();
         let Some(ingress) = listeners.of_flow(&flow) else {
             return;
         };
         let ingress = ingress.info.clone();
+        if checks::check(&request, &listeners, ingress.side).is_err() {
+            return;
+        }
         let edge = self.edge(&ingress);
         let Ok(RouteDecision::InDialog(route)) =
             route_set::preprocess(&self.core, &mut request, edge).await
