@@ -58,6 +58,8 @@ struct Edge {
     external_udp: u16,
     external_tls: u16,
     im: UdpSocket,
+    /// A partner's server that Legate sends to (`partner.example`, from the internal side).
+    far: UdpSocket,
     victim: Victim,
 }
 
@@ -73,6 +75,7 @@ impl Edge {
             external_udp: free_port(),
             external_tls: free_port(),
             im: udp_socket(),
+            far: udp_socket(),
             victim: Victim::new(),
         }
     }
@@ -106,8 +109,10 @@ listeners:
       - name: legate.filters.sip.router
 routes:
   - {{ name: to-acme, match: {{ domain: acme.example, side: external }}, cluster: im }}
+  - {{ name: out, match: {{ domain: partner.example, side: internal }}, cluster: far }}
 clusters:
   - {{ name: im, transport: udp, endpoints: [\"127.0.0.1:{im}\"] }}
+  - {{ name: far, transport: udp, endpoints: [\"127.0.0.1:{far}\"] }}
 peers:
   - name: partner
     domains: [partner.example]
@@ -119,6 +124,7 @@ peers:
             external_udp = self.external_udp,
             external_tls = self.external_tls,
             im = port_of(&self.im),
+            far = port_of(&self.far),
             cert = server.certificate.display(),
             key = server.private_key.display(),
             ca = self.ca.pem.display(),
@@ -543,4 +549,81 @@ fn control_characters_and_invalid_utf8_are_refused_at_the_edge() {
         .unwrap();
     let inside = receive(&edge.im);
     assert!(inside.contains("Subject: café au lait"), "{inside}");
+}
+
+/// Topology hiding folds every internal Via and Record-Route entry into one sealed value. A
+/// request with so many that the sealed value would pass Legate's own line limit is refused
+/// with 513 before it is sent (its answers could not be read back); one with a few passes.
+#[test]
+fn requests_that_would_leave_beyond_the_limits_are_refused_not_retried() {
+    let edge = Edge::new();
+    let _legate = Legate::start(&edge.config(""), edge.admin);
+    let ua = udp_socket();
+    let ua_port = port_of(&ua);
+    let request = |call: &str, vias: usize, record_routes: usize| {
+        let mut text = "INVITE sip:bob@partner.example SIP/2.0\n".to_string();
+        text.push_str(&format!(
+            "Via: SIP/2.0/UDP 127.0.0.1:{ua_port};branch=z9hG4bK-{call};rport\n"
+        ));
+        // Forty entries a line keeps every line under the 8 KiB limit on the way in.
+        let lines = |count: usize, name: &str, entry: &dyn Fn(usize) -> String| {
+            let entries: Vec<String> = (0..count).map(entry).collect();
+            entries
+                .chunks(40)
+                .map(|chunk| format!("{name}: {}\n", chunk.join(", ")))
+                .collect::<String>()
+        };
+        text.push_str(&lines(vias, "Via", &|i| {
+            format!("SIP/2.0/UDP proxy{i}.acme.example;branch=z9hG4bK-{i}")
+        }));
+        text.push_str(&lines(record_routes, "Record-Route", &|i| {
+            format!("<sip:proxy{i}.acme.example;lr>")
+        }));
+        text.push_str(&format!(
+            "Max-Forwards: 70
+From: <sip:alice@acme.example>;tag=u1
+To: <sip:bob@partner.example>
+Call-ID: {call}
+CSeq: 1 INVITE
+Contact: <sip:alice@127.0.0.1:{ua_port}>
+Content-Length: 0
+
+"
+        ));
+        send(&ua, edge.internal, &text);
+        receive(&ua)
+    };
+    for (call, vias, record_routes) in [("vias", 300, 0), ("record-routes", 0, 400)] {
+        let answer = request(call, vias, record_routes);
+        assert!(answer.starts_with("SIP/2.0 513"), "{call}: {answer}");
+        assert!(
+            header(&answer, "Warning")[0].contains("line limit"),
+            "{answer}"
+        );
+    }
+    assert!(!has_pending(&edge.far), "an oversized request was sent");
+
+    let answer_to = |call| {
+        let arrived = receive(&edge.far);
+        assert!(arrived.contains(&format!("Call-ID: {call}")), "{arrived}");
+        assert_eq!(header(&arrived, "Via").len(), 1, "{arrived}");
+        let far = port_of(&edge.far);
+        send(
+            &edge.far,
+            edge.external_udp,
+            &reply(
+                &arrived,
+                "486 Busy Here",
+                "b1",
+                &format!("Contact: <sip:bob@127.0.0.1:{far}>\n"),
+            ),
+        );
+    };
+    // Five of each fit: the request goes out and its answer comes back to the caller.
+    let answer = std::thread::scope(|scope| {
+        let sent = scope.spawn(|| request("few", 5, 5));
+        answer_to("few");
+        sent.join().unwrap()
+    });
+    assert!(answer.starts_with("SIP/2.0 486"), "{answer}");
 }

@@ -13,6 +13,24 @@ pub struct ForwardPlan {
     pub branch: String,
 }
 
+/// Room left on every line for what the next hop adds to what it echoes back (`received` and
+/// `rport` on Legate's Via), so its answers still fit Legate's own line limit.
+const ECHO_HEADROOM: usize = 256;
+
+/// A request that would leave Legate beyond Legate's own limits: its answers could not be read
+/// back, so it is refused (513) instead of being sent and retried in vain.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TooLarge {
+    #[error("the {header} header would be {bytes} bytes on the way out, over the {limit}-byte line limit")]
+    Line {
+        header: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("the request would be {bytes} bytes on the way out, over the {limit}-byte limit")]
+    Message { bytes: usize, limit: usize },
+}
+
 /// Methods whose requests may create a dialog that Legate must stay in (§16.6 item 4).
 pub fn creates_dialog(message: &Message) -> bool {
     use legate_sip::Method::*;
@@ -29,7 +47,7 @@ impl Core {
         egress: Option<&ListenerRuntime>,
         hop: &NextHop,
         record_route: Option<&RouteState>,
-    ) -> ForwardPlan {
+    ) -> Result<ForwardPlan, TooLarge> {
         let mut message = request.clone();
         strip_uri_headers(&mut message);
         let max_forwards = request.max_forwards().ok().flatten().unwrap_or(71);
@@ -75,7 +93,30 @@ impl Core {
         if let Some(egress) = egress.filter(|l| self.hides(l)) {
             self.hide_request(&mut message, egress);
         }
-        ForwardPlan { message, branch }
+        self.check_output(&message)?;
+        Ok(ForwardPlan { message, branch })
+    }
+
+    /// Sealing folds whole header lists into one value, and Legate adds its own entries: what
+    /// leaves must still be something Legate (and the next hop) would accept back.
+    fn check_output(&self, message: &Message) -> Result<(), TooLarge> {
+        let line_limit = self.limits.max_line_bytes.saturating_sub(ECHO_HEADROOM);
+        for header in message.headers.iter() {
+            let bytes = header.name.len() + 2 + header.value.len();
+            if bytes > line_limit {
+                return Err(TooLarge::Line {
+                    header: String::from_utf8_lossy(&header.name).into_owned(),
+                    bytes,
+                    limit: line_limit,
+                });
+            }
+        }
+        let limit = self.limits.max_message_bytes;
+        let bytes = message.to_bytes().len();
+        if bytes > limit {
+            return Err(TooLarge::Message { bytes, limit });
+        }
+        Ok(())
     }
 }
 

@@ -26,7 +26,7 @@ use legate_admin::Metrics;
 use legate_sip::Limits;
 
 pub use client_txn::{ClientOutcome, NextHop};
-pub use forward::creates_dialog;
+pub use forward::{creates_dialog, TooLarge};
 pub use keys::{ClientKey, ServerKey};
 pub use listeners::{ListenerRuntime, Listeners};
 pub use respond::{error_response, local_response, sender_warning, with_to_tag};

@@ -280,9 +280,13 @@ impl Engine {
         };
         let egress =
             listeners.in_dialog_egress(route.egress.as_deref(), route.hop.transport, &ingress);
-        let plan = self
+        let plan = match self
             .core
-            .prepare_forward(&request, &ingress, egress, &route.hop, None);
+            .prepare_forward(&request, &ingress, egress, &route.hop, None)
+        {
+            Ok(plan) => plan,
+            Err(too_large) => return tracing::debug!(%too_large, "ack not forwarded"),
+        };
         match self.core.flow_to(&route.hop, egress).await {
             Ok(out) => {
                 let _ = out.send(plan.message.to_bytes()).await;

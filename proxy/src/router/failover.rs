@@ -76,7 +76,7 @@ pub(super) async fn fail_over(
             .attempt(&hop, egress, state.as_ref(), destination.trust)
             .await
         {
-            ClientOutcome::Final(response) => {
+            Ok(ClientOutcome::Final(response)) => {
                 let status = response.status().unwrap_or(500);
                 core.metrics
                     .response_received(&destination.metric_label, method, status);
@@ -85,8 +85,9 @@ pub(super) async fn fail_over(
                 }
                 last_failure = format!("{addr} answered 503");
             }
-            ClientOutcome::Timeout => last_failure = format!("{addr} timed out"),
-            ClientOutcome::Unreachable(error) => {
+            Err(too_large) => return attempts.too_large(&too_large),
+            Ok(ClientOutcome::Timeout) => last_failure = format!("{addr} timed out"),
+            Ok(ClientOutcome::Unreachable(error)) => {
                 last_failure = format!("{addr} unreachable: {error}")
             }
         }

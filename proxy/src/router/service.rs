@@ -20,6 +20,7 @@ use super::failover::{fail_over, Destination, Endpoints};
 use super::{Routing, NAME};
 use crate::core::{
     creates_dialog, sender_warning, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState,
+    TooLarge,
 };
 use crate::transport::ServerTrust;
 
@@ -83,13 +84,19 @@ impl Attempts<'_> {
         egress: Option<&ListenerRuntime>,
         state: Option<&RouteState>,
         trust: ServerTrust<'_>,
-    ) -> ClientOutcome {
+    ) -> Result<ClientOutcome, TooLarge> {
         let plan =
-            self.core
-                .prepare_forward(&self.request.message, self.ingress, egress, hop, state);
+            match self
+                .core
+                .prepare_forward(&self.request.message, self.ingress, egress, hop, state)
+            {
+                Ok(plan) => plan,
+                // No other endpoint would fare better: the request itself is too large.
+                Err(too_large) => return Err(too_large),
+            };
         let flow = match self.core.flow_trusting(hop, egress, trust).await {
             Ok(flow) => flow,
-            Err(error) => return ClientOutcome::Unreachable(error.to_string()),
+            Err(error) => return Ok(ClientOutcome::Unreachable(error.to_string())),
         };
         let sink = self.sink.clone();
         let on_provisional = move |response| {
@@ -97,7 +104,8 @@ impl Attempts<'_> {
                 sink.send(response);
             }
         };
-        self.core
+        Ok(self
+            .core
             .client_transaction(
                 plan.message,
                 flow,
@@ -105,7 +113,7 @@ impl Attempts<'_> {
                 &on_provisional,
                 self.cancel.clone(),
             )
-            .await
+            .await)
     }
 
     pub fn cancelled(&self) -> bool {
@@ -116,6 +124,13 @@ impl Attempts<'_> {
     pub fn local(&self, code: u16, reason: &str, warning: &str) -> SipResponse {
         let warning = sender_warning(self.ingress.side, code, warning);
         SipResponse::local(self.request, NAME, code, reason, &warning)
+    }
+
+    /// 513: what the request would become on the way out is more than Legate accepts. Said to
+    /// any sender: it is about the request's own size, not about the inside.
+    pub fn too_large(&self, too_large: &TooLarge) -> SipResponse {
+        let warning = format!("request too large to forward: {too_large}");
+        SipResponse::local(self.request, NAME, 513, "Message Too Large", &warning)
     }
 
     pub fn unavailable(&self, warning: &str) -> SipResponse {
@@ -157,14 +172,15 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         let trust = ServerTrust::ByAddress;
         return Ok(
             match attempts.attempt(&in_dialog.hop, egress, None, trust).await {
-                ClientOutcome::Final(response) => SipResponse::upstream(response),
-                ClientOutcome::Timeout => {
+                Ok(ClientOutcome::Final(response)) => SipResponse::upstream(response),
+                Ok(ClientOutcome::Timeout) => {
                     attempts.local(408, "Request Timeout", "next hop did not answer")
                 }
-                ClientOutcome::Unreachable(error) => attempts.unavailable(&format!(
+                Ok(ClientOutcome::Unreachable(error)) => attempts.unavailable(&format!(
                     "next hop {} unreachable: {error}",
                     in_dialog.hop.addr
                 )),
+                Err(too_large) => attempts.too_large(&too_large),
             },
         );
     }
