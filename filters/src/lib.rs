@@ -34,6 +34,7 @@ mod service;
 #[cfg(test)]
 mod testing;
 mod tls_ca;
+mod token_bucket;
 pub mod translation;
 
 /// The guide to writing filters, `README.md`: its examples run as doc tests.
@@ -57,3 +58,4 @@ pub use header_name::check_header_name;
 pub use peers::Peers;
 pub use registry::{FilterInfo, Registry, RegistryError};
 pub use service::{BoxSipService, SipRequest, SipResponse};
+pub use token_bucket::TokenBucket;

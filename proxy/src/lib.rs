@@ -50,6 +50,7 @@ mod listening;
 mod router;
 mod server;
 mod snapshot;
+mod sources;
 mod start;
 mod transport;
 

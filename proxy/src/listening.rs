@@ -12,6 +12,7 @@ use pingora_core::server::ShutdownWatch;
 
 use crate::bind::{BoundListener, BoundSocket};
 use crate::core::{Core, ListenerRuntime, Listeners};
+use crate::sources::Sources;
 use crate::transport::{
     serve_tcp_listener, serve_udp_socket, Connections, Inbound, ListenerPhase, PhaseControl,
     StreamOptions,
@@ -27,20 +28,22 @@ pub struct Opened {
 }
 
 enum OpenedSocket {
-    /// The socket and the largest message it reads.
-    Udp(Arc<tokio::net::UdpSocket>, usize),
+    /// The socket, the largest message it reads, and the limits its sources are held to.
+    Udp(Arc<tokio::net::UdpSocket>, usize, Option<Arc<Sources>>),
     Stream(tokio::net::TcpListener, StreamOptions),
 }
 
 /// Hands `bound`'s socket to tokio (so this runs inside the runtime). `None` when the socket
-/// cannot be used, which is logged.
-pub fn open(bound: BoundListener, limits: Limits) -> Option<Opened> {
+/// cannot be used, which is logged. An external listener holds what arrives to `edge`'s
+/// per-source limits.
+pub fn open(bound: BoundListener, limits: Limits, edge: &Arc<Sources>) -> Option<Opened> {
     let local_addr = match &bound.socket {
         BoundSocket::Udp(s) => s.local_addr(),
         BoundSocket::Stream(s, _) => s.local_addr(),
     }
     .unwrap_or(bound.config.address);
     let (advertised_host, advertised_port) = advertised(&bound.config.advertised_host, local_addr);
+    let guarded = bound.config.side == legate_filters::Side::External;
     let phase = PhaseControl::new();
     let mut runtime = ListenerRuntime {
         info: legate_filters::ListenerInfo {
@@ -60,7 +63,8 @@ pub fn open(bound: BoundListener, limits: Limits) -> Option<Opened> {
             Ok(socket) => {
                 let socket = Arc::new(socket);
                 runtime.udp = Some(socket.clone());
-                OpenedSocket::Udp(socket, limits.max_message_bytes)
+                let edge = guarded.then(|| edge.clone());
+                OpenedSocket::Udp(socket, limits.max_message_bytes, edge)
             }
             Err(error) => {
                 tracing::error!(%error, listener = %bound.config.name, "udp socket unusable");
@@ -79,6 +83,8 @@ pub fn open(bound: BoundListener, limits: Limits) -> Option<Opened> {
                         idle_timeout: CONNECTION_IDLE_TIMEOUT,
                         tls,
                         phase: Some(phase.watch()),
+                        edge: edge.clone(),
+                        guarded,
                     },
                 ),
                 Err(error) => {
@@ -104,11 +110,12 @@ impl Opened {
         tracing::info!(listener = %info.name, address = %info.local_addr, transport = %info.transport, side = %info.side, "listening");
         let phase = self.runtime.phase;
         match self.socket {
-            OpenedSocket::Udp(socket, max_message_bytes) => {
+            OpenedSocket::Udp(socket, max_message_bytes, edge) => {
                 tokio::spawn(serve_udp_socket(
                     socket,
                     max_message_bytes,
                     inbound.clone(),
+                    edge,
                     phase.watch(),
                 ));
             }

@@ -13,6 +13,7 @@ use crate::core::{Core, Listeners, Timers};
 use crate::engine::{Engine, InboundHandler};
 use crate::listening::{self, Opened, CONNECTION_IDLE_TIMEOUT};
 use crate::snapshot::Snapshot;
+use crate::sources::{Sources, BYTE_COUNT_HALF_LIFE};
 use crate::transport::{Connections, Inbound, StreamOptions, Transport};
 /// How often expired dialogs are dropped.
 const DIALOG_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
@@ -38,19 +39,22 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         t2: config.proxy.timers.t2,
         t4: config.proxy.timers.t4,
     };
+    let edge = Sources::new(&config.proxy.edge, boot.metrics.registry());
     let outbound = StreamOptions {
         transport: Transport::Tcp,
         limits,
         idle_timeout: CONNECTION_IDLE_TIMEOUT,
         tls: None,
         phase: None,
+        edge: edge.clone(),
+        guarded: false,
     };
     let connections = Arc::new(Connections::new(outbound, boot.tls_client));
 
     let opened: Vec<Opened> = boot
         .listeners
         .into_iter()
-        .filter_map(|bound| listening::open(bound, limits))
+        .filter_map(|bound| listening::open(bound, limits, &edge))
         .collect();
     let runtimes = opened.iter().map(|o| o.runtime.clone()).collect();
 
@@ -61,6 +65,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         limits,
         boot.metrics,
         boot.route_secret,
+        edge.clone(),
     ));
     let _ = boot.core_slot.set(core.clone());
     let engine = Arc::new(Engine::new(
@@ -80,6 +85,12 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         loop {
             tokio::time::sleep(DIALOG_SWEEP_INTERVAL).await;
             sweeper.dialogs.sweep();
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(BYTE_COUNT_HALF_LIFE).await;
+            edge.sweep();
         }
     });
     engine

@@ -41,10 +41,10 @@ pub use config::{
     AdminConfig, AttributeRouting, AuditConfig, AuditSinkConfig, ClientCertificate, ClusterConfig,
     Config, DirectoryConfig, DnsConfig, EdgeConfig, FilterConfig, FilterTemplate, ForeignRoutes,
     HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing,
-    MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PostgresSinkConfig,
-    ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side, SqliteSinkConfig,
-    StaticDirectoryConfig, StdoutSinkConfig, TemplatePart, Timers, TlsConfig, Transport,
-    WebhookSinkConfig, DEFAULT_GROUP_FILTER,
+    MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PerSourceLimits,
+    PostgresSinkConfig, ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side,
+    SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig, TemplatePart, Timers, TlsConfig,
+    Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

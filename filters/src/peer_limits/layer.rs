@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use super::bucket::Bucket;
 use super::service::{Partner, PeerLimits};
 use super::usage::PartnerUsage;
 use super::NAME;
+use crate::TokenBucket;
 use crate::{
     BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus, Peers,
 };
@@ -48,7 +48,7 @@ impl FilterFactory for PeerLimitsFactory {
                         let limits = peer.limits;
                         let bucket = limits
                             .requests_per_second
-                            .map(|rate| Mutex::new(Bucket::new(rate, limits.burst, now)));
+                            .map(|rate| Mutex::new(TokenBucket::new(rate, limits.burst, now)));
                         let partner = Partner {
                             limits,
                             bucket,

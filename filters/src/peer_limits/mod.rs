@@ -40,7 +40,6 @@
 //! Requests from internal systems pass untouched: a dialog the organisation opens towards a
 //! partner takes none of the partner's slots. Safe in front of untrusted peers.
 
-mod bucket;
 mod layer;
 mod lease;
 mod limit;

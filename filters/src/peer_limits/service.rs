@@ -11,12 +11,12 @@ use legate_sip::Method;
 use tokio::time::Instant;
 use tower::Service;
 
-use super::bucket::Bucket;
 use super::count_rate_limited;
 use super::lease::DialogLease;
 use super::limit::Limit;
 use super::usage::PartnerUsage;
 use crate::authn::Authenticated;
+use crate::TokenBucket;
 use crate::{BoxSipService, DialogHolds, DialogInfo, FilterError, SipRequest, SipResponse};
 
 /// The `Retry-After` for a partner at a dialog limit. Dialogs end on a human time scale, with no
@@ -27,7 +27,7 @@ const DIALOG_LIMIT_RETRY_AFTER_SECS: u64 = 30;
 pub(crate) struct Partner {
     pub limits: legate_api::PeerLimits,
     /// Only for partners with `requests_per_second`.
-    pub bucket: Option<Mutex<Bucket>>,
+    pub bucket: Option<Mutex<TokenBucket>>,
     pub usage: Arc<PartnerUsage>,
 }
 

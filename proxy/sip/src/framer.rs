@@ -99,6 +99,17 @@ struct Scan {
     frame_len: Option<usize>,
 }
 
+/// Where a stream stands between reads, for the deadlines of a message in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// No message started (nothing buffered, or line ends that may become a ping).
+    Between,
+    /// A message's header section has begun and has not ended.
+    Head,
+    /// The header section has ended; the body is not complete.
+    Body,
+}
+
 /// Cuts a byte stream into messages.
 #[derive(Debug)]
 pub struct StreamFramer {
@@ -127,6 +138,17 @@ impl StreamFramer {
     /// The receive buffer, for reading straight into it. Only append to it.
     pub fn buffer_mut(&mut self) -> &mut BytesMut {
         &mut self.buf
+    }
+
+    /// Where the stream stands, once [`StreamFramer::next_frame`] has returned `Ok(None)`.
+    pub fn progress(&self) -> Progress {
+        if self.scan.frame_len.is_some() {
+            Progress::Body
+        } else if matches!(self.buf.first(), None | Some(b'\r' | b'\n')) {
+            Progress::Between
+        } else {
+            Progress::Head
+        }
     }
 
     /// The next frame: `Ok(None)` when more bytes are needed. After an error the stream is
@@ -389,6 +411,34 @@ mod tests {
             bodies,
             vec![Bytes::from_static(b"x\r\n\r\ny"), Bytes::from_static(b"z")]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn progress_follows_a_message_byte_by_byte() -> TestResult {
+        let text = message("one", "body");
+        let head_end = text.find("\r\n\r\n").map_or(0, |at| at + 4);
+        let mut framer = StreamFramer::new(Limits::default());
+        framer.extend(b"\r\n");
+        drain(&mut framer)?;
+        assert_eq!(
+            framer.progress(),
+            Progress::Between,
+            "line ends, maybe a ping"
+        );
+        for (at, byte) in text.bytes().enumerate() {
+            framer.extend(&[byte]);
+            let frames = drain(&mut framer)?;
+            let expected = if at + 1 == text.len() {
+                assert_eq!(frames.len(), 1);
+                Progress::Between
+            } else if at + 1 >= head_end {
+                Progress::Body
+            } else {
+                Progress::Head
+            };
+            assert_eq!(framer.progress(), expected, "after byte {at}");
+        }
         Ok(())
     }
 

@@ -40,7 +40,7 @@ mod write;
 
 pub use cseq::CSeq;
 pub use error::ParseError;
-pub use framer::{Frame, FramingError, StreamFramer};
+pub use framer::{Frame, FramingError, Progress, StreamFramer};
 pub use header::Header;
 pub use header_kind::HeaderKind;
 pub use headers::Headers;

@@ -71,7 +71,7 @@ impl ListenerChanges {
         let opened: Vec<_> = self
             .added
             .into_iter()
-            .filter_map(|bound| listening::open(bound, core.limits))
+            .filter_map(|bound| listening::open(bound, core.limits, &core.sources))
             .collect();
         if !opened.is_empty() {
             core.update_listeners(|current| {

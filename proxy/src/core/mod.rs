@@ -33,6 +33,7 @@ pub use respond::{error_response, local_response, sender_warning, with_to_tag};
 pub use route_state::RouteState;
 pub use server_txn::{ServerTxn, ServerTxnStart};
 
+use crate::sources::Sources;
 use crate::transport::Connections;
 
 /// RFC 3261 timer base values (§17.1.1.1, table 4).
@@ -61,6 +62,8 @@ pub struct Core {
     /// Seals Legate's Record-Route state, and what topology hiding takes out of messages
     /// leaving by external listeners.
     pub sealer: sealer::Sealer,
+    /// What each source on the external listeners may cost.
+    pub sources: Arc<Sources>,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
     client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
 }
@@ -73,6 +76,7 @@ impl Core {
         limits: Limits,
         metrics: Arc<Metrics>,
         route_secret: Vec<u8>,
+        sources: Arc<Sources>,
     ) -> Core {
         Core {
             listeners: ArcSwap::from_pointee(listeners),
@@ -81,6 +85,7 @@ impl Core {
             limits,
             metrics,
             sealer: sealer::Sealer::new(&route_secret),
+            sources,
             server_txns: Mutex::new(HashMap::new()),
             client_txns: Mutex::new(HashMap::new()),
         }

@@ -10,7 +10,9 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use super::{Core, ServerKey};
+use crate::sources::TransactionSlot;
 use crate::transport::Flow;
+use legate_filters::Side;
 
 pub struct ServerTxn {
     pub key: ServerKey,
@@ -20,6 +22,8 @@ pub struct ServerTxn {
     state: Mutex<State>,
     cancelled: watch::Sender<bool>,
     acked: Notify,
+    /// What the transaction counts against its source's limits (external sources only).
+    _slot: Option<TransactionSlot>,
 }
 
 #[derive(Default)]
@@ -38,6 +42,9 @@ pub enum ServerTxnStart {
     AckAbsorbed,
     /// An ACK that matches no transaction: the ACK for a 2xx, routed end to end.
     AckForward,
+    /// A new request from an external source that is at its transaction limit (or all
+    /// external sources together are): answered 503, not run.
+    OverLimit,
 }
 
 impl ServerTxn {
@@ -77,7 +84,7 @@ impl Core {
                 .lock()
                 .ok()
                 .and_then(|s| s.last_response.clone());
-            if let Some(bytes) = last {
+            if let Some(bytes) = last.filter(|b| self.may_answer(&existing.flow, b.len())) {
                 let flow = existing.flow.clone();
                 tokio::spawn(async move { flow.send(bytes).await });
             }
@@ -86,6 +93,13 @@ impl Core {
         if is_ack {
             return ServerTxnStart::AckForward;
         }
+        let slot = match self.external_source(flow) {
+            Some(source) => match self.sources.begin_transaction(source) {
+                Ok(slot) => Some(slot),
+                Err(_) => return ServerTxnStart::OverLimit,
+            },
+            None => None,
+        };
         let method = request.method().cloned().unwrap_or(Method::Options);
         let txn = Arc::new(ServerTxn {
             key: key.clone(),
@@ -95,6 +109,7 @@ impl Core {
             state: Mutex::new(State::default()),
             cancelled: watch::channel(false).0,
             acked: Notify::new(),
+            _slot: slot,
         });
         table.insert(key, txn.clone());
         self.metrics.transactions_active().inc();
@@ -146,7 +161,9 @@ impl Core {
         }
         self.metrics
             .response_sent(listener, txn.method.as_str(), status);
-        txn.flow.try_send(bytes);
+        if self.may_answer(&txn.flow, bytes.len()) {
+            txn.flow.try_send(bytes);
+        }
     }
 
     /// Sends a response within `txn`. Final responses start the transaction's end game.
@@ -175,8 +192,10 @@ impl Core {
         }
         self.metrics
             .response_sent(listener, txn.method.as_str(), status);
-        if let Err(error) = txn.flow.send(bytes.clone()).await {
-            tracing::debug!(%error, flow = ?txn.flow, "sending response failed");
+        if self.may_answer(&txn.flow, bytes.len()) {
+            if let Err(error) = txn.flow.send(bytes.clone()).await {
+                tracing::debug!(%error, flow = ?txn.flow, "sending response failed");
+            }
         }
         if is_final {
             self.metrics
@@ -211,7 +230,9 @@ impl Core {
                         if Instant::now() >= deadline {
                             break;
                         }
-                        let _ = txn.flow.send(bytes.clone()).await;
+                        if self.may_answer(&txn.flow, bytes.len()) {
+                            let _ = txn.flow.send(bytes.clone()).await;
+                        }
                         interval = (interval * 2).min(timers.t2);
                     }
                 }
@@ -235,7 +256,31 @@ impl Core {
         if let Some(listener) = self.listeners().of_flow(flow).filter(|l| self.hides(l)) {
             self.hide_response(&mut response, listener);
         }
-        let _ = flow.send(response.to_bytes()).await;
+        let bytes = response.to_bytes();
+        if self.may_answer(flow, bytes.len()) {
+            let _ = flow.send(bytes).await;
+        }
+    }
+
+    /// The source address of `flow` when it is one the edge limits: a peer on an external
+    /// listener.
+    fn external_source(&self, flow: &Flow) -> Option<std::net::IpAddr> {
+        let listeners = self.listeners();
+        let listener = listeners.of_flow(flow)?;
+        (listener.info.side == Side::External).then_some(flow.remote.ip())
+    }
+
+    /// Whether an answer of `bytes` bytes may go to the sender on `flow`. Over UDP from an
+    /// external listener the source address may be forged, so answers stay within what it
+    /// sent times `answer_amplification`; the rest are dropped (and counted).
+    fn may_answer(&self, flow: &Flow, bytes: usize) -> bool {
+        if flow.is_reliable() {
+            return true;
+        }
+        match self.external_source(flow) {
+            Some(source) => self.sources.may_answer(source, bytes),
+            None => true,
+        }
     }
 
     /// A response as it leaves by `listener`: hidden when that is an external listener.

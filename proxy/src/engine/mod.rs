@@ -46,6 +46,9 @@ impl Engine {
     /// Makes `snapshot` the one new transactions and dialogs start under; running ones keep
     /// the `Arc` of theirs.
     pub fn swap(&self, snapshot: Arc<Snapshot>) {
+        self.core
+            .sources
+            .configure(&snapshot.loaded.config.proxy.edge);
         self.snapshot.store(snapshot);
     }
 

@@ -44,6 +44,18 @@ impl Engine {
                 tokio::spawn(async move { self.handle_request(txn, request, flow).await });
             }
             ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
+            ServerTxnStart::OverLimit => {
+                let mut response = local_response(
+                    &request,
+                    503,
+                    "Service Unavailable",
+                    Some("too many requests in progress from this source"),
+                );
+                response
+                    .headers
+                    .push(Header::new(HeaderKind::RetryAfter, "5"));
+                tokio::spawn(async move { self.core.answer_statelessly(&flow, response).await });
+            }
             ServerTxnStart::AckForward => {
                 tokio::spawn(async move { self.forward_ack(request, flow).await });
             }

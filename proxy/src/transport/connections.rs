@@ -171,11 +171,11 @@ impl Connections {
         let this = self.clone();
         let handle = match (transport, tls_config, &key.server_name) {
             (Transport::Tcp, _, _) => {
-                spawn_connection(socket, None, local, key, options, this, inbound)
+                spawn_connection(socket, None, local, key, options, this, inbound, None)
             }
             (Transport::Tls, Some(config), Some(name)) => {
                 let stream = legate_tls::connect(config, name, socket).await?;
-                spawn_connection(stream, None, local, key, options, this, inbound)
+                spawn_connection(stream, None, local, key, options, this, inbound, None)
             }
             _ => return Err(io::Error::other("udp is not connection-oriented")),
         };

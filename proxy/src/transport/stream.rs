@@ -6,15 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use legate_sip::{Frame, Limits, StreamFramer};
+use legate_sip::{Frame, Limits, Progress, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::phase::{closed, stopped_accepting, PhaseWatch};
 use super::{
     tls, ConnectionHandle, ConnectionKey, Connections, Flow, Inbound, Transport, CLOSE_GRACE,
 };
+use crate::sources::{ConnectionSlot, Sources, ThrottledLog};
 use legate_filters::TlsPeerIdentity;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -33,7 +35,19 @@ pub struct StreamOptions {
     /// The phase of the listener that accepted the connection: when it closes, so do they.
     /// `None` for outbound connections.
     pub phase: Option<PhaseWatch>,
+    /// The edge's limits: every stream keeps its deadlines; connections accepted by an
+    /// external listener (`guarded`) also count against their source's limits.
+    pub edge: Arc<Sources>,
+    pub guarded: bool,
 }
+
+/// How long to wait before accepting again after an accept failed, at first and at most: a
+/// failure (descriptors exhausted) repeats at once, so waiting longer each time keeps the loop
+/// from spinning.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
+static ACCEPT_FAILED: ThrottledLog = ThrottledLog::new(Duration::from_secs(10));
+static DEADLINE_MISSED: ThrottledLog = ThrottledLog::new(Duration::from_secs(10));
 
 /// Accepts connections while the listener serves, serving each on its own task.
 pub async fn serve_tcp_listener(
@@ -43,10 +57,21 @@ pub async fn serve_tcp_listener(
     inbound: Arc<dyn Inbound>,
     mut phase: PhaseWatch,
 ) {
+    let mut backoff = ACCEPT_BACKOFF.0;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, remote)) => {
+                    backoff = ACCEPT_BACKOFF.0;
+                    // Refused before a byte is read or a handshake made: dropping the socket
+                    // closes it at once.
+                    let slot = match options.guarded {
+                        true => match options.edge.admit_connection(remote.ip()) {
+                            Ok(slot) => Some(slot),
+                            Err(_) => continue,
+                        },
+                        false => None,
+                    };
                     let _ = socket.set_nodelay(true);
                     let local = socket.local_addr().unwrap_or(remote);
                     let options = options.clone();
@@ -56,11 +81,11 @@ pub async fn serve_tcp_listener(
                         let key = ConnectionKey::unnamed(options.transport, remote);
                         match &options.tls {
                             None => {
-                                spawn_connection(socket, None, local, key, options, connections, inbound);
+                                spawn_connection(socket, None, local, key, options, connections, inbound, slot);
                             }
                             Some(acceptor) => match tls::accept(&acceptor.load_full(), socket).await {
                                 Ok((stream, identity)) => {
-                                    spawn_connection(stream, identity, local, key, options, connections, inbound);
+                                    spawn_connection(stream, identity, local, key, options, connections, inbound, slot);
                                 }
                                 Err(error) => tracing::info!(%remote, %error, "tls handshake failed"),
                             },
@@ -68,8 +93,12 @@ pub async fn serve_tcp_listener(
                     });
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    options.edge.metrics.accept_errors.inc();
+                    if let Some(left_out) = ACCEPT_FAILED.allow() {
+                        tracing::warn!(%error, left_out, "accept failed");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
                 }
             },
             _ = stopped_accepting(&mut phase) => return,
@@ -78,7 +107,9 @@ pub async fn serve_tcp_listener(
 }
 
 /// Registers an established connection (inbound or outbound) and serves it on its own task
-/// until it closes. Returns the handle, already in the table under `key`.
+/// until it closes. Returns the handle, already in the table under `key`. `slot` is what the
+/// connection counts against its source's limits, given back when it closes.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn_connection<S>(
     stream: S,
     identity: Option<TlsPeerIdentity>,
@@ -87,6 +118,7 @@ pub(crate) fn spawn_connection<S>(
     options: StreamOptions,
     connections: Arc<Connections>,
     inbound: Arc<dyn Inbound>,
+    slot: Option<ConnectionSlot>,
 ) -> ConnectionHandle
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -100,16 +132,20 @@ where
     };
     connections.insert(key.clone(), handle.clone());
     let serving = handle.clone();
-    tokio::spawn(read_and_write(
-        stream,
-        rx,
-        serving,
-        local,
-        key,
-        options,
-        connections,
-        inbound,
-    ));
+    tokio::spawn(async move {
+        read_and_write(
+            stream,
+            rx,
+            serving,
+            local,
+            key,
+            options,
+            connections,
+            inbound,
+        )
+        .await;
+        drop(slot);
+    });
     handle
 }
 
@@ -156,8 +192,10 @@ async fn read_and_write<S>(
     let flow = Flow::stream(options.transport, local, key.remote, handle.clone());
     let mut framer = StreamFramer::new(options.limits);
     let mut phase = options.phase.clone();
+    let mut deadline = Deadline::new();
     'read: loop {
-        let read = tokio::time::timeout(options.idle_timeout, reader.read_buf(framer.buffer_mut()));
+        let timeout = deadline.remaining(&options.edge, options.idle_timeout);
+        let read = tokio::time::timeout(timeout, reader.read_buf(framer.buffer_mut()));
         let listener_closed = async {
             match phase.as_mut() {
                 Some(phase) => closed(phase).await,
@@ -166,14 +204,23 @@ async fn read_and_write<S>(
         };
         tokio::select! {
             read = read => match read {
-                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Err(_) => {
+                    deadline.missed(&options.edge, key.remote);
+                    break;
+                }
                 Ok(Ok(_)) => {}
             },
             () = listener_closed => break,
         }
         loop {
             match framer.next_frame() {
-                Ok(Some(Frame::Message(bytes))) => inbound.on_message(flow.clone(), bytes),
+                Ok(Some(Frame::Message(bytes))) => {
+                    if !options.guarded || options.edge.admit_message(key.remote.ip(), bytes.len())
+                    {
+                        inbound.on_message(flow.clone(), bytes);
+                    }
+                }
                 Ok(Some(Frame::KeepAlive)) => {
                     // RFC 5626 §4.4.1: answer a double-CRLF ping with a single CRLF pong.
                     let _ = flow.send(Bytes::from_static(b"\r\n")).await;
@@ -185,6 +232,7 @@ async fn read_and_write<S>(
                 }
             }
         }
+        deadline.observe(framer.progress());
     }
     connections.remove(&key, handle.id);
     drop(flow);
@@ -207,4 +255,57 @@ async fn write_bounded<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> b
         tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(bytes)).await,
         Ok(Ok(()))
     )
+}
+
+/// The deadline of what a connection is waiting for: the next message (the idle timeout, from
+/// the last read), or the rest of the one in progress (its header or body timeout, from when
+/// that part began, however slowly its bytes come).
+struct Deadline {
+    progress: Progress,
+    since: Instant,
+}
+
+impl Deadline {
+    fn new() -> Deadline {
+        Deadline {
+            progress: Progress::Between,
+            since: Instant::now(),
+        }
+    }
+
+    /// Notes where the stream stands after a read.
+    fn observe(&mut self, progress: Progress) {
+        if progress != self.progress {
+            self.progress = progress;
+            self.since = Instant::now();
+        }
+    }
+
+    /// How long the next read may take.
+    fn remaining(&self, edge: &Sources, idle: Duration) -> Duration {
+        let streams = edge.config().streams;
+        let limit = match self.progress {
+            Progress::Between => return idle,
+            Progress::Head => streams.header_timeout,
+            Progress::Body => streams.body_timeout,
+        };
+        limit.saturating_sub(self.since.elapsed()).min(idle)
+    }
+
+    /// The read timed out: counted when a message was in progress (idle connections simply
+    /// close).
+    fn missed(&self, edge: &Sources, remote: SocketAddr) {
+        let phase = match self.progress {
+            Progress::Between => return,
+            Progress::Head => "header",
+            Progress::Body => "body",
+        };
+        edge.metrics
+            .deadlines_missed
+            .with_label_values(&[phase])
+            .inc();
+        if let Some(left_out) = DEADLINE_MISSED.allow() {
+            tracing::info!(%remote, phase, left_out, "closing a connection whose message did not arrive in time");
+        }
+    }
 }

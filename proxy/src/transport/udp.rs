@@ -7,12 +7,15 @@ use tokio::net::UdpSocket;
 
 use super::phase::{closed, PhaseWatch};
 use super::{Flow, Inbound};
+use crate::sources::Sources;
 
-/// Reads datagrams until the listener closes and hands each to `inbound`.
+/// Reads datagrams until the listener closes and hands each to `inbound`. On an external
+/// listener (`edge` set) each datagram is first held to its source's limits, unparsed.
 pub async fn serve_udp_socket(
     socket: Arc<UdpSocket>,
     max_message_bytes: usize,
     inbound: Arc<dyn Inbound>,
+    edge: Option<Arc<Sources>>,
     mut phase: PhaseWatch,
 ) {
     let local = match socket.local_addr() {
@@ -30,6 +33,9 @@ pub async fn serve_udp_socket(
         tokio::select! {
             received = socket.recv_from(&mut buffer) => match received {
                 Ok((len, remote)) => {
+                    if edge.as_ref().is_some_and(|edge| !edge.admit_message(remote.ip(), len)) {
+                        continue;
+                    }
                     let bytes = Bytes::copy_from_slice(buffer.get(..len).unwrap_or_default());
                     inbound.on_message(Flow::udp(socket.clone(), local, remote), bytes);
                 }

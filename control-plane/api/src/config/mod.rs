@@ -30,7 +30,7 @@ pub use audit::{
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig};
 pub use dns::DnsConfig;
-pub use edge::{EdgeConfig, ForeignRoutes};
+pub use edge::{EdgeConfig, ForeignRoutes, PerSourceLimits, StreamDeadlines, TotalLimits};
 pub use ldap_directory::{
     FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, TemplatePart, DEFAULT_GROUP_FILTER,
 };

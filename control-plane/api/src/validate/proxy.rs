@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{human, Problems};
-use crate::config::{ProxyConfig, Secret};
+use crate::config::{EdgeConfig, ProxyConfig, Secret};
 
 pub(super) fn check(proxy: &ProxyConfig, problems: &mut Problems<'_>) {
     match &proxy.record_route_secret {
@@ -67,6 +67,59 @@ pub(super) fn check(proxy: &ProxyConfig, problems: &mut Problems<'_>) {
         proxy.dialog_idle_timeout,
         problems,
     );
+    check_edge(&proxy.edge, problems);
+}
+
+/// Every edge limit must let something through: a zero would refuse all traffic.
+fn check_edge(edge: &EdgeConfig, problems: &mut Problems<'_>) {
+    let per_source = &edge.per_source;
+    let counts = [
+        (
+            "per_source.messages_per_second",
+            per_source.messages_per_second as usize,
+        ),
+        ("per_source.burst", per_source.burst as usize),
+        ("per_source.max_transactions", per_source.max_transactions),
+        ("per_source.max_connections", per_source.max_connections),
+        (
+            "per_source.answer_amplification",
+            per_source.answer_amplification as usize,
+        ),
+        ("total.max_transactions", edge.total.max_transactions),
+        ("total.max_connections", edge.total.max_connections),
+    ];
+    for (name, value) in counts {
+        if value == 0 {
+            problems.report(
+                &format!("proxy.edge.{name}"),
+                "must be at least 1: zero would refuse every source",
+            );
+        }
+    }
+    non_zero(
+        "proxy.edge.per_source.ban_for",
+        per_source.ban_for,
+        problems,
+    );
+    non_zero(
+        "proxy.edge.streams.header_timeout",
+        edge.streams.header_timeout,
+        problems,
+    );
+    non_zero(
+        "proxy.edge.streams.body_timeout",
+        edge.streams.body_timeout,
+        problems,
+    );
+    if per_source.max_transactions > edge.total.max_transactions {
+        problems.report(
+            "proxy.edge.per_source.max_transactions",
+            format!(
+                "{} is larger than total.max_transactions ({}), so it could never apply",
+                per_source.max_transactions, edge.total.max_transactions
+            ),
+        );
+    }
 }
 
 fn non_zero(path: &str, value: Duration, problems: &mut Problems<'_>) {

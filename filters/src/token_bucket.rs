@@ -1,23 +1,24 @@
-//! A token bucket: `rate` tokens a second, holding at most `burst`.
+//! A token bucket: `rate` tokens a second, holding at most `burst`. Partners' request rates
+//! (`peer_limits`) and the proxy's per-source message rates use it.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 #[derive(Debug)]
-pub(crate) struct Bucket {
+pub struct TokenBucket {
     rate: f64,
     burst: f64,
     tokens: f64,
     updated: Instant,
 }
 
-impl Bucket {
+impl TokenBucket {
     /// A full bucket. Without a burst, one second's worth of requests may come at once.
-    pub fn new(rate: u32, burst: Option<u32>, now: Instant) -> Bucket {
+    pub fn new(rate: u32, burst: Option<u32>, now: Instant) -> TokenBucket {
         let rate = f64::from(rate.max(1));
         let burst = burst.map_or(rate, f64::from).max(1.0);
-        Bucket {
+        TokenBucket {
             rate,
             burst,
             tokens: burst,
