@@ -895,14 +895,17 @@ fn answers_to_an_unacknowledging_source_do_not_amplify() {
         sent += invite.replace('\n', "\r\n").len();
         send(&victim, edge.external_udp, &invite);
     }
-    // Every transaction has ended (Timer H) once none is active.
-    for _ in 0..400 {
-        if legate.metric("legate_edge_transactions_active") == Some(0.0) {
-            break;
+    // All ten transactions started, then all ended (Timer H) once none is active.
+    let active = || legate.metric("legate_edge_transactions_active");
+    for wanted in [10.0, 0.0] {
+        for _ in 0..400 {
+            if active() == Some(wanted) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(active(), Some(wanted));
     }
-    assert_eq!(legate.metric("legate_edge_transactions_active"), Some(0.0));
     let mut received = 0;
     let mut answers = 0;
     victim.set_nonblocking(true).unwrap();
