@@ -722,7 +722,7 @@ fn request_like_a_user_agent(socket: &UdpSocket, port: u16, message: &str) -> Op
 fn a_udp_flood_from_one_source_leaves_another_unharmed() {
     const FLOOD: usize = 20_000;
     let edge = Edge::new();
-    let proxy = "  edge: { per_source: { messages_per_second: 50, burst: 100, ban_for: 60s, \
+    let proxy = "  edge: { per_source: { requests_per_second: 50, burst: 100, ban_for: 60s, \
                  max_transactions: 150 } }\n";
     let legate = Legate::start(&edge.config(proxy), edge.admin);
     let done = std::sync::atomic::AtomicBool::new(false);

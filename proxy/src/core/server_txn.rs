@@ -23,7 +23,7 @@ pub struct ServerTxn {
     cancelled: watch::Sender<bool>,
     acked: Notify,
     /// What the transaction counts against its source's limits (external sources only).
-    _slot: Option<TransactionSlot>,
+    slot: Option<TransactionSlot>,
 }
 
 #[derive(Default)]
@@ -109,7 +109,7 @@ impl Core {
             state: Mutex::new(State::default()),
             cancelled: watch::channel(false).0,
             acked: Notify::new(),
-            _slot: slot,
+            slot,
         });
         table.insert(key, txn.clone());
         self.metrics.transactions_active().inc();
@@ -198,6 +198,9 @@ impl Core {
             }
         }
         if is_final {
+            if let Some(slot) = &txn.slot {
+                slot.answered();
+            }
             self.metrics
                 .transaction_finished(txn.method.as_str(), txn.started.elapsed());
             let core = self.clone();
@@ -264,7 +267,7 @@ impl Core {
 
     /// The source address of `flow` when it is one the edge limits: a peer on an external
     /// listener.
-    fn external_source(&self, flow: &Flow) -> Option<std::net::IpAddr> {
+    pub(super) fn external_source(&self, flow: &Flow) -> Option<std::net::IpAddr> {
         let listeners = self.listeners();
         let listener = listeners.of_flow(flow)?;
         (listener.info.side == Side::External).then_some(flow.remote.ip())

@@ -10,21 +10,22 @@ use crate::transport::{parse_transport, Flow};
 
 impl Core {
     /// Removes Legate's Via from `response` and sends it to the next Via. Drops the response if
-    /// the top Via is not Legate's (§16.7 item 3) or the next one is unusable.
+    /// the top Via is not Legate's (§16.7 item 3) or the next one is unusable: a stray response
+    /// from an external source then costs that source as a request would.
     pub async fn forward_response_statelessly(&self, mut response: Message, arrived: &Flow) {
         let Some(top) = response.top_via().ok() else {
-            return;
+            return self.stray_response(arrived, &response);
         };
         if !self.listeners().is_local(&top.host, top.port) {
             tracing::debug!("dropping response whose top Via is not ours");
-            return;
+            return self.stray_response(arrived, &response);
         }
         self.unhide_response(&mut response);
         let Ok(next) = response.top_via() else {
             return;
         };
         let Some(hop) = via_destination(&next) else {
-            return;
+            return self.stray_response(arrived, &response);
         };
         let flow = match hop.transport {
             crate::transport::Transport::Udp => arrived.redirect(hop.addr).or_else(|| {
@@ -67,4 +68,12 @@ pub fn via_destination(via: &Via) -> Option<NextHop> {
         addr: SocketAddr::new(ip, port),
         server_name: None,
     })
+}
+
+impl Core {
+    fn stray_response(&self, arrived: &Flow, response: &Message) {
+        if let Some(source) = self.external_source(arrived) {
+            self.sources.charge_stray(source, response.to_bytes().len());
+        }
+    }
 }

@@ -62,7 +62,7 @@ impl EdgeMetrics {
             ),
             bans: counter(
                 "legate_edge_bans_total",
-                "External sources banned for sending far over their message rate",
+                "External sources banned for sending far over their request rate",
             ),
             sources_banned: gauge(
                 "legate_edge_sources_banned",

@@ -7,11 +7,13 @@
 //! - a banned source's datagrams are dropped and its connections closed at accept;
 //! - connections: at most `per_source.max_connections` per source and
 //!   `total.max_connections` in all, the latter kept below the file-descriptor limit;
-//! - messages: a token bucket per source (`messages_per_second`, `burst`), checked before a
-//!   message is parsed; a source that sends `burst` messages over its rate within a second is
-//!   banned for `ban_for`;
-//! - transactions: at most `per_source.max_transactions` alive per source and
-//!   `total.max_transactions` in all; over either, 503;
+//! - requests: a token bucket per source (`requests_per_second`, `burst`), checked before a
+//!   request is parsed (responses pass: their rate is Legate's own, and one that matches
+//!   nothing is charged as a request); a source that sends `burst` requests over its rate
+//!   within a second is banned for `ban_for`;
+//! - transactions: at most `per_source.max_transactions` waiting for their answer per source,
+//!   and `total.max_transactions` alive in all (answered ones absorb retransmissions for
+//!   Timer J); over either, 503;
 //! - answers over UDP: at most `answer_amplification` times the bytes the source sent, so a
 //!   forged source address gets no more back than it sent in.
 //!
@@ -131,13 +133,40 @@ impl Sources {
         Some((key, f(source)))
     }
 
-    /// Whether a message of `bytes` bytes from `ip` is read at all. Called before parsing.
-    pub fn admit_message(&self, ip: IpAddr, bytes: usize) -> bool {
+    /// Whether `message` (a datagram, or a message framed on a stream) from `ip` is read at
+    /// all. Called before parsing. Requests take a token of the source's bucket; responses
+    /// answer what Legate sent, so their rate is Legate's own: they pass unless the source is
+    /// banned (one that matches nothing is charged afterwards, [`Sources::charge_stray`]).
+    pub fn admit_message(&self, ip: IpAddr, message: &[u8]) -> bool {
         let config = self.config.load();
         let now = Instant::now();
+        let response = message
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"SIP/"));
         let admission = self
-            .with_source(ip, |source| source.admit(bytes, &config.per_source, now))
+            .with_source(ip, |source| match response {
+                true if source.is_banned(now) => Admission::Dropped(source::Dropped::Banned),
+                true => Admission::Read,
+                false => source.admit(message.len(), &config.per_source, now),
+            })
             .map_or(Admission::Read, |(_, admission)| admission);
+        self.count(ip, admission, &config)
+    }
+
+    /// A response from `ip` that matched no transaction of Legate's: it costs the source a
+    /// token as a request would, so a flood of made-up responses is limited like any other.
+    pub fn charge_stray(&self, ip: IpAddr, bytes: usize) {
+        let config = self.config.load();
+        let now = Instant::now();
+        if let Some((_, admission)) =
+            self.with_source(ip, |source| source.admit(bytes, &config.per_source, now))
+        {
+            self.count(ip, admission, &config);
+        }
+    }
+
+    /// Counts (and logs, throttled) what an admission decided; true when the message is read.
+    fn count(&self, ip: IpAddr, admission: Admission, config: &EdgeConfig) -> bool {
         match admission {
             Admission::Read => true,
             Admission::Dropped(why) => {
@@ -156,7 +185,7 @@ impl Sources {
                     .messages_dropped
                     .with_label_values(&["rate"])
                     .inc();
-                tracing::warn!(%ip, ban_for = ?config.per_source.ban_for, "source banned: far over its message rate");
+                tracing::warn!(%ip, ban_for = ?config.per_source.ban_for, "source banned: far over its request rate");
                 false
             }
         }
@@ -253,16 +282,18 @@ impl Sources {
         if let Ok(mut table) = self.table.lock() {
             if let Some(source) = table.get_mut(&key) {
                 match what {
-                    slots::Held::Transaction => {
+                    slots::Held::Pending => {
                         source.transactions = source.transactions.saturating_sub(1)
                     }
                     slots::Held::Connection => {
                         source.connections = source.connections.saturating_sub(1)
                     }
+                    slots::Held::Transaction => {}
                 }
             }
         }
         match what {
+            slots::Held::Pending => {}
             slots::Held::Transaction => {
                 self.transactions.fetch_sub(1, Ordering::Relaxed);
                 self.metrics.transactions_active.dec();
@@ -301,7 +332,7 @@ impl Sources {
         self.table.lock().map(|t| t.len()).unwrap_or(0)
     }
 
-    /// Server transactions alive for external sources.
+    /// Server transactions alive (answered or not) for external sources.
     #[cfg(test)]
     pub fn transactions(&self) -> usize {
         self.transactions.load(Ordering::Relaxed)

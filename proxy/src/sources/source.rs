@@ -1,4 +1,4 @@
-//! What Legate remembers of one source address: its message rate, whether it is banned, what
+//! What Legate remembers of one source address: its request rate, whether it is banned, what
 //! it holds (transactions, connections), and the bytes it sent and was answered with.
 
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub const ANSWER_SLACK_BYTES: u64 = 2048;
 /// Why a message from a source is not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dropped {
-    /// Over its message rate.
+    /// Over its request rate.
     Rate,
     /// Banned, for sending far over its rate.
     Banned,
@@ -51,6 +51,7 @@ pub struct Source {
     over_rate: u32,
     window: Instant,
     banned_until: Option<Instant>,
+    /// Transactions waiting for their final answer.
     pub transactions: usize,
     pub connections: usize,
     /// Bytes received from and answered to the source (UDP), halved every half-life.
@@ -62,7 +63,7 @@ pub struct Source {
 impl Source {
     pub fn new(limits: &PerSourceLimits, now: Instant) -> Source {
         Source {
-            bucket: TokenBucket::new(limits.messages_per_second, Some(limits.burst), now),
+            bucket: TokenBucket::new(limits.requests_per_second, Some(limits.burst), now),
             over_rate: 0,
             window: now,
             banned_until: None,
@@ -97,7 +98,7 @@ impl Source {
             self.banned_until = Some(now + limits.ban_for);
             self.over_rate = 0;
             // Coming back from a ban, the source starts with an empty bucket.
-            self.bucket = TokenBucket::new(limits.messages_per_second, Some(limits.burst), now);
+            self.bucket = TokenBucket::new(limits.requests_per_second, Some(limits.burst), now);
             return Admission::NewlyBanned;
         }
         Admission::Dropped(Dropped::Rate)

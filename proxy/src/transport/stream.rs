@@ -216,8 +216,7 @@ async fn read_and_write<S>(
         loop {
             match framer.next_frame() {
                 Ok(Some(Frame::Message(bytes))) => {
-                    if !options.guarded || options.edge.admit_message(key.remote.ip(), bytes.len())
-                    {
+                    if !options.guarded || options.edge.admit_message(key.remote.ip(), &bytes) {
                         inbound.on_message(flow.clone(), bytes);
                     }
                 }

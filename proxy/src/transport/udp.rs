@@ -33,7 +33,8 @@ pub async fn serve_udp_socket(
         tokio::select! {
             received = socket.recv_from(&mut buffer) => match received {
                 Ok((len, remote)) => {
-                    if edge.as_ref().is_some_and(|edge| !edge.admit_message(remote.ip(), len)) {
+                    let datagram = buffer.get(..len).unwrap_or_default();
+                    if edge.as_ref().is_some_and(|edge| !edge.admit_message(remote.ip(), datagram)) {
                         continue;
                     }
                     let bytes = Bytes::copy_from_slice(buffer.get(..len).unwrap_or_default());

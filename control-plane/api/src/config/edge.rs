@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 ///   edge:
 ///     foreign_routes: refuse          # refuse (default) | remove
 ///     per_source:                     # one source IP address on the external listeners
-///       messages_per_second: 100      # token bucket, checked before a message is parsed
-///       burst: 200
-///       ban_for: 60s                  # after `burst` messages over the rate within a second
-///       max_transactions: 4000        # live server transactions (Timer J keeps them 32 s)
+///       requests_per_second: 200      # token bucket, checked before a request is parsed
+///       burst: 400
+///       ban_for: 60s                  # after `burst` requests over the rate within a second
+///       max_transactions: 1000        # requests waiting for their final answer
 ///       max_connections: 32
 ///       answer_amplification: 3       # UDP answers: at most 3x the bytes the source sent
 ///     total:                          # all external sources together
-///       max_transactions: 50000
+///       max_transactions: 100000      # answered ones too (Timer J keeps them 64*T1)
 ///       max_connections: 10000
 ///     streams:                        # every TCP/TLS connection
 ///       header_timeout: 10s           # from a message's first byte to its empty line
@@ -55,18 +55,17 @@ pub enum ForeignRoutes {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PerSourceLimits {
-    /// Messages (requests and responses, datagrams or framed on a stream) a source may send
-    /// each second, on average. Checked before a message is parsed; over it, messages are
-    /// dropped.
-    pub messages_per_second: u32,
-    /// How many messages a source may send at once above the rate.
+    /// Requests (datagrams, or messages framed on a stream) a source may send each second,
+    /// on average. Checked before a request is parsed; over it, requests are dropped.
+    /// Responses answer what Legate sent and are not counted, unless they match nothing.
+    pub requests_per_second: u32,
+    /// How many requests a source may send at once above the rate.
     pub burst: u32,
-    /// A source that sends `burst` messages over its rate within one second is banned this
+    /// A source that sends `burst` requests over its rate within one second is banned this
     /// long: everything it sends is dropped unread and its connections are refused.
     #[serde(with = "humantime_serde")]
     pub ban_for: Duration,
-    /// Server transactions a source may have alive at once (a completed non-INVITE
-    /// transaction lives for Timer J, 64·T1, to absorb retransmissions). Over it, 503.
+    /// Requests from a source that may wait for their final answer at once. Over it, 503.
     pub max_transactions: usize,
     /// Connections a source may hold open on the external listeners.
     pub max_connections: usize,
@@ -78,10 +77,10 @@ pub struct PerSourceLimits {
 impl Default for PerSourceLimits {
     fn default() -> Self {
         PerSourceLimits {
-            messages_per_second: 100,
-            burst: 200,
+            requests_per_second: 200,
+            burst: 400,
             ban_for: Duration::from_secs(60),
-            max_transactions: 4000,
+            max_transactions: 1000,
             max_connections: 32,
             answer_amplification: 3,
         }
@@ -92,7 +91,8 @@ impl Default for PerSourceLimits {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TotalLimits {
-    /// Server transactions alive at once for all external sources.
+    /// Server transactions alive at once for all external sources, answered ones included
+    /// (they absorb retransmissions for Timer J, 64·T1).
     pub max_transactions: usize,
     /// Connections open at once on the external listeners. Legate keeps it below its
     /// file-descriptor limit, with room to spare for its own sockets and files.
@@ -102,7 +102,7 @@ pub struct TotalLimits {
 impl Default for TotalLimits {
     fn default() -> Self {
         TotalLimits {
-            max_transactions: 50_000,
+            max_transactions: 100_000,
             max_connections: 10_000,
         }
     }

@@ -75,8 +75,8 @@ fn check_edge(edge: &EdgeConfig, problems: &mut Problems<'_>) {
     let per_source = &edge.per_source;
     let counts = [
         (
-            "per_source.messages_per_second",
-            per_source.messages_per_second as usize,
+            "per_source.requests_per_second",
+            per_source.requests_per_second as usize,
         ),
         ("per_source.burst", per_source.burst as usize),
         ("per_source.max_transactions", per_source.max_transactions),
