@@ -45,6 +45,8 @@ mod discovery;
 mod engine;
 mod filter_metrics;
 mod filter_table;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gateway;
 mod listening;
 mod router;
