@@ -58,6 +58,20 @@ const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 /// How long a source that holds nothing stays known after its last message.
 const FORGET_AFTER: Duration = Duration::from_secs(60);
 
+/// One kind of thing a source holds (connections, transactions): its limits and its counts.
+struct Holding<'a> {
+    what: &'static str,
+    /// Whether a banned source is refused one (connections; a banned source's requests never
+    /// get as far as a transaction).
+    refuse_banned: bool,
+    per_source: usize,
+    total_cap: usize,
+    total: &'a AtomicUsize,
+    active: &'a prometheus::IntGauge,
+    refused: &'a prometheus::IntCounterVec,
+    count: fn(&mut Source) -> &mut usize,
+}
+
 /// Why a connection or transaction is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -194,71 +208,68 @@ impl Sources {
     /// A connection from `ip` on an external listener, held for as long as the slot lives.
     pub fn admit_connection(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refused> {
         let config = self.config.load();
-        let cap = self.connection_cap.load(Ordering::Relaxed);
+        let held = Holding {
+            what: "connection",
+            refuse_banned: true,
+            per_source: config.per_source.max_connections,
+            total_cap: self.connection_cap.load(Ordering::Relaxed),
+            total: &self.connections,
+            active: &self.metrics.connections_active,
+            refused: &self.metrics.connections_refused,
+            count: |source| &mut source.connections,
+        };
+        self.take(ip, held)
+            .map(|key| ConnectionSlot::new(self.clone(), key))
+    }
+
+    /// A server transaction for a request from `ip` on an external listener.
+    pub fn begin_transaction(self: &Arc<Self>, ip: IpAddr) -> Result<TransactionSlot, Refused> {
+        let config = self.config.load();
+        let held = Holding {
+            what: "transaction",
+            refuse_banned: false,
+            per_source: config.per_source.max_transactions,
+            total_cap: config.total.max_transactions,
+            total: &self.transactions,
+            active: &self.metrics.transactions_active,
+            refused: &self.metrics.transactions_refused,
+            count: |source| &mut source.transactions,
+        };
+        self.take(ip, held)
+            .map(|key| TransactionSlot::new(self.clone(), key))
+    }
+
+    /// Counts one more of `held` for `ip` if its limits allow; returns the table entry it is
+    /// counted in.
+    fn take(&self, ip: IpAddr, held: Holding<'_>) -> Result<IpAddr, Refused> {
         let now = Instant::now();
         let outcome = self
             .with_source(ip, |source| {
-                if source.is_banned(now) {
+                if held.refuse_banned && source.is_banned(now) {
                     return Err(Refused::Banned);
                 }
-                if source.connections >= config.per_source.max_connections {
+                let count = (held.count)(source);
+                if *count >= held.per_source {
                     return Err(Refused::PerSource);
                 }
-                if self.connections.load(Ordering::Relaxed) >= cap {
+                if held.total.load(Ordering::Relaxed) >= held.total_cap {
                     return Err(Refused::Total);
                 }
-                source.connections += 1;
+                *count += 1;
                 source.last_seen = now;
                 Ok(())
             })
             .map_or(Err(Refused::Total), |(key, outcome)| outcome.map(|()| key));
         match outcome {
             Ok(key) => {
-                self.connections.fetch_add(1, Ordering::Relaxed);
-                self.metrics.connections_active.inc();
-                Ok(ConnectionSlot::new(self.clone(), key))
+                held.total.fetch_add(1, Ordering::Relaxed);
+                held.active.inc();
+                Ok(key)
             }
             Err(refused) => {
-                self.metrics
-                    .connections_refused
-                    .with_label_values(&[refused.label()])
-                    .inc();
+                held.refused.with_label_values(&[refused.label()]).inc();
                 if let Some(left_out) = self.flood_log.allow() {
-                    tracing::warn!(%ip, limit = refused.label(), left_out, "connection refused at accept");
-                }
-                Err(refused)
-            }
-        }
-    }
-
-    /// A server transaction for a request from `ip` on an external listener.
-    pub fn begin_transaction(self: &Arc<Self>, ip: IpAddr) -> Result<TransactionSlot, Refused> {
-        let config = self.config.load();
-        let outcome = self
-            .with_source(ip, |source| {
-                if source.transactions >= config.per_source.max_transactions {
-                    return Err(Refused::PerSource);
-                }
-                if self.transactions.load(Ordering::Relaxed) >= config.total.max_transactions {
-                    return Err(Refused::Total);
-                }
-                source.transactions += 1;
-                Ok(())
-            })
-            .map_or(Err(Refused::Total), |(key, outcome)| outcome.map(|()| key));
-        match outcome {
-            Ok(key) => {
-                self.transactions.fetch_add(1, Ordering::Relaxed);
-                self.metrics.transactions_active.inc();
-                Ok(TransactionSlot::new(self.clone(), key))
-            }
-            Err(refused) => {
-                self.metrics
-                    .transactions_refused
-                    .with_label_values(&[refused.label()])
-                    .inc();
-                if let Some(left_out) = self.flood_log.allow() {
-                    tracing::warn!(%ip, limit = refused.label(), left_out, "transaction refused");
+                    tracing::warn!(%ip, what = held.what, limit = refused.label(), left_out, "refused at its limit");
                 }
                 Err(refused)
             }
