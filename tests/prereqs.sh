@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Legate needs on Debian, if it is missing:
-#   prereqs.sh build   cmake (pingora's zlib-ng build needs it)
+#   prereqs.sh build   cmake (pingora's zlib-ng build needs it) and make (jemalloc's build)
 #   prereqs.sh test    the above, plus sipp (sip-tester), socat (the TLS side of sipp peers),
 #                      kamailio, OpenLDAP's slapd and ldap-utils (the directory tests start
 #                      their own slapd on a free loopback port; the system one is not used),
@@ -9,7 +9,7 @@
 #                      audit store tests run their own cluster with initdb on a free loopback
 #                      port; the system one is not used)
 set -euo pipefail
-want=(cmake)
+want=(cmake make)
 [ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3 postgresql)
 
 # A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
