@@ -28,6 +28,8 @@
 #                                            audit.yaml (the audit filter, SQLite store); the
 #                                            results go to results.md or results-<name>.md
 #   EXTERNAL_PORT                            federation.yaml's external listener (5064)
+#   LEGATE_BIN                               a legate binary to measure instead of building this
+#                                            tree's (another commit's, say); RESULTS names the file
 #   BENCH_KEEP=1                             keep the work directory (logs, sipp statistics)
 set -euo pipefail
 
@@ -51,8 +53,8 @@ WORKERS=${WORKERS:-$(nproc)}
 LEGATE_CONFIG=${LEGATE_CONFIG:-relay.yaml}
 EXTERNAL_PORT=${EXTERNAL_PORT:-5064}
 case "$LEGATE_CONFIG" in
-  relay.yaml) RESULTS=results.md ;;
-  *) RESULTS="results-${LEGATE_CONFIG%.yaml}.md" ;;
+  relay.yaml) RESULTS=${RESULTS:-results.md} ;;
+  *) RESULTS=${RESULTS:-"results-${LEGATE_CONFIG%.yaml}.md"} ;;
 esac
 # Kamailio takes a fixed shared memory pool; it holds every transaction, and 256 MiB ran out at
 # 6000 MESSAGE/s here. Pages are only resident once used, so a large pool costs nothing idle.
@@ -85,9 +87,13 @@ KAMAILIO_MODULES=/usr/lib/x86_64-linux-gnu/kamailio/modules
 for module in tm sl rr maxfwd sanity siputils textops pv; do
   [ -f "$KAMAILIO_MODULES/$module.so" ] || die "kamailio module $module.so is missing from $KAMAILIO_MODULES"
 done
-log "building legate (release)"
-cargo build --locked --release -p legate
-LEGATE="$ROOT/target/release/legate"
+if [ -n "${LEGATE_BIN:-}" ]; then
+  LEGATE="$LEGATE_BIN"
+else
+  log "building legate (release)"
+  cargo build --locked --release -p legate
+  LEGATE="$ROOT/target/release/legate"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Process bookkeeping: every process started here is recorded and stopped on exit.
@@ -533,6 +539,7 @@ model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/dev/null ||
   commit="$commit with local changes"
+[ -n "${LEGATE_BIN:-}" ] && commit="not this tree's: LEGATE_BIN=$LEGATE_BIN"
 {
   echo "# Benchmark results: Legate and Kamailio"
   echo

@@ -68,6 +68,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         edge.clone(),
     ));
     let _ = boot.core_slot.set(core.clone());
+    tokio::spawn(core.clone().reap_expired_transactions());
     let engine = Arc::new(Engine::new(
         core,
         boot.snapshot.clone(),

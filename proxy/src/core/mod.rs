@@ -17,7 +17,7 @@ mod server_txn;
 mod stateless;
 pub mod topology;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,6 +65,9 @@ pub struct Core {
     /// What each source on the external listeners may cost.
     pub sources: Arc<Sources>,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
+    /// Answered transactions that only absorb retransmissions now, in the order they expire:
+    /// one reaper removes them, instead of a task and a timer each.
+    expiring: Mutex<VecDeque<(tokio::time::Instant, ServerKey)>>,
     client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
 }
 
@@ -87,6 +90,7 @@ impl Core {
             sealer: sealer::Sealer::new(&route_secret),
             sources,
             server_txns: Mutex::new(HashMap::new()),
+            expiring: Mutex::new(VecDeque::new()),
             client_txns: Mutex::new(HashMap::new()),
         }
     }

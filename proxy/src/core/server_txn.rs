@@ -241,12 +241,52 @@ impl Core {
                 }
             }
         } else if txn.method == Method::Invite || !reliable {
-            // Accepted (2xx to INVITE, RFC 6026) and Completed (Timer J): absorb retransmissions.
-            tokio::time::sleep(timers.transaction_timeout()).await;
+            // Accepted (2xx to INVITE, RFC 6026) and Completed (Timer J): absorb retransmissions
+            // until the reaper removes the transaction.
+            let expires = Instant::now() + timers.transaction_timeout();
+            if let Ok(mut expiring) = self.expiring.lock() {
+                expiring.push_back((expires, txn.key.clone()));
+                return;
+            }
         }
+        self.forget_server_txn(&txn.key);
+    }
+
+    fn forget_server_txn(&self, key: &ServerKey) {
         if let Ok(mut table) = self.server_txns.lock() {
-            if table.remove(&txn.key).is_some() {
+            if table.remove(key).is_some() {
                 self.metrics.transactions_active().dec();
+            }
+            // After a flood, give the table's memory back.
+            if table.capacity() > 1024 && table.len() < table.capacity() / 4 {
+                let len = table.len();
+                table.shrink_to(len * 2);
+            }
+        }
+    }
+
+    /// Removes answered transactions whose retransmission window (64·T1) is over, every T1
+    /// (runs for as long as the core). They were queued in the order they expire.
+    pub async fn reap_expired_transactions(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.timers.t1).await;
+            let now = Instant::now();
+            if let Ok(mut expiring) = self.expiring.lock() {
+                if expiring.capacity() > 1024 && expiring.len() < expiring.capacity() / 4 {
+                    let len = expiring.len();
+                    expiring.shrink_to(len * 2);
+                }
+            }
+            loop {
+                let expired = match self.expiring.lock() {
+                    Ok(mut expiring) => match expiring.front() {
+                        Some((at, _)) if *at <= now => expiring.pop_front().map(|(_, key)| key),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                let Some(key) = expired else { break };
+                self.forget_server_txn(&key);
             }
         }
     }
