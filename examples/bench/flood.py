@@ -2,15 +2,21 @@
 """One source floods Legate's external UDP listener while another sends at a normal rate.
 
     flood.py LEGATE_PORT RESPONDER_PORT SECONDS
+    flood.py connections LEGATE_TCP_PORT RESPONDER_PORT COUNT
 
 The flooder (127.0.0.2) sends MESSAGE requests, each a new transaction, as fast as it can for
 SECONDS (bounded: at most 2 000 000 datagrams). The normal source (127.0.0.3) sends 20 MESSAGEs
 a second to alice@acme.example and retransmits like a user agent (500 ms, six tries); the
 responder on RESPONDER_PORT (the IM server Legate routes acme.example to) answers 200. Prints
 one JSON line: datagrams flooded, normal requests sent, answered and failed. Loopback only.
+
+With `connections`, 127.0.0.2 opens COUNT TCP connections to the external TCP listener and
+holds them; the JSON line says how many Legate kept open and how many it closed at once, and
+whether a partner connecting from 127.0.0.3 afterwards was answered 200.
 """
 
 import json
+import resource
 import socket
 import sys
 import threading
@@ -99,7 +105,55 @@ def normal(port, seconds, counts):
     counts.update(normal_sent=n, normal_answered=answered, normal_failed=failed)
 
 
+def connections(port, responder_port, count):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1024), hard))
+    stop = threading.Event()
+    answering = threading.Thread(target=responder, args=(responder_port, stop))
+    answering.start()
+    held = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.2", 0))
+        try:
+            sock.connect(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        held.append(sock)
+    time.sleep(1)  # Legate closes refused connections at accept; give it the time to.
+    kept = closed = 0
+    for sock in held:
+        sock.setblocking(False)
+        try:
+            closed += sock.recv(1) == b""
+        except BlockingIOError:
+            kept += 1
+        except OSError:
+            closed += 1
+    partner = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    partner.bind(("127.0.0.3", 0))
+    partner.settimeout(5)
+    partner.connect(("127.0.0.1", port))
+    source = partner.getsockname()
+    partner.sendall(message(source, "partner-1", "alice@acme.example")
+                    .replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP"))
+    try:
+        status = partner.recv(65535).split(b"\r\n", 1)[0].decode()
+    except OSError as error:
+        status = f"no answer: {error}"
+    stop.set()
+    answering.join()
+    for sock in held:
+        sock.close()
+    print(json.dumps({"opened": len(held), "kept_open": kept, "closed_by_legate": closed,
+                      "partner": status}))
+
+
 def main():
+    if sys.argv[1] == "connections":
+        connections(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        return
     port, responder_port, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     stop = threading.Event()
     counts = {}

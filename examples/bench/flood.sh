@@ -8,10 +8,13 @@
 # 127.0.0.2 for FLOOD_SECONDS (new MESSAGE transactions, as fast as Python sends them) while
 # 127.0.0.3 sends 20 MESSAGEs a second to a routed user, retransmitting like a user agent.
 # It reads Legate's RSS (idle, the highest during the flood, and AFTER_SECONDS after it, once
-# every transaction has expired) and its edge metrics, prints a table and writes it, with the
-# machine, to examples/bench/results-flood.md.
+# every transaction has expired) and its edge metrics. Then, with the default limits, 127.0.0.2
+# opens CONNECTIONS TCP connections to the external TCP listener and a partner connects from
+# 127.0.0.3. It prints two tables and writes them, with the machine, to
+# examples/bench/results-flood.md.
 #
 #   FLOOD_SECONDS  length of each flood (20)
+#   CONNECTIONS    connections the connection flood opens (5000)
 #   AFTER_SECONDS  wait after the flood before the last reading (45: Timer J is 32 s, the source
 #                  table is swept every 10 s)
 set -euo pipefail
@@ -21,6 +24,7 @@ ROOT="$(cd "$BENCH/../.." && pwd)"
 cd "$ROOT"
 FLOOD_SECONDS=${FLOOD_SECONDS:-20}
 AFTER_SECONDS=${AFTER_SECONDS:-45}
+CONNECTIONS=${CONNECTIONS:-5000}
 log() { printf '[flood] %s\n' "$*" >&2; }
 
 bash tests/prereqs.sh build
@@ -36,12 +40,17 @@ trap cleanup EXIT
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 metric() { curl -sf http://127.0.0.1:9901/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
 
-run() { # label, extra proxy settings
-  local label=$1 extra=$2 config="$WORK/legate.yaml" peak=0 rss
-  sed "s|^proxy:|proxy:\n$extra|" "$BENCH/flood.yaml" >"$config"
+start() { # extra proxy settings
+  local config="$WORK/legate.yaml"
+  sed "s|^proxy:|proxy:\n$1|" "$BENCH/flood.yaml" >"$config"
   "$LEGATE" run --config "$config" 2>"$WORK/legate.log" &
   PID=$!
   for _ in $(seq 100); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
+}
+
+run() { # label, extra proxy settings
+  local label=$1 peak=0 rss
+  start "$2"
   local idle; idle=$(rss_kb "$PID")
   python3 "$BENCH/flood.py" 5064 5070 "$FLOOD_SECONDS" >"$WORK/flood.json" &
   local flood=$!
@@ -67,6 +76,23 @@ print(f"| {label} | {c['flooded']} | {c['normal_answered']}/{c['normal_sent']} "
 PY
 }
 
+connections() {
+  start ""
+  local idle; idle=$(rss_kb "$PID")
+  local counts; counts=$(python3 "$BENCH/flood.py" connections 5065 5070 "$CONNECTIONS")
+  local rss; rss=$(rss_kb "$PID")
+  local refused; refused=$(metric 'legate_edge_connections_refused_total{limit="per_source"}')
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+  python3 - "$idle" "$rss" "${refused:-0}" "$counts" <<'PY'
+import json, sys
+idle, rss, refused, counts = sys.argv[1:]
+c = json.loads(counts)
+mb = lambda kb: f"{int(kb) / 1024:.1f}"
+print(f"| {c['opened']} | {c['kept_open']} | {c['closed_by_legate']} | {refused} "
+      f"| {c['partner']} | {mb(idle)} | {mb(rss)} |")
+PY
+}
+
 header="| edge limits | datagrams flooded | normal answered/sent | RSS idle MB | RSS peak MB | transactions held at the end of the flood | RSS ${AFTER_SECONDS} s after MB | transactions left | bans |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 rows="$(run "defaults" "")
@@ -74,6 +100,10 @@ $(run "raised out of reach" "  edge: { per_source: { requests_per_second: 100000
 table="$header
 $rows"
 echo "$table"
+connection_table="| connections opened from one source | kept open by Legate | closed at accept | refused (per_source, /metrics) | partner from another address | RSS idle MB | RSS with the connections MB |
+| --- | --- | --- | --- | --- | --- | --- |
+$(connections)"
+echo "$connection_table"
 {
   echo "# UDP flood from one source: memory and the normal source"
   echo
@@ -81,4 +111,8 @@ echo "$table"
        "$(python3 --version), flood of ${FLOOD_SECONDS} s from 127.0.0.2 with 127.0.0.3 at 20 requests/s."
   echo
   echo "$table"
+  echo
+  echo "## Connection flood from one source (default limits: 32 connections a source)"
+  echo
+  echo "$connection_table"
 } >"$BENCH/results-flood.md"
