@@ -404,6 +404,18 @@ Content-Length: 0
     assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
 
     replay(&mut partner, "after the BYE");
+    // A domain no route serves: the answer does not map the route table (authn refuses it
+    // first for an authenticated partner).
+    let status = partner.request(
+        "MESSAGE",
+        "sip:nobody@nowhere.example",
+        &format!("{}-unrouted", dialog.call),
+        "To: <sip:nobody@nowhere.example>\n",
+    );
+    assert!(
+        status.starts_with("SIP/2.0 404") || status.starts_with("SIP/2.0 403"),
+        "unrouted: {status}"
+    );
     edge.assert_nothing_internal(partner.seen());
 }
 
