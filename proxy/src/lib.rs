@@ -57,3 +57,13 @@ mod start;
 mod transport;
 
 pub use gateway::Gateway;
+
+/// The allocator the stock binary runs on: jemalloc, whose background threads give freed
+/// memory back to the system (after a flood, say; glibc's allocator kept it). A custom binary
+/// opts in the same way:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOCATOR: legate::Allocator = legate::Allocator;
+/// ```
+pub use tikv_jemallocator::Jemalloc as Allocator;

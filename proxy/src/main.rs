@@ -8,7 +8,7 @@ use std::process::ExitCode;
 /// after a flood. With glibc's allocator, and with mimalloc, 1.2 to 1.3 GB stayed resident
 /// once a flood's transactions had all expired (`examples/bench/flood.sh`).
 #[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static ALLOCATOR: legate::Allocator = legate::Allocator;
 
 fn main() -> ExitCode {
     legate::Gateway::new().run()
