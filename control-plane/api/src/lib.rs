@@ -43,8 +43,8 @@ pub use config::{
     HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing,
     MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PerSourceLimits,
     PostgresSinkConfig, ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side,
-    SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig, TemplatePart, Timers, TlsConfig,
-    Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,
+    SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig, StreamDeadlines, TemplatePart,
+    Timers, TlsConfig, TotalLimits, Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,
 };
 pub use error::ConfigError;
 pub use load::{load_file, load_str};

@@ -119,6 +119,11 @@ impl Message {
         crate::write::write_message(self)
     }
 
+    /// The length of [`Message::to_bytes`], without serialising.
+    pub fn encoded_len(&self) -> usize {
+        crate::write::encoded_len(self)
+    }
+
     /// A response to `request` as RFC 3261 §8.2.6 builds it: every Via in order, then From,
     /// To, Call-ID and CSeq copied, and an empty body. No To tag is added; the caller sets one
     /// through [`NameAddr`] when the response needs it.

@@ -9,14 +9,48 @@ use crate::header_kind::HeaderKind;
 use crate::message::Message;
 use crate::start_line::StartLine;
 
+/// How many bytes [`write_message`] writes for `message`, without writing them.
+pub(crate) fn encoded_len(message: &Message) -> usize {
+    let start = match &message.start {
+        StartLine::Request(line) => {
+            line.method.as_str().len() + line.uri.len() + line.version.len() + 2
+        }
+        StartLine::Response(line) => {
+            line.version.len() + decimal_len(usize::from(line.code)) + line.reason.len() + 2
+        }
+    };
+    let length_value = decimal_len(message.body.len());
+    let mut wrote_length = false;
+    let mut headers = 0;
+    for header in &message.headers {
+        let value = if header.kind == HeaderKind::ContentLength {
+            if wrote_length {
+                continue;
+            }
+            wrote_length = true;
+            length_value
+        } else {
+            header.value.len()
+        };
+        headers += header.name.len() + 2 + value + 2;
+    }
+    if !wrote_length {
+        headers += "Content-Length: ".len() + length_value + 2;
+    }
+    start + 2 + headers + 2 + message.body.len()
+}
+
+fn decimal_len(mut n: usize) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 pub(crate) fn write_message(message: &Message) -> Bytes {
-    let headers_len: usize = message
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len() + 4)
-        .sum();
-    // Start line, headers, a Content-Length that might be added, the empty line, the body.
-    let mut out = BytesMut::with_capacity(64 + headers_len + 40 + 2 + message.body.len());
+    let mut out = BytesMut::with_capacity(encoded_len(message));
 
     match &message.start {
         StartLine::Request(line) => {
@@ -99,7 +133,25 @@ mod tests {
             let mut out = BytesMut::new();
             put_decimal(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());
+            assert_eq!(decimal_len(n), n.to_string().len());
         }
+    }
+
+    #[test]
+    fn encoded_len_is_what_is_written() -> Result<(), ParseError> {
+        let request =
+            "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+                       Content-Length: 5\r\n\r\nhello";
+        let without_length = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\r\n";
+        let mut twice = parse(request)?;
+        // A second Content-Length is dropped on the way out, a wrong one rewritten.
+        twice
+            .headers
+            .push(Header::new(HeaderKind::ContentLength, "12345"));
+        for message in [parse(request)?, parse(without_length)?, twice] {
+            assert_eq!(message.encoded_len(), message.to_bytes().len());
+        }
+        Ok(())
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Core {
             }
         }
         let limit = self.limits.max_message_bytes;
-        let bytes = message.to_bytes().len();
+        let bytes = message.encoded_len();
         if bytes > limit {
             return Err(TooLarge::Message { bytes, limit });
         }

@@ -65,7 +65,7 @@ pub fn sender_warning(side: Side, code: u16, detail: &str) -> Cow<'_, str> {
     if side == Side::Internal {
         return Cow::Borrowed(detail);
     }
-    tracing::info!(
+    tracing::debug!(
         code,
         detail,
         "answer to an external sender without its detail"

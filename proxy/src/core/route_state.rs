@@ -16,14 +16,10 @@ use std::net::SocketAddr;
 use legate_filters::Transport;
 use serde::{Deserialize, Serialize};
 
-use super::sealer::{SealError, Sealer};
+use super::sealer::{bound, SealError, Sealer};
 
 /// URI parameter holding the sealed state.
 pub const STATE_PARAM: &str = "lgs";
-
-/// What the sealed state is bound to besides the Call-ID, so a value sealed for another purpose
-/// (a hidden Contact, say) never opens as route state.
-const PURPOSE: &[u8] = b"legate-rr-v2\0";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteState {
@@ -60,23 +56,19 @@ impl From<SealError> for RouteStateError {
     }
 }
 
-fn context(call_id: &[u8]) -> Vec<u8> {
-    let mut context = Vec::with_capacity(PURPOSE.len() + call_id.len());
-    context.extend_from_slice(PURPOSE);
-    context.extend_from_slice(call_id);
-    context
-}
-
 impl RouteState {
     /// The `;lgs=…` parameter for a Record-Route URI.
     pub fn seal(&self, sealer: &Sealer, call_id: &[u8]) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        format!(";{STATE_PARAM}={}", sealer.seal(&json, &context(call_id)))
+        format!(
+            ";{STATE_PARAM}={}",
+            sealer.seal(&json, &bound(STATE_PARAM, call_id))
+        )
     }
 
     /// Opens the state carried by a Route URI's `lgs` parameter.
     pub fn open(sealer: &Sealer, token: &str, call_id: &[u8]) -> Result<Self, RouteStateError> {
-        let json = sealer.open(token, &context(call_id))?;
+        let json = sealer.open(token, &bound(STATE_PARAM, call_id))?;
         serde_json::from_slice(&json).map_err(|_| RouteStateError::Malformed)
     }
 }

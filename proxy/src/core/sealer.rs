@@ -20,6 +20,16 @@ pub enum SealError {
     Forged,
 }
 
+/// What a sealed value is bound to: its purpose (the parameter that carries it) and what it
+/// belongs to (a Call-ID, a branch), so a value sealed for one purpose never opens as another.
+pub fn bound(purpose: &str, to: &[u8]) -> Vec<u8> {
+    let mut context = Vec::with_capacity(purpose.len() + 1 + to.len());
+    context.extend_from_slice(purpose.as_bytes());
+    context.push(0);
+    context.extend_from_slice(to);
+    context
+}
+
 pub struct Sealer {
     key: LessSafeKey,
 }

@@ -271,21 +271,20 @@ impl Core {
         loop {
             tokio::time::sleep(self.timers.t1).await;
             let now = Instant::now();
-            if let Ok(mut expiring) = self.expiring.lock() {
-                if expiring.capacity() > 1024 && expiring.len() < expiring.capacity() / 4 {
-                    let len = expiring.len();
-                    expiring.shrink_to(len * 2);
+            let expired: Vec<ServerKey> = match self.expiring.lock() {
+                Ok(mut expiring) => {
+                    let due = expiring.partition_point(|(at, _)| *at <= now);
+                    let expired = expiring.drain(..due).map(|(_, key)| key).collect();
+                    // After a flood, give the queue's memory back.
+                    if expiring.capacity() > 1024 && expiring.len() < expiring.capacity() / 4 {
+                        let len = expiring.len();
+                        expiring.shrink_to(len * 2);
+                    }
+                    expired
                 }
-            }
-            loop {
-                let expired = match self.expiring.lock() {
-                    Ok(mut expiring) => match expiring.front() {
-                        Some((at, _)) if *at <= now => expiring.pop_front().map(|(_, key)| key),
-                        _ => None,
-                    },
-                    Err(_) => None,
-                };
-                let Some(key) = expired else { break };
+                Err(_) => Vec::new(),
+            };
+            for key in expired {
                 self.forget_server_txn(&key);
             }
         }

@@ -73,7 +73,7 @@ pub fn via_destination(via: &Via) -> Option<NextHop> {
 impl Core {
     fn stray_response(&self, arrived: &Flow, response: &Message) {
         if let Some(source) = self.external_source(arrived) {
-            self.sources.charge_stray(source, response.to_bytes().len());
+            self.sources.charge_stray(source, response.encoded_len());
         }
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use legate_filters::Side;
 use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri, Via};
 
-use super::sealer::SealError;
+use super::sealer::{bound, SealError};
 use super::{Core, ListenerRuntime};
 use crate::transport::{parse_transport, transport_token};
 
@@ -38,16 +38,6 @@ const CONTACT_USER: &str = "lg";
 
 fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
-}
-
-/// What a sealed value is bound to: its purpose and what it belongs to (a Call-ID, a branch),
-/// so a value sealed for one purpose never opens as another.
-fn bound(purpose: &str, to: &[u8]) -> Vec<u8> {
-    let mut context = Vec::with_capacity(purpose.len() + 1 + to.len());
-    context.extend_from_slice(purpose.as_bytes());
-    context.push(0);
-    context.extend_from_slice(to);
-    context
 }
 
 impl Core {

@@ -227,7 +227,7 @@ impl Engine {
     fn edge(&self, listener: &ListenerInfo) -> route_set::Edge {
         route_set::Edge {
             side: listener.side,
-            foreign_routes: self.snapshot().loaded.config.proxy.edge.foreign_routes,
+            foreign_routes: self.snapshot.load().loaded.config.proxy.edge.foreign_routes,
         }
     }
 

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use legate_api::EdgeConfig;
+use legate_api::{EdgeConfig, StreamDeadlines};
 use prometheus::Registry;
 use tokio::time::Instant;
 
@@ -125,9 +125,9 @@ impl Sources {
         self.config.store(Arc::new(config.clone()));
     }
 
-    /// The current edge configuration (stream deadlines, say).
-    pub fn config(&self) -> Arc<EdgeConfig> {
-        self.config.load_full()
+    /// The deadlines of a message on a stream, as configured now.
+    pub fn stream_deadlines(&self) -> StreamDeadlines {
+        self.config.load().streams
     }
 
     /// Runs `f` on the entry of `ip` (the shared overflow entry when the table is full), and

@@ -282,7 +282,7 @@ impl Deadline {
 
     /// How long the next read may take.
     fn remaining(&self, edge: &Sources, idle: Duration) -> Duration {
-        let streams = edge.config().streams;
+        let streams = edge.stream_deadlines();
         let limit = match self.progress {
             Progress::Between => return idle,
             Progress::Head => streams.header_timeout,
