@@ -11,7 +11,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use legate_filters::domain_policy::{
     Action, CompiledPolicy, Direction, DomainPolicyConfig, PolicyInput, RuleConfig, Service,
 };
-use legate_filters::{Directories, StaticDirectory};
+use legate_filters::StaticDirectory;
+use legate_filters_api::Directories;
 
 const RULES: usize = 100_000;
 

@@ -5,7 +5,7 @@
 
 use legate_sip::{Message, Uri};
 
-use crate::Side;
+use legate_filters_api::Side;
 
 /// The local and remote URIs of a request; `None` where the header cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

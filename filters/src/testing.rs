@@ -1,47 +1,11 @@
-//! Test support: a terminal filter made from a plain function, standing in for the router so a
-//! filter's tests can see what reached the end of the chain.
+//! The built-in filters' tests run through the filter API's harness, as a vendor's do, with
+//! every built-in registered.
 
-use std::sync::Arc;
-
+use legate_filters_api::testing::Harness;
+use legate_filters_api::{BoxSipService, BuildContext, ChainError, FilterSpec, SipRequest};
 use legate_sip::Message;
 
-use crate::{
-    build_chain, BoxSipService, BuildContext, ChainError, FilterConfigError, FilterFactory,
-    FilterLayer, FilterSpec, Registry, SipRequest, SipResponse,
-};
-
-/// The name the test terminal is registered under.
-pub(crate) const TERMINAL: &str = "legate.filters.sip.test_terminal";
-
-/// Answers every request with what the function returns (an "upstream" response).
-pub(crate) struct Terminal(pub fn(&SipRequest) -> Message);
-
-impl FilterFactory for Terminal {
-    fn name(&self) -> &'static str {
-        TERMINAL
-    }
-    fn is_terminal(&self) -> bool {
-        true
-    }
-    fn safe_for_untrusted(&self) -> bool {
-        true
-    }
-    fn build(
-        &self,
-        _config: &serde_yaml::Value,
-        _context: &BuildContext,
-    ) -> Result<FilterLayer, FilterConfigError> {
-        let answer = self.0;
-        Ok(Arc::new(move |_inner: BoxSipService| {
-            BoxSipService::new(tower::service_fn(move |request: SipRequest| async move {
-                Ok(SipResponse::upstream(answer(&request)))
-            }))
-        }))
-    }
-}
-
-/// The chain a filter's tests run: `filter` (with `config`) in front of a terminal answering
-/// with `answer`, built with every built-in registered.
+/// `filter` (with `config`) in front of a router stand-in answering with `answer`.
 pub(crate) fn filter_before_terminal(
     filter: &str,
     config: serde_yaml::Value,
@@ -57,23 +21,15 @@ pub(crate) fn filters_before_terminal(
     answer: fn(&SipRequest) -> Message,
     context: &BuildContext,
 ) -> Result<BoxSipService, ChainError> {
-    let mut registry = Registry::with_builtins();
-    registry
-        .register(Arc::new(Terminal(answer)))
-        .map_err(|e| ChainError {
-            field_path: String::new(),
-            message: e.to_string(),
-        })?;
-    let mut specs: Vec<FilterSpec> = filters
+    let specs = filters
         .iter()
         .map(|(name, config)| FilterSpec {
             name: name.to_string(),
             config: config.clone(),
         })
         .collect();
-    specs.push(FilterSpec {
-        name: TERMINAL.into(),
-        config: serde_yaml::Value::Null,
-    });
-    build_chain(&registry, &specs, context)
+    Harness::for_context(context.clone())
+        .with_registry(crate::builtins())
+        .answering(answer)
+        .chain_of(specs)
 }

@@ -14,7 +14,7 @@ use std::collections::{hash_map, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use legate_filters::{DialogEnd, DialogHolds};
+use legate_filters_api::{DialogEnd, DialogHolds};
 use legate_sip::{HeaderKind, Message};
 use prometheus::IntGauge;
 use tokio::time::Instant;
@@ -266,14 +266,14 @@ mod tests {
     /// A hold that notes how its dialog ended.
     struct Noted(Arc<Mutex<Vec<DialogEnd>>>);
 
-    impl legate_filters::DialogHold for Noted {
+    impl legate_filters_api::DialogHold for Noted {
         fn ended(&self, how: &DialogEnd) {
             self.0.lock().unwrap().push(how.clone());
         }
     }
 
     fn holding(noted: &Arc<Mutex<Vec<DialogEnd>>>) -> DialogHolds {
-        let mut context = legate_filters::Context::new();
+        let mut context = legate_filters_api::Context::new();
         DialogHolds::attach(&mut context, Noted(noted.clone()));
         context.remove::<DialogHolds>().unwrap()
     }

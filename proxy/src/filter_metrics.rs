@@ -146,3 +146,18 @@ impl Collector for FilterCounters {
         families
     }
 }
+
+/// The metrics filters registered through the filter API ([`legate_filters_api::Metrics`]),
+/// served beside the proxy's own. Filters register theirs while snapshots build, after this is
+/// registered, so it declares no descriptors up front and collects whatever is there.
+pub struct FilterApiMetrics(pub legate_filters_api::Metrics);
+
+impl Collector for FilterApiMetrics {
+    fn desc(&self) -> Vec<&Desc> {
+        Vec::new()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.0.gather()
+    }
+}

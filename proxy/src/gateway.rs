@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use legate_filters::{FilterFactory, Registry, RegistryError};
+use legate_filters_api::{FilterFactory, Registry, RegistryError};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, LogFormat};
-use crate::snapshot::{install_registry, stock_registry};
+use crate::snapshot::install_registry;
 
 /// A Legate binary in the making: the built-in filters, the router, and the filters added with
 /// [`Gateway::with_filter`]. [`Gateway::run`] parses the command line and does what it says
@@ -31,10 +31,10 @@ impl Gateway {
         self
     }
 
-    /// Every filter this gateway knows; fails when an added filter's name is taken or not in
-    /// the `legate.filters.sip.` namespace.
+    /// Every filter this gateway knows; fails when an added filter's name is taken, in the
+    /// `legate.` namespace, or not a filter name (`<vendor>.filters.sip.<name>`).
     pub fn registry(&self) -> Result<Registry, RegistryError> {
-        let mut registry = stock_registry();
+        let mut registry = legate_filters::builtins();
         for factory in &self.filters {
             registry.register(factory.clone())?;
         }
@@ -74,7 +74,7 @@ fn init_tracing(format: LogFormat) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use legate_filters::{BuildContext, FilterConfigError, FilterLayer};
+    use legate_filters_api::{BuildContext, FilterConfigError, FilterLayer};
 
     struct Named(&'static str);
 
@@ -97,28 +97,34 @@ mod tests {
     #[test]
     fn added_filters_join_the_builtins_and_the_router() {
         let registry = Gateway::new()
-            .with_filter(Arc::new(Named("legate.filters.sip.extra")))
+            .with_filter(Arc::new(Named("acme.filters.sip.extra")))
             .registry()
             .unwrap();
-        for name in ["legate.filters.sip.extra", "legate.filters.sip.router"] {
-            assert!(registry.get(name).is_some(), "{name}");
-        }
+        assert!(registry.get("acme.filters.sip.extra").is_some());
+        assert!(registry.names().contains(&"legate.filters.sip.router"));
         assert_eq!(
             registry.filters().len(),
-            stock_registry().filters().len() + 1
+            legate_filters::builtins().filters().len() + 1
         );
     }
 
     #[test]
-    fn a_taken_or_foreign_name_is_refused() {
-        let taken = Gateway::new().with_filter(Arc::new(Named("legate.filters.sip.router")));
+    fn a_taken_reserved_or_malformed_name_is_refused() {
+        let taken = Gateway::new()
+            .with_filter(Arc::new(Named("acme.filters.sip.extra")))
+            .with_filter(Arc::new(Named("acme.filters.sip.extra")));
         assert_eq!(
             taken.registry().err(),
-            Some(RegistryError::Duplicate("legate.filters.sip.router".into()))
+            Some(RegistryError::Duplicate("acme.filters.sip.extra".into()))
         );
-        let foreign = Gateway::new().with_filter(Arc::new(Named("acme.dlp")));
+        let ours = Gateway::new().with_filter(Arc::new(Named("legate.filters.sip.authn")));
         assert_eq!(
-            foreign.registry().err(),
+            ours.registry().err(),
+            Some(RegistryError::Reserved("legate.filters.sip.authn".into()))
+        );
+        let malformed = Gateway::new().with_filter(Arc::new(Named("acme.dlp")));
+        assert_eq!(
+            malformed.registry().err(),
             Some(RegistryError::BadName("acme.dlp".into()))
         );
     }

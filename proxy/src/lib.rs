@@ -10,7 +10,7 @@
 //! use std::sync::Arc;
 //!
 //! # mod my_filters {
-//! #     use legate_filters::{BuildContext, FilterConfigError, FilterFactory, FilterLayer};
+//! #     use legate_filters_api::{BuildContext, FilterConfigError, FilterFactory, FilterLayer};
 //! #     pub struct Factory;
 //! #     impl FilterFactory for Factory {
 //! #         fn name(&self) -> &'static str { "legate.filters.sip.mine" }
@@ -28,7 +28,7 @@
 //! }
 //! ```
 //!
-//! `examples/dlp-filter` in the repository is a complete one; `filters/README.md` is the guide to
+//! `examples/dlp-filter` in the repository is a complete one; `filters/api/README.md` is the guide to
 //! writing filters.
 
 #![forbid(unsafe_code)]

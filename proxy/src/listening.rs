@@ -43,10 +43,10 @@ pub fn open(bound: BoundListener, limits: Limits, edge: &Arc<Sources>) -> Option
     }
     .unwrap_or(bound.config.address);
     let (advertised_host, advertised_port) = advertised(&bound.config.advertised_host, local_addr);
-    let guarded = bound.config.side == legate_filters::Side::External;
+    let guarded = bound.config.side == legate_filters_api::Side::External;
     let phase = PhaseControl::new();
     let mut runtime = ListenerRuntime {
-        info: legate_filters::ListenerInfo {
+        info: legate_filters_api::ListenerInfo {
             name: bound.config.name.as_str().into(),
             side: bound.config.side,
             transport: bound.config.transport,

@@ -21,6 +21,7 @@ use crate::bind::{bind_all, Bound};
 use crate::control::{self, ConfigMetrics};
 use crate::core::Core;
 use crate::engine::Engine;
+use crate::filter_metrics::FilterApiMetrics;
 use crate::snapshot::Snapshot;
 use crate::start;
 
@@ -41,6 +42,8 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
     let metrics = Arc::new(Metrics::new());
     let filter_counters = crate::filter_metrics::FilterCounters::new()?;
     metrics.registry().register(Box::new(filter_counters))?;
+    let filter_api_metrics = FilterApiMetrics(crate::snapshot::filter_metrics().clone());
+    metrics.registry().register(Box::new(filter_api_metrics))?;
     if let Some(log) = &audit {
         let audit_metrics = crate::audit::AuditMetrics::new(log.clone())?;
         metrics.registry().register(Box::new(audit_metrics))?;

@@ -7,12 +7,13 @@ use std::sync::{Arc, OnceLock};
 
 use legate_api::{ConfigError, LoadedConfig, Source, Transport};
 use legate_audit::AuditLog;
-use legate_filters::{
-    build_directories, build_listener_chains, BoxSipService, ConfigFolder, Registry,
+use legate_filters::build_directories;
+use legate_filters_api::{
+    build_listener_chains, BoxSipService, ChainInputs, ConfigFolder, Metrics, Registry,
 };
 
 use crate::core::Core;
-use crate::router::{Clusters, PeerRoutes, RouteTable, RouterFactory, Routing};
+use crate::router::{Clusters, PeerRoutes, RouteTable, Router, Routing};
 
 pub struct Snapshot {
     pub version: u64,
@@ -30,22 +31,20 @@ static REGISTRY: OnceLock<Registry> = OnceLock::new();
 /// The registry snapshots build their chains from: what [`install_registry`] installed, or the
 /// stock one.
 pub fn registry() -> &'static Registry {
-    REGISTRY.get_or_init(stock_registry)
-}
-
-/// The built-in filters and the router: the stock `legate` binary's registry.
-pub fn stock_registry() -> Registry {
-    let mut registry = Registry::with_builtins();
-    if let Err(error) = registry.register(Arc::new(RouterFactory)) {
-        tracing::error!(%error, "router filter not registered");
-    }
-    registry
+    REGISTRY.get_or_init(legate_filters::builtins)
 }
 
 /// Makes `registry` the one every snapshot uses. Fails (handing it back) when a registry is
 /// already in use.
 pub fn install_registry(registry: Registry) -> Result<(), Registry> {
     REGISTRY.set(registry)
+}
+
+/// The metrics every snapshot's filters register, served on `/metrics`: one set per process,
+/// so counts run on across swaps.
+pub fn filter_metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
 }
 
 impl Snapshot {
@@ -72,16 +71,20 @@ impl Snapshot {
             directories: directories.clone(),
         };
         let mut shared = http::Extensions::new();
-        shared.insert(routing.clone());
         shared.insert(directories);
-        shared.insert(legate_filters::Peers::new(config.peers.clone()));
+        shared.insert(legate_filters_api::Peers::new(config.peers.clone()));
         if let Some(folder) = ConfigFolder::of_config(&loaded.source.origin) {
             shared.insert(folder);
         }
         if let Some(audit) = audit {
             shared.insert(audit.clone());
         }
-        let chains = build_listener_chains(registry(), &loaded, &shared)?;
+        let inputs = ChainInputs {
+            resources: shared,
+            metrics: filter_metrics().clone(),
+            router: Some(BoxSipService::new(Router::new(routing.clone()))),
+        };
+        let chains = build_listener_chains(registry(), &loaded, &inputs)?;
         Ok(Snapshot {
             version,
             hash: hash_of(&loaded.source.text),

@@ -2,7 +2,7 @@
 //! own tests: the filter's unit tests, and its custom `legate-dlp` binary refusing a MESSAGE with
 //! a forbidden keyword while a clean one passes.
 //!
-//! The guide to writing filters (`filters/README.md`) quotes the example; the quotes are checked
+//! The guide to writing filters (`filters/api/README.md`) quotes the example; the quotes are checked
 //! here against the files they come from.
 //!
 //! The example is its own workspace, so it is built by a nested `cargo test`. It shares this
@@ -63,6 +63,7 @@ fn the_dlp_filter_example_builds_and_passes_its_tests() {
     );
     for test in [
         "a_forbidden_keyword_is_refused_naming_the_rule_not_the_text",
+        "no_key_a_wrong_key_or_a_foreign_domain_is_refused_under_its_rule",
         "a_message_with_a_forbidden_keyword_is_refused_and_a_clean_one_passes",
     ] {
         assert!(
@@ -74,7 +75,7 @@ fn the_dlp_filter_example_builds_and_passes_its_tests() {
 
 #[test]
 fn the_guide_quotes_the_example_as_it_is() {
-    let guide = std::fs::read_to_string(workspace().join("filters/README.md")).unwrap();
+    let guide = std::fs::read_to_string(workspace().join("filters/api/README.md")).unwrap();
     let mut lines = guide.lines();
     let mut quotes = 0;
     while let Some(line) = lines.next() {
@@ -94,7 +95,7 @@ fn the_guide_quotes_the_example_as_it_is() {
         let file = std::fs::read_to_string(workspace().join(source)).unwrap();
         assert!(
             file.contains(&quoted),
-            "filters/README.md quotes {source}, which no longer reads:\n{quoted}"
+            "filters/api/README.md quotes {source}, which no longer reads:\n{quoted}"
         );
         quotes += 1;
     }

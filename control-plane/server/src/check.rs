@@ -7,23 +7,12 @@
 //! filter gets a log without sinks; sinks are opened by the proxy at start), LDAP servers (not
 //! contacted; their config is checked), and filters registered only in a custom proxy binary.
 
-use std::sync::Arc;
-
 use legate_api::{Config, ConfigError, LoadedConfig, Source};
 use legate_audit::{AuditLog, AuditSettings};
-use legate_filters::{build_directories, build_listener_chains, ConfigFolder, Peers, Registry};
+use legate_filters::build_directories;
+use legate_filters_api::{build_listener_chains, ChainInputs, ConfigFolder, Peers, Registry};
 
 use crate::config_dir::ConfigFile;
-use crate::router_stand_in::RouterStandIn;
-
-/// The built-in filters and the router stand-in.
-pub fn registry() -> Registry {
-    let mut registry = Registry::with_builtins();
-    if let Err(error) = registry.register(Arc::new(RouterStandIn)) {
-        tracing::error!(%error, "router stand-in not registered");
-    }
-    registry
-}
 
 /// Every problem of `file`, in file order; empty when it may be pushed.
 pub fn problems(file: &ConfigFile, registry: &Registry) -> Vec<ConfigError> {
@@ -52,8 +41,8 @@ pub fn problems(file: &ConfigFile, registry: &Registry) -> Vec<ConfigError> {
     }
 }
 
-/// Every listener's chain, built as the proxy builds them but with the router stand-in, and
-/// dropped.
+/// Every listener's chain, built as the proxy builds them but without a router (chains built
+/// here are only checked), and dropped.
 fn build_chains(loaded: &LoadedConfig, registry: &Registry) -> Result<(), ConfigError> {
     let mut shared = http::Extensions::new();
     shared.insert(build_directories(loaded)?);
@@ -69,5 +58,9 @@ fn build_chains(loaded: &LoadedConfig, registry: &Registry) -> Result<(), Config
     if let Some(folder) = ConfigFolder::of_config(origin) {
         shared.insert(folder);
     }
-    build_listener_chains(registry, loaded, &shared).map(drop)
+    let inputs = ChainInputs {
+        resources: shared,
+        ..ChainInputs::default()
+    };
+    build_listener_chains(registry, loaded, &inputs).map(drop)
 }

@@ -3,7 +3,6 @@
 //! protocol of [`legate_api::push`], recording their ACKs and NACKs.
 //!
 //! - [`config_dir`] reads the source of truth: `legate.yaml` and `nodes/<node-id>.yaml`.
-//! - [`check`] validates a file and builds its filter chains ([`router_stand_in`] stands in
 //!   for the proxy's router).
 //! - [`history`] turns accepted files into versions; [`plane`] holds them and the nodes;
 //!   [`watcher`] notices changes; [`api`] serves the protocol; [`status_client`] is the
@@ -13,12 +12,13 @@
 
 pub mod api;
 pub mod check;
+mod command;
 pub mod config_dir;
 pub mod history;
 pub mod nodes;
 pub mod plane;
-pub mod router_stand_in;
 pub mod status_client;
 pub mod watcher;
 
+pub use command::ControlPlaneBinary;
 pub use plane::{ControlPlane, Errors};

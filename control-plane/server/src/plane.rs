@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use legate_api::push::{Ack, SnapshotPush, Status};
 use legate_api::ConfigError;
-use legate_filters::Registry;
+use legate_filters_api::Registry;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -36,15 +36,21 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// `long_poll`: how long a poll is held before `204` (the protocol's `LONG_POLL`).
+    /// `long_poll`: how long a poll is held before `204` (the protocol's `LONG_POLL`). Configs
+    /// are checked with the built-in filters.
     pub fn new(long_poll: Duration) -> ControlPlane {
+        ControlPlane::with_registry(long_poll, legate_filters::builtins())
+    }
+
+    /// The same, checking configs with the filters of `registry`.
+    pub fn with_registry(long_poll: Duration, registry: Registry) -> ControlPlane {
         let (current, _) = watch::channel(Arc::new(Generation::default()));
         ControlPlane {
             current,
             history: Mutex::new(History::default()),
             errors: Mutex::new(Vec::new()),
             nodes: Mutex::new(Nodes::default()),
-            registry: check::registry(),
+            registry,
             long_poll,
         }
     }
@@ -220,7 +226,7 @@ mod tests {
             "{}",
             problems[0]
         );
-        // The router stand-in takes no config, like the router.
+        // The router takes no config.
         let configured = format!("{}        config: {{ to: somewhere }}\n", valid("first"));
         write(dir.path(), "legate.yaml", &configured);
         let problems = plane.apply(config_dir::read(dir.path()));

@@ -1,47 +1,27 @@
-//! `legate.filters.sip.dlp`: keeps configured content (card numbers, project names, …) from
-//! crossing the boundary in instant messages. A filter written outside Legate's tree, against
-//! the filter API only, and built into a custom binary (`src/main.rs`).
+//! Two filters of a third-party vendor, written outside Legate's tree against the filter API
+//! alone (`legate-filters-api`), under the vendor's own namespace `example.filters.sip.`:
 //!
-//! ```yaml
-//! - name: legate.filters.sip.dlp
-//!   config:
-//!     rules:                         # required unless `disclaimer` is set; first match names the refusal
-//!       - { id: card-number, pattern: '\b\d{4}([ -]?\d{4}){3}\b' }
-//!       - { id: project-falcon, pattern: '(?i)project\s+falcon' }
-//!     action: deny                   # deny (default): 403 | tag: pass, with `tag_header` added
-//!     methods: [MESSAGE, INFO]       # default [MESSAGE]
-//!     tag_header: X-Legate-DLP       # default; with `tag`, lists the ids of the rules that matched
-//!     disclaimer: "This conversation is archived."   # optional: appended to text/plain MESSAGEs
-//! ```
+//! - [`dlp`]: keeps configured content out of instant messages (a [`Hook`] refusing with a rule
+//!   id, and counting matches in its own metric);
+//! - [`partner_key`]: authenticates federation partners by a key in a header (a filter that
+//!   declares it authenticates peers, so others may sit behind it on an external listener).
 //!
-//! The body of every request of `methods` (inside a dialog or not) is searched with every rule's
-//! regular expression. With `action: deny` a match is answered `403 content not permitted` with a
-//! `Warning` naming the rule id, never the text that matched, so the refusal cannot leak what it
-//! protects. With `action: tag` the request passes with `tag_header: id, id` for the next hop (an
-//! archive, a compliance tool); a tag header the sender wrote itself is removed first, so the
-//! next hop can trust it.
+//! [`factories`] is what a binary registers: `binaries/` holds a proxy (`legate-dlp`) and a
+//! control plane (`legate-dlp-control-plane`) that both carry them.
 //!
-//! A body with a `Content-Encoding` (compressed) cannot be searched: it counts as a match of the
-//! built-in rule `encoded-body`, so nothing passes unread.
-//!
-//! The archiving disclaimer: with `disclaimer`, every `text/plain` MESSAGE that passes gets the
-//! text appended on a line of its own, so the people writing see that the conversation is kept.
-//!
-//! Safe in front of untrusted peers: it only reads bodies, and the `regex` crate searches in time
-//! linear in the body, whatever the pattern.
+//! [`Hook`]: legate_filters_api::Hook
 
-mod config;
-mod factory;
-mod service;
-#[cfg(test)]
-mod tests;
+use std::sync::Arc;
 
-pub use config::{Action, DlpConfig, RuleConfig};
-pub use factory::DlpFactory;
-pub use service::Dlp;
+use legate_filters_api::FilterFactory;
 
-/// The registered name of this filter.
-pub const NAME: &str = "legate.filters.sip.dlp";
+pub mod dlp;
+pub mod partner_key;
 
-/// The rule id a body the filter cannot read (a `Content-Encoding`) is refused or tagged under.
-pub const ENCODED_BODY_RULE: &str = "encoded-body";
+pub use dlp::DlpFactory;
+pub use partner_key::PartnerKeyFactory;
+
+/// Every filter of this crate, for a binary to register.
+pub fn factories() -> Vec<Arc<dyn FilterFactory>> {
+    vec![Arc::new(DlpFactory), Arc::new(PartnerKeyFactory)]
+}

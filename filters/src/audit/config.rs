@@ -6,7 +6,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::body::BodyCapture;
-use crate::{FilterConfigError, Peers};
+use legate_filters_api::{FilterConfigError, Peers};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

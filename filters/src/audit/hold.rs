@@ -4,7 +4,7 @@
 use legate_audit::{AuditLog, AuditRecord, EventKind};
 
 use super::record::now_micros;
-use crate::{DialogEnd, DialogHold};
+use legate_filters_api::{DialogEnd, DialogHold};
 
 pub(crate) struct EndRecord {
     log: AuditLog,

@@ -7,7 +7,9 @@ use legate_audit::AuditLog;
 use super::config::AuditFilterConfig;
 use super::service::{Audit, Shared};
 use super::NAME;
-use crate::{BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Peers};
+use legate_filters_api::{
+    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, Peers,
+};
 
 pub struct AuditFactory;
 

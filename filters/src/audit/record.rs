@@ -7,18 +7,13 @@ use legate_audit::{AuditRecord, EventKind};
 use legate_sip::Method;
 
 use super::body::BodyCapture;
-use crate::authn::Authenticated;
 use crate::domain_policy::{classify, PolicyDecision};
 use crate::ends::{address_of, ends};
 use crate::translation::MappedLocalUser;
-use crate::{ConfigVersion, Context, ListenerInfo, Peers, Side, SipRequest, SipResponse};
-
-/// Local answers from these filters are refusals, recorded as `denied`.
-const REFUSING_FILTERS: [&str; 3] = [
-    crate::authn::NAME,
-    crate::domain_policy::NAME,
-    crate::peer_limits::NAME,
-];
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
+    ConfigVersion, Context, ListenerInfo, Peers, Side, SipRequest, SipResponse,
+};
 
 /// The kind of dialog a request opens, if it is answered with a 2xx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,18 +110,21 @@ impl Observed {
     /// The record of how the request ended, from its final response.
     pub fn outcome(&self, response: &SipResponse) -> AuditRecord {
         let status = response.status();
-        let refused = response
-            .answered_by
-            .is_some_and(|filter| REFUSING_FILTERS.contains(&filter));
-        let event = match (refused, self.opens) {
-            (true, _) if status >= 400 => EventKind::Denied,
+        let event = match (&response.refusal, self.opens) {
+            (Some(_), _) => EventKind::Denied,
             (_, Some(Opens::Dialog)) if (200..300).contains(&status) => EventKind::DialogStart,
             (_, Some(Opens::Subscription)) if (200..300).contains(&status) => {
                 EventKind::SubscriptionStart
             }
             _ => EventKind::Request,
         };
-        self.record(event, status, Some(&response.context))
+        let mut record = self.record(event, status, Some(&response.context));
+        if let Some(refusal) = &response.refusal {
+            // The refusing filter's rule, whichever filter it was.
+            record.rule_id = refusal.rule_id.clone();
+            record.decision = Some("deny".to_string());
+        }
+        record
     }
 
     /// The record of a request that failed inside Legate (no response came back).

@@ -14,7 +14,7 @@ use super::config::{Compiled, FailMode};
 use super::hold::EndRecord;
 use super::record::Observed;
 use super::NAME;
-use crate::{
+use legate_filters_api::{
     BoxSipService, DialogHolds, DialogInfo, FilterError, Peers, Side, SipRequest, SipResponse,
 };
 

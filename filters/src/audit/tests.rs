@@ -12,9 +12,9 @@ use legate_sip::{parse_message, HeaderKind, Limits, Message};
 
 use super::body::BodyCapture;
 use super::{AuditFilterConfig, NAME};
-use crate::authn::Authenticated;
 use crate::testing::filters_before_terminal;
-use crate::{
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
     call, BoxSipService, BuildContext, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo,
     ListenerInfo, Peers, Side, SipRequest, SipResponse, Transport,
 };
@@ -94,6 +94,7 @@ impl Fixture {
         BuildContext {
             listener: listener(side),
             resources,
+            metrics: Default::default(),
         }
     }
 

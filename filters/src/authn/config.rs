@@ -6,7 +6,7 @@ use legate_sip::HeaderKind;
 use serde::Deserialize;
 
 use super::cidr::Cidr;
-use crate::{FilterConfigError, Side};
+use legate_filters_api::{FilterConfigError, Side};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +141,7 @@ fn check_domain(domain: &str, path: &str) -> Result<String, FilterConfigError> {
 
 /// Identity headers are removed from external requests, so Contact is off limits as well.
 fn check_header_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
-    crate::header_name::check(
+    legate_filters_api::header_name::check(
         name,
         path,
         &[HeaderKind::Contact],

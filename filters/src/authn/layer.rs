@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::config::AuthnConfig;
 use super::service::Authn;
 use super::NAME;
-use crate::{
+use legate_filters_api::{
     BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus, Peers,
 };
 
@@ -17,6 +17,10 @@ impl FilterFactory for AuthnFactory {
     }
 
     fn safe_for_untrusted(&self) -> bool {
+        true
+    }
+
+    fn authenticates_peers(&self) -> bool {
         true
     }
 

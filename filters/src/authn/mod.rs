@@ -36,7 +36,7 @@
 
 mod cidr;
 mod config;
-mod identity;
+
 mod layer;
 mod refusal;
 mod service;
@@ -45,9 +45,9 @@ mod tests;
 
 pub use cidr::Cidr;
 pub use config::AuthnConfig;
-pub use identity::Authenticated;
 pub use layer::AuthnFactory;
-pub use refusal::{refusal_counts, Refusal, RefusalCounts};
+pub use legate_filters_api::Authenticated;
+pub use refusal::{refusal_counts, Reason, RefusalCounts};
 pub use service::Authn;
 
 /// The registered name of this filter.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One reason for a refusal. The text names no internal detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum Reason {
     NoCertificate,
     UnreadableFrom,
     NotPartner,
@@ -15,42 +15,42 @@ pub enum Refusal {
     SourceNotTrusted,
 }
 
-impl Refusal {
+impl Reason {
     /// The reason sent in the `Warning` header.
     pub fn reason(self) -> &'static str {
         match self {
-            Refusal::NoCertificate => "a verified TLS client certificate is required",
-            Refusal::UnreadableFrom => "the From header cannot be read",
-            Refusal::NotPartner => "the sending domain is not a federation partner",
-            Refusal::CertificateMismatch => "the certificate does not name the sending domain",
-            Refusal::IdentityNotOwned => "identity not owned by the sending domain",
-            Refusal::NotAddressedHere => "not addressed to this organisation",
-            Refusal::SourceNotTrusted => "source not trusted",
+            Reason::NoCertificate => "a verified TLS client certificate is required",
+            Reason::UnreadableFrom => "the From header cannot be read",
+            Reason::NotPartner => "the sending domain is not a federation partner",
+            Reason::CertificateMismatch => "the certificate does not name the sending domain",
+            Reason::IdentityNotOwned => "identity not owned by the sending domain",
+            Reason::NotAddressedHere => "not addressed to this organisation",
+            Reason::SourceNotTrusted => "source not trusted",
         }
     }
 
     /// A short label for logs.
     pub fn label(self) -> &'static str {
         match self {
-            Refusal::NoCertificate => "no_certificate",
-            Refusal::UnreadableFrom => "unreadable_from",
-            Refusal::NotPartner => "not_partner",
-            Refusal::CertificateMismatch => "certificate_mismatch",
-            Refusal::IdentityNotOwned => "identity_not_owned",
-            Refusal::NotAddressedHere => "not_addressed_here",
-            Refusal::SourceNotTrusted => "source_not_trusted",
+            Reason::NoCertificate => "no_certificate",
+            Reason::UnreadableFrom => "unreadable_from",
+            Reason::NotPartner => "not_partner",
+            Reason::CertificateMismatch => "certificate_mismatch",
+            Reason::IdentityNotOwned => "identity_not_owned",
+            Reason::NotAddressedHere => "not_addressed_here",
+            Reason::SourceNotTrusted => "source_not_trusted",
         }
     }
 
     fn counter(self) -> &'static AtomicU64 {
         match self {
-            Refusal::NoCertificate => &NO_CERTIFICATE,
-            Refusal::UnreadableFrom => &UNREADABLE_FROM,
-            Refusal::NotPartner => &NOT_PARTNER,
-            Refusal::CertificateMismatch => &CERTIFICATE_MISMATCH,
-            Refusal::IdentityNotOwned => &IDENTITY_NOT_OWNED,
-            Refusal::NotAddressedHere => &NOT_ADDRESSED_HERE,
-            Refusal::SourceNotTrusted => &SOURCE_NOT_TRUSTED,
+            Reason::NoCertificate => &NO_CERTIFICATE,
+            Reason::UnreadableFrom => &UNREADABLE_FROM,
+            Reason::NotPartner => &NOT_PARTNER,
+            Reason::CertificateMismatch => &CERTIFICATE_MISMATCH,
+            Reason::IdentityNotOwned => &IDENTITY_NOT_OWNED,
+            Reason::NotAddressedHere => &NOT_ADDRESSED_HERE,
+            Reason::SourceNotTrusted => &SOURCE_NOT_TRUSTED,
         }
     }
 }
@@ -87,6 +87,6 @@ pub fn refusal_counts() -> RefusalCounts {
     }
 }
 
-pub(crate) fn count(refusal: Refusal) {
+pub(crate) fn count(refusal: Reason) {
     refusal.counter().fetch_add(1, Ordering::Relaxed);
 }

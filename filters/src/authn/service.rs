@@ -11,13 +11,13 @@ use legate_sip::{Message, NameAddr, Uri};
 use tower::Service;
 
 use super::config::Compiled;
-use super::identity::Authenticated;
-use super::refusal::{count, Refusal};
+use super::refusal::{count, Reason};
 use super::NAME;
 use crate::address_list::split_addresses;
-use crate::{
-    BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Side, SipRequest,
-    SipResponse, TlsPeerIdentity,
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
+    BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Refusal, Side,
+    SipRequest, SipResponse, TlsPeerIdentity,
 };
 
 #[derive(Clone)]
@@ -87,7 +87,8 @@ impl Service<SipRequest> for Authn {
                     remote = ?remote,
                     "request refused"
                 );
-                let answer = SipResponse::local(&request, NAME, 403, "Forbidden", refusal.reason());
+                let refusal = Refusal::new(NAME, 403, "Forbidden").warning(refusal.reason());
+                let answer = request.refuse(refusal);
                 Box::pin(std::future::ready(Ok(answer)))
             }
         }
@@ -96,26 +97,26 @@ impl Service<SipRequest> for Authn {
 
 impl Authn {
     /// A federation partner: certificate, sending domain, identity headers, target.
-    fn external(&self, request: &mut SipRequest) -> Result<Authenticated, Refusal> {
+    fn external(&self, request: &mut SipRequest) -> Result<Authenticated, Reason> {
         let certificate = request
             .context
             .get::<TlsPeerIdentity>()
-            .ok_or(Refusal::NoCertificate)?;
+            .ok_or(Reason::NoCertificate)?;
         let domain = request
             .message
             .from_header()
-            .map_err(|_| Refusal::UnreadableFrom)?
+            .map_err(|_| Reason::UnreadableFrom)?
             .uri
             .host_lowercase();
-        let peer = self.peers.owner_of(&domain).ok_or(Refusal::NotPartner)?;
+        let peer = self.peers.owner_of(&domain).ok_or(Reason::NotPartner)?;
         if !peer.domains.iter().any(|d| names_domain(certificate, d)) {
-            return Err(Refusal::CertificateMismatch);
+            return Err(Reason::CertificateMismatch);
         }
         for name in &self.compiled.identity_headers {
             for header in request.message.headers.by_name(name) {
                 for value in split_addresses(&header.value) {
                     if !self.owned_by(value, peer) {
-                        return Err(Refusal::IdentityNotOwned);
+                        return Err(Reason::IdentityNotOwned);
                     }
                 }
             }
@@ -125,7 +126,7 @@ impl Authn {
             .get::<DialogInfo>()
             .is_some_and(|d| d.in_dialog);
         if !self.addressed_here(&request.message, in_dialog) {
-            return Err(Refusal::NotAddressedHere);
+            return Err(Reason::NotAddressedHere);
         }
         // A partner's assertion is not trusted inside: the checked From is what the inside sees.
         for name in &self.compiled.identity_headers {
@@ -138,11 +139,11 @@ impl Authn {
     }
 
     /// The organisation's IM system: the source address must be trusted.
-    fn internal(&self, request: &SipRequest) -> Result<Authenticated, Refusal> {
+    fn internal(&self, request: &SipRequest) -> Result<Authenticated, Reason> {
         let source = request
             .context
             .get::<PeerAddress>()
-            .ok_or(Refusal::SourceNotTrusted)?
+            .ok_or(Reason::SourceNotTrusted)?
             .0
             .ip();
         if self
@@ -153,7 +154,7 @@ impl Authn {
         {
             Ok(Authenticated::Internal)
         } else {
-            Err(Refusal::SourceNotTrusted)
+            Err(Reason::SourceNotTrusted)
         }
     }
 

@@ -6,9 +6,9 @@ use legate_sip::{parse_message, Header, Limits, Message};
 
 use super::{refusal_counts, Authenticated, AuthnConfig, NAME};
 use crate::testing::filter_before_terminal;
-use crate::{
+use legate_filters_api::{
     call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, ListenerInfo, PeerAddress,
-    Peers, Registry, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
+    Peers, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
 };
 
 const PEERS: &str = r#"
@@ -73,6 +73,7 @@ fn chain_with(config: &str, side: Side, peers: Option<Peers>) -> Result<BoxSipSe
     let context = BuildContext {
         listener: listener(side),
         resources,
+        metrics: Default::default(),
     };
     let config = serde_yaml::from_str(config).unwrap();
     filter_before_terminal(NAME, config, echo_identity, &context)
@@ -444,8 +445,8 @@ fn the_documented_example_builds() {
 
 #[test]
 fn the_filter_is_registered() {
-    let registry = Registry::with_builtins();
+    let registry = crate::builtins();
     let factory = registry.get(NAME).unwrap();
     assert!(factory.safe_for_untrusted());
-    assert!(!factory.is_terminal());
+    assert!(factory.authenticates_peers());
 }

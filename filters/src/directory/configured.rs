@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use legate_api::{ConfigError, LdapDirectoryConfig, LoadedConfig, Secret};
 
-use super::{Directories, Directory, LdapDirectory, StaticDirectory};
-use crate::ConfigFolder;
+use super::{LdapDirectory, StaticDirectory};
+use legate_filters_api::ConfigFolder;
+use legate_filters_api::{Directories, Directory};
 
 /// Builds every configured directory, relative paths taken from the configuration file's
 /// folder. A static file that cannot be read or parsed, or an LDAP password or CA file that

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{Directory, DirectoryUser, LookupFuture};
+use legate_filters_api::{Directory, DirectoryUser, LookupFuture};
 
 /// Why a static directory file could not be used. Every variant names where it came from.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
+use legate_filters_api::{Directories, Directory, DirectoryUser};
 
 const USERS: &str = r#"
 users:

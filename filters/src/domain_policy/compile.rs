@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use super::classify::Service;
 use super::config::{Action, Direction, DomainPolicyConfig, RuleConfig};
-use crate::directory::{Directories, Directory};
-use crate::FilterConfigError;
+use legate_filters_api::FilterConfigError;
+use legate_filters_api::{Directories, Directory};
 
 /// What one request is checked on. Strings are lower-case.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::classify::Service;
-use crate::FilterConfigError;
+use legate_filters_api::FilterConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,8 @@ use super::compile::CompiledPolicy;
 use super::config::DomainPolicyConfig;
 use super::service::DomainPolicy;
 use super::NAME;
-use crate::directory::Directories;
-use crate::{
+use legate_filters_api::Directories;
+use legate_filters_api::{
     BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
 };
 

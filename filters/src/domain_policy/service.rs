@@ -15,8 +15,10 @@ use super::config::{Action, Direction};
 use super::decision::{count_action, count_directory_failure, count_hidden, PolicyDecision};
 use super::parties::parties;
 use super::NAME;
-use crate::directory::DirectoryUser;
-use crate::{BoxSipService, FilterError, ListenerInfo, Side, SipRequest, SipResponse};
+use legate_filters_api::DirectoryUser;
+use legate_filters_api::{
+    BoxSipService, FilterError, ListenerInfo, Refusal, Side, SipRequest, SipResponse,
+};
 
 /// Seconds a peer should wait before retrying when the directory could not be asked.
 const RETRY_AFTER_SECONDS: &str = "5";
@@ -90,7 +92,9 @@ async fn check(
     };
     let parties = match parties(&request.message, direction) {
         Ok(parties) => parties,
-        Err(why) => return Some(SipResponse::local(request, NAME, 400, "Bad Request", why)),
+        Err(why) => {
+            return Some(request.refuse(Refusal::new(NAME, 400, "Bad Request").warning(why)))
+        }
     };
     let service = classify(&request.message);
 
@@ -128,7 +132,7 @@ async fn check(
         if !user.as_ref().is_some_and(|u| u.in_any_group(exposed)) {
             count_hidden();
             tracing::debug!(filter = NAME, known = user.is_some(), "not an exposed user");
-            return Some(SipResponse::local(request, NAME, 404, "Not Found", ""));
+            return Some(request.refuse(Refusal::new(NAME, 404, "Not Found")));
         }
     }
 
@@ -176,8 +180,10 @@ async fn check(
                 "denied by policy"
             );
             request.context.insert(decision.clone());
-            let mut answer =
-                SipResponse::local(request, NAME, 403, "Forbidden", "not permitted by policy");
+            let mut refusal =
+                Refusal::new(NAME, 403, "Forbidden").warning("not permitted by policy");
+            refusal.rule_id = decision.rule_id.clone();
+            let mut answer = request.refuse(refusal);
             answer.context.insert(decision);
             Some(answer)
         }

@@ -8,7 +8,7 @@ use legate_sip::Method;
 use rustls::pki_types::ServerName;
 use serde::Deserialize;
 
-use crate::{ConfigFolder, FilterConfigError};
+use legate_filters_api::{ConfigFolder, FilterConfigError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,7 +139,7 @@ impl ExtAuthzConfig {
             ));
         }
         for (i, name) in self.include_headers.iter().enumerate() {
-            if !crate::header_name::is_token(name) {
+            if !legate_filters_api::header_name::is_token(name) {
                 return Err(FilterConfigError::new(
                     format!("include_headers[{i}]"),
                     format!("`{name}` is not a valid header name"),

@@ -9,9 +9,9 @@ use legate_sip::{Message, NameAddr};
 use super::config::Settings;
 use super::error::AuthzError;
 use super::wire::{CheckRequest, Identity, Policy, VERSION};
-use crate::authn::Authenticated;
 use crate::domain_policy::{classify, Direction, PolicyDecision};
-use crate::{ListenerInfo, PeerAddress, Side, SipRequest, TlsPeerIdentity};
+use legate_filters_api::Authenticated;
+use legate_filters_api::{ListenerInfo, PeerAddress, Side, SipRequest, TlsPeerIdentity};
 
 /// The chain's listener, for requests the proxy attached no [`ListenerInfo`] to.
 pub(crate) struct BuiltFor {

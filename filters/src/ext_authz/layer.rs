@@ -7,7 +7,7 @@ use super::config::ExtAuthzConfig;
 use super::describe::BuiltFor;
 use super::service::{ExtAuthz, Shared};
 use super::NAME;
-use crate::{
+use legate_filters_api::{
     BoxSipService, BuildContext, ConfigFolder, FilterConfigError, FilterFactory, FilterLayer,
 };
 

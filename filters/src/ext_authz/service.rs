@@ -16,7 +16,7 @@ use super::describe::{check_request, BuiltFor};
 use super::error::AuthzError;
 use super::wire::{CheckAnswer, Verdict};
 use super::NAME;
-use crate::{BoxSipService, FilterError, SipRequest, SipResponse};
+use legate_filters_api::{BoxSipService, FilterError, Refusal, SipRequest, SipResponse};
 
 /// Seconds a sender should wait before retrying when the service could not be asked.
 const RETRY_AFTER_SECONDS: &str = "5";
@@ -65,10 +65,16 @@ impl Service<SipRequest> for ExtAuthz {
                     crate::header_mutation::apply(&changes, &mut request.message.headers);
                     inner.call(request).await
                 }
-                Ok(Verdict::Deny { status, reason }) => {
+                Ok(Verdict::Deny {
+                    status,
+                    reason,
+                    rule_id,
+                }) => {
                     count_denied();
-                    tracing::info!(filter = NAME, status, %reason, "denied by the authorization service");
-                    Ok(SipResponse::local(&request, NAME, status, &reason, &reason))
+                    tracing::info!(filter = NAME, status, %reason, rule = rule_id.as_deref().unwrap_or(""), "denied by the authorization service");
+                    let mut refusal = Refusal::new(NAME, status, reason.clone()).warning(reason);
+                    refusal.rule_id = rule_id;
+                    Ok(request.refuse(refusal))
                 }
                 Err(error) => {
                     count_error();

@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 use super::test_service::{Reply, TestService};
 use super::wire::{sanitise_reason, DEFAULT_DENY_REASON, MAX_REASON_CHARS};
 use super::{authz_counts, ExtAuthzConfig, NAME};
-use crate::authn::Authenticated;
 use crate::domain_policy::{Action, Direction, PolicyDecision, Service};
 use crate::testing::filter_before_terminal;
-use crate::{
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
     call, BoxSipService, BuildContext, ChainError, ConfigFolder, Context, DialogInfo, ListenerInfo,
-    PeerAddress, Registry, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
+    PeerAddress, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
 };
 
 const MESSAGE: &str = "MESSAGE sip:alice@acme.example SIP/2.0\r\n\
@@ -57,6 +57,7 @@ fn chain_with(config: &str, resources: http::Extensions) -> Result<BoxSipService
     let context = BuildContext {
         listener: listener(Side::External),
         resources,
+        metrics: Default::default(),
     };
     let config = serde_yaml::from_str(config).unwrap();
     filter_before_terminal(NAME, config, echo, &context)
@@ -360,6 +361,7 @@ async fn unlisted_methods_and_in_dialog_requests_pass_unchecked() {
         &BuildContext {
             listener: listener(Side::External),
             resources: Default::default(),
+            metrics: Default::default(),
         },
     )
     .unwrap();
@@ -526,7 +528,7 @@ fn reasons_are_sanitised_and_capped() {
 
 #[test]
 fn the_filter_is_registered() {
-    let registry = Registry::with_builtins();
+    let registry = crate::builtins();
     let factory = registry.get(NAME).unwrap();
-    assert!(!factory.is_terminal());
+    assert!(!factory.authenticates_peers());
 }

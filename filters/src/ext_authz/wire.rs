@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AuthzError;
 use crate::header_mutation::CompiledRules;
-use crate::header_name::{is_single_line, problem, NameProblem};
+use legate_filters_api::header_name::{is_single_line, problem, NameProblem};
 
 /// The version of the check request format; raised only for changes a service must know about.
 pub(crate) const VERSION: u32 = 1;
@@ -74,6 +74,9 @@ pub(crate) struct CheckAnswer {
     pub status: Option<u16>,
     #[serde(default)]
     pub reason: Option<String>,
+    /// The service's own rule that decided a deny, recorded by audit.
+    #[serde(default)]
+    pub rule_id: Option<String>,
     #[serde(default)]
     pub headers: Option<HeaderChanges>,
 }
@@ -107,8 +110,12 @@ pub(crate) struct SetHeader {
 pub(crate) enum Verdict {
     /// Pass on, after these header changes.
     Allow(CompiledRules),
-    /// Answer `status` with `reason` (sanitised).
-    Deny { status: u16, reason: String },
+    /// Answer `status` with `reason` (sanitised), under the service's rule `rule_id`.
+    Deny {
+        status: u16,
+        reason: String,
+        rule_id: Option<String>,
+    },
 }
 
 /// Status of a deny answer that names none.
@@ -144,7 +151,12 @@ impl CheckAnswer {
                     return Err(AuthzError::BadStatus(status));
                 }
                 let reason = sanitise_reason(self.reason.as_deref().unwrap_or(""));
-                Ok(Verdict::Deny { status, reason })
+                let rule_id = self.rule_id.as_deref().and_then(rule_id);
+                Ok(Verdict::Deny {
+                    status,
+                    reason,
+                    rule_id,
+                })
             }
         }
     }
@@ -179,6 +191,16 @@ fn check_name(name: &str) -> Result<(), AuthzError> {
             name.escape_debug()
         ))),
     }
+}
+
+/// A rule id the service gave, if it is one: 1 to 64 letters, digits, `-`, `_`, `.` or `:`.
+/// Anything else is dropped rather than written into audit records.
+fn rule_id(id: &str) -> Option<String> {
+    let fits = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    fits.then(|| id.to_string())
 }
 
 /// A reason fit for a SIP reason phrase and a quoted Warning text: control characters, quotes

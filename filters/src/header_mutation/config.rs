@@ -3,7 +3,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::FilterConfigError;
+use legate_filters_api::FilterConfigError;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +102,7 @@ impl HeaderRules {
             compiled.set.push((rule.name.clone(), rule.value.clone()));
         }
         for (i, name) in self.remove.iter().enumerate() {
-            crate::header_name::check(
+            legate_filters_api::header_name::check(
                 name,
                 &format!("{side}.remove[{i}]"),
                 &[],
@@ -126,11 +126,11 @@ impl HeaderRules {
 
 /// A rule's `name` field: a header name the filter may change.
 fn check_name(name: &str, path: &str) -> Result<(), FilterConfigError> {
-    crate::header_name::check(name, &format!("{path}.name"), &[], "cannot be mutated")
+    legate_filters_api::header_name::check(name, &format!("{path}.name"), &[], "cannot be mutated")
 }
 
 fn check_value(value: &str, path: &str) -> Result<(), FilterConfigError> {
-    if !crate::header_name::is_single_line(value) {
+    if !legate_filters_api::header_name::is_single_line(value) {
         return Err(FilterConfigError::new(
             format!("{path}.value"),
             "header values cannot contain CR, LF or NUL",

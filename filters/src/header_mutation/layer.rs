@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::config::HeaderMutationConfig;
 use super::service::HeaderMutation;
 use super::NAME;
-use crate::{
+use legate_filters_api::{
     BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
 };
 

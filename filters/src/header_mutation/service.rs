@@ -10,7 +10,7 @@ use legate_sip::{Header, HeaderKind, Headers};
 use tower::Service;
 
 use super::config::{Compiled, CompiledRules};
-use crate::{BoxSipService, FilterError, SipRequest, SipResponse};
+use legate_filters_api::{BoxSipService, FilterError, SipRequest, SipResponse};
 
 #[derive(Clone)]
 pub struct HeaderMutation {

@@ -4,10 +4,10 @@ use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
 use super::NAME;
-use crate::testing::{filter_before_terminal, Terminal};
-use crate::{
-    build_chain, call, BoxSipService, BuildContext, Context, FilterSpec, ListenerInfo, Registry,
-    Side, SipRequest, SipResponse, Transport,
+use crate::testing::filter_before_terminal;
+use legate_filters_api::{
+    call, BoxSipService, BuildContext, Context, ListenerInfo, Side, SipRequest, SipResponse,
+    Transport,
 };
 
 const MESSAGE: &str = "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
@@ -45,18 +45,11 @@ fn context() -> BuildContext {
             local_addr: addr,
         },
         resources: http::Extensions::new(),
+        metrics: Default::default(),
     }
 }
 
-fn registry() -> Registry {
-    let mut registry = Registry::with_builtins();
-    registry
-        .register(std::sync::Arc::new(Terminal(echo_headers)))
-        .unwrap();
-    registry
-}
-
-fn chain(config: &str) -> Result<BoxSipService, crate::ChainError> {
+fn chain(config: &str) -> Result<BoxSipService, legate_filters_api::ChainError> {
     let config = serde_yaml::from_str(config).unwrap();
     filter_before_terminal(NAME, config, echo_headers, &context())
 }
@@ -143,31 +136,6 @@ fn bad_config_names_the_field() {
 }
 
 #[test]
-fn chain_shape_is_checked() {
-    let specs = vec![FilterSpec {
-        name: NAME.into(),
-        config: serde_yaml::Value::Null,
-    }];
-    let error = build_chain(&registry(), &specs, &context()).err().unwrap();
-    assert!(
-        error.message.contains("must end with a terminal filter"),
-        "{}",
-        error.message
-    );
-    let specs = vec![FilterSpec {
-        name: "legate.filters.sip.nope".into(),
-        config: serde_yaml::Value::Null,
-    }];
-    let error = build_chain(&registry(), &specs, &context()).err().unwrap();
-    assert!(
-        error.message.contains("unknown filter"),
-        "{}",
-        error.message
-    );
-    assert!(error.message.contains(NAME), "{}", error.message);
-}
-
-#[test]
 fn builtin_names_are_registered() {
-    assert!(Registry::with_builtins().get(NAME).is_some());
+    assert!(crate::builtins().get(NAME).is_some());
 }

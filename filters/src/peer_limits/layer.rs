@@ -9,7 +9,7 @@ use super::service::{Partner, PeerLimits};
 use super::usage::PartnerUsage;
 use super::NAME;
 use crate::TokenBucket;
-use crate::{
+use legate_filters_api::{
     BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus, Peers,
 };
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::usage::{PartnerUsage, Slot};
-use crate::DialogHold;
+use legate_filters_api::DialogHold;
 
 /// One partner's slot for one dialog: a session, or a subscription of one remote user. The slot
 /// is given back when the lease drops.

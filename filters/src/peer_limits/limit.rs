@@ -3,7 +3,7 @@
 use legate_sip::{Header, HeaderKind};
 
 use super::NAME;
-use crate::{SipRequest, SipResponse};
+use legate_filters_api::{Refusal, SipRequest, SipResponse};
 
 /// One of a partner's `limits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +44,13 @@ impl Limit {
         }
     }
 
-    /// 503 with `Retry-After: retry_after` seconds and the limit in a `Warning`.
+    /// 503 with `Retry-After: retry_after` seconds and the limit in a `Warning`; the limit is
+    /// the refusal's rule.
     pub(crate) fn refuse(self, request: &SipRequest, retry_after: u64) -> SipResponse {
-        let mut response =
-            SipResponse::local(request, NAME, 503, "Service Unavailable", self.warning());
+        let refusal = Refusal::new(NAME, 503, "Service Unavailable")
+            .warning(self.warning())
+            .rule(self.label());
+        let mut response = request.refuse(refusal);
         response
             .message
             .headers

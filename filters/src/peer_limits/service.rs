@@ -15,9 +15,11 @@ use super::count_rate_limited;
 use super::lease::DialogLease;
 use super::limit::Limit;
 use super::usage::PartnerUsage;
-use crate::authn::Authenticated;
 use crate::TokenBucket;
-use crate::{BoxSipService, DialogHolds, DialogInfo, FilterError, SipRequest, SipResponse};
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
+    BoxSipService, DialogHolds, DialogInfo, FilterError, SipRequest, SipResponse,
+};
 
 /// The `Retry-After` for a partner at a dialog limit. Dialogs end on a human time scale, with no
 /// moment to predict, so this is a fixed pause rather than a computed one.

@@ -5,11 +5,11 @@ use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
 use super::{partner_usage, rate_limited_count, NAME};
-use crate::authn::Authenticated;
 use crate::testing::filter_before_terminal;
-use crate::{
-    call, BoxSipService, BuildContext, Context, DialogHolds, DialogInfo, ListenerInfo, Peers,
-    Registry, Side, SipRequest, SipResponse, Transport,
+use legate_filters_api::Authenticated;
+use legate_filters_api::{
+    call, BoxSipService, BuildContext, Context, DialogHolds, DialogInfo, ListenerInfo, Peers, Side,
+    SipRequest, SipResponse, Transport,
 };
 
 const PEERS: &str = "
@@ -31,11 +31,14 @@ fn ok(request: &SipRequest) -> Message {
     }
 }
 
-fn chain(config: serde_yaml::Value) -> Result<BoxSipService, crate::ChainError> {
+fn chain(config: serde_yaml::Value) -> Result<BoxSipService, legate_filters_api::ChainError> {
     chain_with(config, PEERS)
 }
 
-fn chain_with(config: serde_yaml::Value, peers: &str) -> Result<BoxSipService, crate::ChainError> {
+fn chain_with(
+    config: serde_yaml::Value,
+    peers: &str,
+) -> Result<BoxSipService, legate_filters_api::ChainError> {
     let mut resources = http::Extensions::new();
     resources.insert(Peers::new(serde_yaml::from_str(peers).unwrap()));
     let addr: SocketAddr = "127.0.0.1:5061".parse().unwrap();
@@ -47,6 +50,7 @@ fn chain_with(config: serde_yaml::Value, peers: &str) -> Result<BoxSipService, c
             local_addr: addr,
         },
         resources,
+        metrics: Default::default(),
     };
     filter_before_terminal(NAME, config, ok, &context)
 }
@@ -118,7 +122,7 @@ fn the_filter_takes_no_config() {
         "{}",
         error.message
     );
-    assert!(Registry::with_builtins().get(NAME).is_some());
+    assert!(crate::builtins().get(NAME).is_some());
 }
 
 // The dialog counts are per partner name for the whole process, so each test below uses a

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::mapping::{Address, AddressMap};
-use crate::FilterConfigError;
+use legate_filters_api::FilterConfigError;
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::mapping::{Address, Resolved, Toward};
-use crate::{Directory, DirectoryError};
+use legate_filters_api::{Directory, DirectoryError};
 
 pub(super) struct DirectoryMapping {
     pub directory: Arc<dyn Directory>,

@@ -7,7 +7,7 @@ use super::directory_mapping::DirectoryMapping;
 use super::mapping::Toward;
 use super::service::Translation;
 use super::NAME;
-use crate::{
+use legate_filters_api::{
     BoxSipService, BuildContext, Directories, FilterConfigError, FilterFactory, FilterLayer,
     FilterStatus, Side,
 };

@@ -5,7 +5,7 @@ use legate_sip::Message;
 
 use super::mapping::Toward;
 use crate::ends::{address_of, ends};
-use crate::Side;
+use legate_filters_api::Side;
 
 /// The organisation's user of one request, in both forms (`user@domain`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::directory_mapping::DirectoryMapping;
 use super::local_user::{local_address, MappedLocalUser};
 use super::mapping::{user_addresses, AddressMap, Resolved, Toward};
 use super::NAME;
-use crate::{BoxSipService, FilterError, SipRequest, SipResponse};
+use legate_filters_api::{BoxSipService, FilterError, SipRequest, SipResponse};
 
 /// Seconds a sender should wait when the mapping directory cannot be asked.
 const RETRY_AFTER_SECONDS: &str = "30";

@@ -5,7 +5,7 @@ use legate_sip::{parse_message, Limits, Message};
 
 use super::NAME;
 use crate::testing::filter_before_terminal;
-use crate::{
+use legate_filters_api::{
     call, BoxSipService, BuildContext, Context, ListenerInfo, Side, SipRequest, Transport,
 };
 
@@ -23,6 +23,7 @@ fn context(side: Side) -> BuildContext {
             local_addr: addr,
         },
         resources: http::Extensions::new(),
+        metrics: Default::default(),
     }
 }
 
@@ -235,8 +236,9 @@ mod by_directory {
     use std::sync::Arc;
 
     use super::*;
-    use crate::directory::LookupFuture;
-    use crate::{Directories, Directory, DirectoryError, StaticDirectory};
+    use crate::StaticDirectory;
+    use legate_filters_api::LookupFuture;
+    use legate_filters_api::{Directories, Directory, DirectoryError};
 
     const USERS: &str = "users:
   - { user: asmith, domain: corp.internal, attributes: { federatedAddress: Alice.Smith@acme.example } }

@@ -27,6 +27,7 @@ pub struct Metrics {
     responses_sent: IntCounterVec,
     upstream_responses: IntCounterVec,
     messages_rejected: IntCounterVec,
+    refusals: IntCounterVec,
     transaction_duration: HistogramVec,
     transactions_active: IntGauge,
     dialogs_active: IntGauge,
@@ -62,6 +63,12 @@ impl Metrics {
                 "Messages refused before routing (parse errors, loops, limits), by listener and reason.",
                 &["listener", "reason"],
             ),
+            refusals: counter(
+                &registry,
+                "legate_filter_refusals_total",
+                "Requests refused by a filter (built-in or a vendor's), by listener and filter.",
+                &["listener", "filter"],
+            ),
             transaction_duration: histogram(
                 &registry,
                 "legate_sip_transaction_duration_seconds",
@@ -86,6 +93,11 @@ impl Metrics {
             ),
             registry,
         }
+    }
+
+    /// Counts a request on `listener` refused by `filter`: `legate_filter_refusals_total`.
+    pub fn request_refused(&self, listener: &str, filter: &str) {
+        self.refusals.with_label_values(&[listener, filter]).inc();
     }
 
     /// Counts a request arriving on `listener`: `legate_sip_requests_received_total`.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use legate_api::{AuditConfig, ConfigError, LoadedConfig};
 use legate_audit::{AuditLog, AuditSettings};
-use legate_filters::ConfigFolder;
+use legate_filters_api::ConfigFolder;
 
 pub use metrics::AuditMetrics;
 pub use sinks::build_sinks;

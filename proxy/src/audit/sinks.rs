@@ -10,7 +10,7 @@ use legate_api::{AuditSinkConfig, ConfigError, LoadedConfig};
 use legate_audit::{
     ChainedRecord, NamedSink, PgStore, Sink, SinkError, SqliteStore, StdoutSink, WebhookSink,
 };
-use legate_filters::ConfigFolder;
+use legate_filters_api::ConfigFolder;
 
 use super::lazy::LazySink;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use legate_filters::Transport;
+use legate_filters_api::Transport;
 use legate_sip::{Header, HeaderKind, Message, Method, RequestLine, StartLine};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;

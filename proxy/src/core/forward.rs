@@ -1,7 +1,7 @@
 //! Turning a received request into the one Legate sends on (RFC 3261 §16.6): Max-Forwards,
 //! Record-Route with Legate's sealed state, and Legate's Via on top.
 
-use legate_filters::ListenerInfo;
+use legate_filters_api::ListenerInfo;
 use legate_sip::{Header, HeaderKind, Message, Uri};
 
 use super::{loops, Core, ListenerRuntime, NextHop, RouteState};

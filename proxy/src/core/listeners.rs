@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use legate_filters::{ListenerInfo, Transport};
+use legate_filters_api::{ListenerInfo, Transport};
 use tokio::net::UdpSocket;
 
 use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl};

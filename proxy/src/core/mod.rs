@@ -29,7 +29,7 @@ pub use client_txn::{ClientOutcome, NextHop};
 pub use forward::{creates_dialog, TooLarge};
 pub use keys::{ClientKey, ServerKey};
 pub use listeners::{ListenerRuntime, Listeners};
-pub use respond::{error_response, local_response, sender_warning, with_to_tag};
+pub use respond::{error_response, local_answer, sender_warning, with_to_tag};
 pub use route_state::RouteState;
 pub use server_txn::{ServerTxn, ServerTxnStart};
 

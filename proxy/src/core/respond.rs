@@ -2,54 +2,24 @@
 
 use std::borrow::Cow;
 
-use legate_filters::Side;
-use legate_sip::{HeaderKind, Message};
+use legate_filters_api::Side;
+use legate_sip::Message;
 
-/// A response to `request` built by Legate itself (RFC 3261 §8.2.6): Via, From, To, Call-ID and
-/// CSeq copied, a To tag added for anything but 100, an optional Warning with the reason.
-pub fn local_response(
-    request: &Message,
-    code: u16,
-    reason: &str,
-    warning: Option<&str>,
-) -> Message {
-    let mut response = Message::response_to(request, code, reason);
-    if code > 100 {
-        with_to_tag(&mut response);
-    }
-    if let Some(text) = warning {
-        let text = text.replace(['"', '\\', '\r', '\n'], " ");
-        response.headers.push(legate_sip::Header::new(
-            HeaderKind::Warning,
-            format!("399 legate \"{text}\""),
-        ));
-    }
-    response
-}
-
-/// Adds a To tag if there is none (a local final answer creates Legate's side of no dialog, but
-/// the tag lets the sender match the response, §8.2.6.2).
-pub fn with_to_tag(response: &mut Message) {
-    let Ok(mut to) = response.to_header() else {
-        return;
-    };
-    if to.tag().is_none() {
-        to.set_param("tag", Some(&legate_sip::generate_tag()));
-        response.headers.set(HeaderKind::To, to.to_string());
-    }
-}
+/// A response to `request` built by Legate itself: the filter API's one builder of local
+/// answers, which filters use too.
+pub use legate_filters_api::{local_answer, with_to_tag};
 
 /// The one place an infrastructure failure becomes a SIP response (a rejection by a filter is
 /// already a response and never comes here).
 pub fn error_response(
     request: &Message,
-    error: &legate_filters::FilterError,
+    error: &legate_filters_api::FilterError,
     side: Side,
 ) -> Message {
     let (code, reason) = error.status();
     tracing::warn!(%error, code, "request failed");
     let detail = error.to_string();
-    local_response(
+    local_answer(
         request,
         code,
         reason,

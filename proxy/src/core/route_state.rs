@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 
-use legate_filters::Transport;
+use legate_filters_api::Transport;
 use serde::{Deserialize, Serialize};
 
 use super::sealer::{bound, SealError, Sealer};

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{Core, ServerKey};
 use crate::sources::TransactionSlot;
 use crate::transport::Flow;
-use legate_filters::Side;
+use legate_filters_api::Side;
 
 pub struct ServerTxn {
     pub key: ServerKey,

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use legate_filters::Side;
+use legate_filters_api::Side;
 use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri, Via};
 
 use super::sealer::{bound, SealError};

@@ -1,7 +1,7 @@
 //! Request checks a proxy makes before forwarding (RFC 3261 §16.3): Max-Forwards, loops,
 //! Proxy-Require; and at the edge, no control character at all.
 
-use legate_filters::Side;
+use legate_filters_api::Side;
 use legate_sip::{control_character_in, Escapes, HeaderKind, Message, Via};
 
 use crate::core::{loops, Listeners};

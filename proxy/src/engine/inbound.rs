@@ -9,7 +9,7 @@ use legate_sip::{
 };
 
 use super::Engine;
-use crate::core::{local_response, Core};
+use crate::core::{local_answer, Core};
 use crate::transport::{Flow, Inbound};
 
 /// The transports' entry into the engine.
@@ -55,7 +55,7 @@ impl Inbound for InboundHandler {
             return;
         };
         if request.is_request() && request.method() != Some(&legate_sip::Method::Ack) {
-            let response = local_response(
+            let response = local_answer(
                 &request,
                 error.status_code(),
                 error.reason_phrase(),
@@ -78,7 +78,7 @@ async fn answer_invalid(core: &Core, request: &Message, flow: &Flow, error: &Par
         return;
     }
     let reason = error.to_string();
-    let response = local_response(
+    let response = local_answer(
         request,
         error.status_code(),
         error.reason_phrase(),

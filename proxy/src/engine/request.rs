@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use legate_filters::{
+use legate_filters_api::{
     call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo, PeerAddress,
     ProvisionalSink, SipRequest,
 };
@@ -13,8 +13,7 @@ use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
 use super::Engine;
 use crate::core::{
-    creates_dialog, error_response, local_response, with_to_tag, ServerKey, ServerTxn,
-    ServerTxnStart,
+    creates_dialog, error_response, local_answer, with_to_tag, ServerKey, ServerTxn, ServerTxnStart,
 };
 use crate::dialogs::{ended_by, DialogId, DialogKind};
 use crate::router::{CancelSignal, CoreHandle};
@@ -45,7 +44,7 @@ impl Engine {
             }
             ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
             ServerTxnStart::OverLimit => {
-                let mut response = local_response(
+                let mut response = local_answer(
                     &request,
                     503,
                     "Service Unavailable",
@@ -91,7 +90,7 @@ impl Engine {
                 .answer(
                     &txn,
                     &listener_name,
-                    local_response(&request, code, reason, None),
+                    local_answer(&request, code, reason, None),
                 )
                 .await;
         }
@@ -119,7 +118,7 @@ impl Engine {
             None
         };
         if let (Some(why), false) = (closing, in_dialog) {
-            let mut response = local_response(&request, 503, "Service Unavailable", Some(why));
+            let mut response = local_answer(&request, 503, "Service Unavailable", Some(why));
             response
                 .headers
                 .push(Header::new(HeaderKind::RetryAfter, "5"));
@@ -134,7 +133,7 @@ impl Engine {
         let known_locally = known.is_some();
         let snapshot = known.unwrap_or_else(|| self.snapshot());
         let Some(chain) = snapshot.chain(&listener_name) else {
-            let response = local_response(
+            let response = local_answer(
                 &request,
                 500,
                 "Server Internal Error",
@@ -187,6 +186,11 @@ impl Engine {
         .await
         {
             Ok(mut response) => {
+                if let Some(refusal) = &response.refusal {
+                    self.core
+                        .metrics
+                        .request_refused(&listener_name, refusal.filter);
+                }
                 let holds = response.context.remove::<DialogHolds>();
                 let mut message = response.message;
                 if response.answered_by.is_some() {
@@ -243,7 +247,7 @@ impl Engine {
         refusal: Refusal,
     ) {
         self.core.metrics.message_rejected(listener, refusal.reason);
-        let mut response = local_response(
+        let mut response = local_answer(
             request,
             refusal.code,
             refusal.reason,
@@ -259,11 +263,11 @@ impl Engine {
     /// anything else has nothing to reach.
     async fn answer_to_self(&self, txn: &Arc<ServerTxn>, listener: &str, request: &Message) {
         let response = if request.method() == Some(&Method::Options) {
-            let mut response = local_response(request, 200, "OK", None);
+            let mut response = local_answer(request, 200, "OK", None);
             response.headers.push(Header::new(HeaderKind::Allow, ALLOW));
             response
         } else {
-            local_response(
+            local_answer(
                 request,
                 404,
                 "Not Found",

@@ -2,7 +2,7 @@
 //! entries (opening the sealed state they carry), and finding an in-dialog request's next hop.
 
 use legate_api::ForeignRoutes;
-use legate_filters::Side;
+use legate_filters_api::Side;
 use legate_sip::{HeaderKind, Message, NameAddr, Uri};
 
 use super::checks::Refusal;

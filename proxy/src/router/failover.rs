@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use legate_api::Transport;
-use legate_filters::SipResponse;
+use legate_filters_api::SipResponse;
 
 use super::cluster::Cluster;
 use super::service::Attempts;

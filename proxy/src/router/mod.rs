@@ -1,4 +1,4 @@
-//! `legate.filters.sip.router`: the terminal filter. It picks where a request goes (the next hop
+//! `legate.filters.sip.router` ([`legate_filters_api::ROUTER`]): the terminal filter. It picks where a request goes (the next hop
 //! of an in-dialog request, or the cluster or federation partner of the route matching the
 //! target domain), runs the client transaction, fails over to the next endpoint on timeout or
 //! 503, and returns the final response to the filters before it.
@@ -19,16 +19,12 @@ mod table;
 
 use std::sync::Arc;
 
-use legate_filters::{
-    BoxSipService, BuildContext, FilterConfigError, FilterFactory, FilterLayer, FilterStatus,
-};
-
 pub use cluster::Clusters;
 pub use peers::PeerRoutes;
 pub use service::{CancelSignal, CoreHandle, InDialogRoute, Router};
 pub use table::RouteTable;
 
-pub const NAME: &str = "legate.filters.sip.router";
+pub const NAME: &str = legate_filters_api::ROUTER;
 
 /// What the router needs from the snapshot it is built in.
 #[derive(Clone)]
@@ -38,43 +34,5 @@ pub struct Routing {
     /// How routes to federation partners reach them.
     pub peers: Arc<PeerRoutes>,
     /// For routes that pick their cluster by a directory attribute of the target user.
-    pub directories: legate_filters::Directories,
-}
-
-pub struct RouterFactory;
-
-impl FilterFactory for RouterFactory {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn is_terminal(&self) -> bool {
-        true
-    }
-
-    fn safe_for_untrusted(&self) -> bool {
-        true
-    }
-
-    fn status(&self) -> FilterStatus {
-        FilterStatus::Stable
-    }
-
-    fn build(
-        &self,
-        config: &serde_yaml::Value,
-        context: &BuildContext,
-    ) -> Result<FilterLayer, FilterConfigError> {
-        FilterConfigError::expect_no_config(
-            config,
-            "the router takes no config: routes and clusters are top-level sections",
-        )?;
-        let routing =
-            context.resources.get::<Routing>().cloned().ok_or_else(|| {
-                FilterConfigError::new("", "router built without a routing table")
-            })?;
-        Ok(Arc::new(move |_inner: BoxSipService| {
-            BoxSipService::new(Router::new(routing.clone()))
-        }))
-    }
+    pub directories: legate_filters_api::Directories,
 }

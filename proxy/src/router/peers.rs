@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use legate_api::{DnsConfig, PeerConfig, Transport};
-use legate_filters::SipResponse;
+use legate_filters_api::SipResponse;
 use legate_sip::Uri;
 
 use super::failover::{Destination, Endpoints};

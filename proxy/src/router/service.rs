@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use legate_filters::{
+use legate_filters_api::{
     FilterError, ListenerInfo, PeerAddress, ProvisionalSink, SipRequest, SipResponse,
 };
 use legate_sip::{Header, HeaderKind, Uri};

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
-use legate_filters::ListenerInfo;
+use legate_filters_api::ListenerInfo;
 use tokio::net::TcpStream;
 
 use super::stream::{spawn_connection, StreamOptions};

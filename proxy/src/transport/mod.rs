@@ -30,7 +30,7 @@ pub use tls::{server_acceptor, RotatingAcceptor};
 pub use tls_clients::{ServerTrust, TlsClients};
 pub use udp::serve_udp_socket;
 
-use legate_filters::TlsPeerIdentity;
+use legate_filters_api::TlsPeerIdentity;
 
 /// How long an outbound TCP connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,7 +17,7 @@ use super::{
     tls, ConnectionHandle, ConnectionKey, Connections, Flow, Inbound, Transport, CLOSE_GRACE,
 };
 use crate::sources::{ConnectionSlot, Sources, ThrottledLog};
-use legate_filters::TlsPeerIdentity;
+use legate_filters_api::TlsPeerIdentity;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 

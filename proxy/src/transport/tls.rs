@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use legate_filters::TlsPeerIdentity;
+use legate_filters_api::TlsPeerIdentity;
 use legate_tls::TlsError;
 use tokio::net::TcpStream;
 use tokio_rustls::{server, TlsAcceptor};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use legate_api::LdapCacheConfig;
 use tokio::time::Instant;
 
-use crate::directory::DirectoryUser;
+use legate_filters_api::DirectoryUser;
 
 /// A kept answer: `None` is "no such user".
 type Answer = Option<Arc<DirectoryUser>>;

@@ -39,8 +39,8 @@ use std::sync::Arc;
 
 use legate_api::LdapDirectoryConfig;
 
-use super::{Directory, DirectoryError, DirectoryUser, LookupFuture};
 use cache::Cache;
+use legate_filters_api::{Directory, DirectoryError, DirectoryUser, LookupFuture};
 use search::Searcher;
 pub use settings::{LdapConfigError, LdapSettings};
 

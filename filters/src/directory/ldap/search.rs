@@ -12,7 +12,7 @@ use super::filter::{escape_into, Values};
 use super::pool::Pool;
 use super::settings::{Groups, LdapSettings};
 use super::{describe, Failure};
-use crate::directory::{DirectoryError, DirectoryUser};
+use legate_filters_api::{DirectoryError, DirectoryUser};
 
 /// LDAP result codes this module tells apart.
 const SIZE_LIMIT_EXCEEDED: u32 = 4;

@@ -1,49 +1,35 @@
-//! The per-request side: search the body, then refuse, tag, or pass it on (with the disclaimer).
-
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+//! The per-request side, as a hook: search the body, then refuse, tag, or pass it on (with the
+//! disclaimer).
 
 use bytes::{BufMut, BytesMut};
-use legate_filters::{BoxSipService, FilterError, SipRequest, SipResponse};
+use legate_filters_api::metrics::IntCounterVec;
+use legate_filters_api::{Hook, Refusal, SipRequest, Verdict};
 use legate_sip::{Header, HeaderKind, Message, Method};
-use tower::Service;
 
-use crate::config::{Action, Compiled};
-use crate::{ENCODED_BODY_RULE, NAME};
+use super::config::{Action, Compiled};
+use super::{ENCODED_BODY_RULE, NAME};
 
-type ResponseFuture = Pin<Box<dyn Future<Output = Result<SipResponse, FilterError>> + Send>>;
-
-#[derive(Clone)]
 pub struct Dlp {
-    compiled: Arc<Compiled>,
-    inner: BoxSipService,
+    compiled: Compiled,
+    /// `example_dlp_matches_total{rule}`: requests that matched, by the first rule matched.
+    matches: IntCounterVec,
 }
 
 impl Dlp {
-    pub(crate) fn new(compiled: Arc<Compiled>, inner: BoxSipService) -> Dlp {
-        Dlp { compiled, inner }
+    pub(crate) fn new(compiled: Compiled, matches: IntCounterVec) -> Dlp {
+        Dlp { compiled, matches }
     }
 }
 
-impl Service<SipRequest> for Dlp {
-    type Response = SipResponse;
-    type Error = FilterError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), FilterError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: SipRequest) -> ResponseFuture {
+impl Hook for Dlp {
+    async fn on_request(&self, request: &mut SipRequest) -> Verdict {
         let compiled = &self.compiled;
         let searched = request
             .message
             .method()
             .is_some_and(|method| compiled.methods.contains(method));
         if !searched {
-            return self.inner.call(request);
+            return Verdict::Continue;
         }
         if compiled.action == Action::Tag {
             // Only this filter's tag may reach the next hop, never one the sender wrote.
@@ -51,18 +37,15 @@ impl Service<SipRequest> for Dlp {
         }
         let matched = matching_rules(compiled, &request.message);
         if let Some(first) = matched.first() {
+            self.matches.with_label_values(&[first]).inc();
             match compiled.action {
                 Action::Deny => {
                     tracing::info!(filter = NAME, rule = %first, "request refused");
                     // The rule id only: the matched text is what must not travel.
-                    let response = SipResponse::local(
-                        &request,
-                        NAME,
-                        403,
-                        "content not permitted",
-                        &format!("content not permitted (rule {first})"),
-                    );
-                    return Box::pin(std::future::ready(Ok(response)));
+                    let refusal = Refusal::new(NAME, 403, "content not permitted")
+                        .warning(format!("content not permitted (rule {first})"))
+                        .rule(*first);
+                    return Verdict::Refuse(refusal);
                 }
                 Action::Tag => {
                     let header = Header::other(&compiled.tag_header, matched.join(", "));
@@ -75,7 +58,7 @@ impl Service<SipRequest> for Dlp {
                 append_line(&mut request.message, disclaimer);
             }
         }
-        self.inner.call(request)
+        Verdict::Continue
     }
 }
 

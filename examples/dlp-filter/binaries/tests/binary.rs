@@ -159,7 +159,7 @@ listeners:
     transport: udp
     side: internal
     filters:
-      - name: legate.filters.sip.dlp
+      - name: example.filters.sip.dlp
         config:
           rules:
             - {{ id: project-falcon, pattern: '(?i)project\s+falcon' }}
@@ -203,7 +203,7 @@ clusters:
 
 #[test]
 fn the_custom_binary_validates_and_lists_the_filter_like_a_builtin() {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("dlp.yaml");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dlp.yaml");
     let output = Command::new(BINARY)
         .arg("validate")
         .arg(&shipped)
@@ -218,7 +218,7 @@ fn the_custom_binary_validates_and_lists_the_filter_like_a_builtin() {
     let output = Command::new(BINARY).arg("filters").output().unwrap();
     let table = String::from_utf8(output.stdout).unwrap();
     assert!(
-        table.contains("| `legate.filters.sip.dlp` | experimental | no | yes |"),
+        table.contains("| `example.filters.sip.dlp` | experimental | no | yes |"),
         "{table}"
     );
     assert!(table.contains("| `legate.filters.sip.router` |"), "{table}");
@@ -227,7 +227,7 @@ fn the_custom_binary_validates_and_lists_the_filter_like_a_builtin() {
 #[test]
 fn a_bad_rule_is_refused_at_validation_with_its_field() {
     let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dlp.yaml"))
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../dlp.yaml"))
         .unwrap()
         .replace(r"(?i)project\s+falcon", "(unclosed");
     config.write_all(shipped.as_bytes()).unwrap();

@@ -21,7 +21,7 @@ const PROXY_MANAGED: [HeaderKind; 9] = [
 
 /// Why a header name cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NameProblem {
+pub enum NameProblem {
     NotToken,
     /// The proxy relies on it (or the caller reserved it).
     Managed,
@@ -29,7 +29,7 @@ pub(crate) enum NameProblem {
 
 /// What is wrong with `name`, if anything. `also_reserved` adds headers the caller must leave
 /// alone too.
-pub(crate) fn problem(name: &str, also_reserved: &[HeaderKind]) -> Option<NameProblem> {
+pub fn problem(name: &str, also_reserved: &[HeaderKind]) -> Option<NameProblem> {
     if !is_token(name) {
         return Some(NameProblem::NotToken);
     }
@@ -41,7 +41,7 @@ pub(crate) fn problem(name: &str, also_reserved: &[HeaderKind]) -> Option<NamePr
 }
 
 /// Whether `name` is an RFC 3261 token, as a header name must be.
-pub(crate) fn is_token(name: &str) -> bool {
+pub fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
@@ -49,7 +49,7 @@ pub(crate) fn is_token(name: &str) -> bool {
 }
 
 /// Whether `value` fits on one header line: no CR, LF or NUL.
-pub(crate) fn is_single_line(value: &str) -> bool {
+pub fn is_single_line(value: &str) -> bool {
     !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
@@ -62,7 +62,7 @@ pub fn check_header_name(name: &str, path: &str) -> Result<(), FilterConfigError
 
 /// Checks the header name at `path`. `also_reserved` adds headers this filter must leave alone
 /// too; `refusal` finishes the sentence "`X` is managed by the proxy and …".
-pub(crate) fn check(
+pub fn check(
     name: &str,
     path: &str,
     also_reserved: &[HeaderKind],

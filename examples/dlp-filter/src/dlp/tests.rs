@@ -1,50 +1,31 @@
-//! The filter through Legate's filter API only: a chain of this filter and a stand-in terminal
-//! that answers what reached it, built with `build_chain` as Legate builds a listener's chain.
+//! The filter through Legate's filter API only, in the harness the API exports: a chain of
+//! this filter before a stand-in for the router that answers what reached it, built as Legate
+//! builds a listener's chain.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use legate_filters::{
-    build_chain, call, BoxSipService, BuildContext, ChainError, Context, FilterConfigError,
-    FilterFactory, FilterLayer, FilterSpec, ListenerInfo, Registry, Side, SipRequest, SipResponse,
-    Transport,
-};
+use legate_filters_api::testing::Harness;
+use legate_filters_api::{ChainError, Context, FilterFactory, Side, SipRequest, SipResponse};
 use legate_sip::{parse_message, Limits, Message};
 
-use crate::{DlpFactory, NAME};
+use super::{DlpFactory, NAME};
 
-const TERMINAL: &str = "legate.filters.sip.test_upstream";
+/// Answers 200 carrying the body and the DLP tag it received.
+fn upstream(request: &SipRequest) -> Message {
+    let mut response = Message::response_to(&request.message, 200, "OK");
+    for header in request.message.headers.by_name("X-Legate-DLP") {
+        response.headers.push(header.clone());
+    }
+    response.body = request.message.body.clone();
+    response
+}
 
-/// Stands in for the router: answers 200 carrying the body and the DLP tag it received.
-struct Upstream;
-
-impl FilterFactory for Upstream {
-    fn name(&self) -> &'static str {
-        TERMINAL
-    }
-    fn is_terminal(&self) -> bool {
-        true
-    }
-    fn safe_for_untrusted(&self) -> bool {
-        true
-    }
-    fn build(
-        &self,
-        _config: &serde_yaml::Value,
-        _context: &BuildContext,
-    ) -> Result<FilterLayer, FilterConfigError> {
-        Ok(Arc::new(|_inner: BoxSipService| {
-            BoxSipService::new(tower::service_fn(|request: SipRequest| async move {
-                let mut response = Message::response_to(&request.message, 200, "OK");
-                for header in request.message.headers.by_name("X-Legate-DLP") {
-                    response.headers.push(header.clone());
-                }
-                response.body = request.message.body.clone();
-                Ok(SipResponse::upstream(response))
-            }))
-        }))
-    }
+fn harness() -> Harness {
+    Harness::new(Side::Internal)
+        .register(Arc::new(DlpFactory))
+        .unwrap()
+        .answering(upstream)
 }
 
 const RULES: &str = r#"
@@ -53,31 +34,8 @@ rules:
   - { id: project-falcon, pattern: '(?i)project\s+falcon' }
 "#;
 
-fn chain(config: &str) -> Result<BoxSipService, ChainError> {
-    let mut registry = Registry::new();
-    registry.register(Arc::new(DlpFactory)).unwrap();
-    registry.register(Arc::new(Upstream)).unwrap();
-    let specs = [
-        FilterSpec {
-            name: NAME.into(),
-            config: serde_yaml::from_str(config).unwrap(),
-        },
-        FilterSpec {
-            name: TERMINAL.into(),
-            config: serde_yaml::Value::Null,
-        },
-    ];
-    let local_addr: SocketAddr = "127.0.0.1:5060".parse().unwrap();
-    let context = BuildContext {
-        listener: ListenerInfo {
-            name: "internal".into(),
-            side: Side::Internal,
-            transport: Transport::Udp,
-            local_addr,
-        },
-        resources: Default::default(),
-    };
-    build_chain(&registry, &specs, &context)
+fn chain(config: &str) -> Result<legate_filters_api::BoxSipService, ChainError> {
+    harness().chain(&[(NAME, config)])
 }
 
 fn request(method: &str, extra_headers: &str, body: &str) -> SipRequest {
@@ -101,7 +59,7 @@ fn request(method: &str, extra_headers: &str, body: &str) -> SipRequest {
 }
 
 async fn run(config: &str, request: SipRequest) -> SipResponse {
-    call(&chain(config).unwrap(), request).await.unwrap()
+    harness().run(&chain(config).unwrap(), request).await
 }
 
 fn header(response: &SipResponse, name: &str) -> Option<String> {
@@ -125,6 +83,8 @@ async fn a_forbidden_keyword_is_refused_naming_the_rule_not_the_text() {
     .await;
     assert_eq!(response.status(), 403);
     assert_eq!(response.answered_by, Some(NAME));
+    let refusal = response.refusal.as_ref().unwrap();
+    assert_eq!(refusal.rule_id.as_deref(), Some("project-falcon"));
     let reason = response.message.to_bytes();
     let reason = String::from_utf8_lossy(&reason);
     assert!(
@@ -269,8 +229,24 @@ fn config_errors_name_the_field() {
 #[test]
 fn declares_what_legate_filters_shows() {
     let factory = DlpFactory;
-    assert_eq!(factory.name(), "legate.filters.sip.dlp");
-    assert!(!factory.is_terminal());
+    assert_eq!(factory.name(), "example.filters.sip.dlp");
     assert!(factory.safe_for_untrusted());
-    assert_eq!(factory.status(), legate_filters::FilterStatus::Experimental);
+    assert!(!factory.authenticates_peers());
+    assert_eq!(factory.status(), legate_filters_api::FilterStatus::Experimental);
+}
+
+#[tokio::test]
+async fn matches_are_counted_by_rule() {
+    let harness = harness();
+    let chain = harness.chain(&[(NAME, RULES)]).unwrap();
+    let body = "card 4111 1111 1111 1111";
+    harness.run(&chain, request("MESSAGE", "", body)).await;
+    let families = harness.context().metrics.gather();
+    let family = families
+        .iter()
+        .find(|family| family.get_name() == "example_dlp_matches_total")
+        .unwrap();
+    let metric = &family.get_metric()[0];
+    assert_eq!(metric.get_label()[0].get_value(), "card-number");
+    assert_eq!(metric.get_counter().get_value(), 1.0);
 }

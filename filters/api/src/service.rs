@@ -3,7 +3,8 @@
 use legate_sip::Message;
 use tower::util::BoxCloneSyncService;
 
-use crate::{Context, DialogInfo, FilterError};
+use crate::answer::local_answer;
+use crate::{Context, DialogInfo, FilterError, Refusal};
 
 /// A SIP request on its way through the chain, with the typed context filters attach to it.
 #[derive(Debug)]
@@ -20,6 +21,11 @@ impl SipRequest {
         dialog.is_some_and(|d| d.in_dialog)
             && self.message.to_header().is_ok_and(|to| to.tag().is_some())
     }
+
+    /// The answer refusing this request.
+    pub fn refuse(&self, refusal: Refusal) -> SipResponse {
+        SipResponse::refused(self, refusal)
+    }
 }
 
 /// The final response a chain produces: from upstream, or answered locally by a filter.
@@ -28,6 +34,8 @@ pub struct SipResponse {
     pub message: Message,
     /// The filter that answered locally, if one did; `None` for upstream responses.
     pub answered_by: Option<&'static str>,
+    /// Why, when the local answer is a refusal: what audit records as `denied`.
+    pub refusal: Option<Refusal>,
     /// Typed values filters attach on the way back, for the proxy core (the
     /// [`DialogHolds`](crate::DialogHolds) the dialog table keeps for the dialog's life) and for
     /// filters in front of them (the policy decision, for audit).
@@ -40,14 +48,13 @@ impl SipResponse {
         SipResponse {
             message,
             answered_by: None,
+            refusal: None,
             context: Context::new(),
         }
     }
 
-    /// A local answer to `request` from the filter `filter`, with a reason a human can act on.
-    ///
-    /// The reason goes into a `Warning` header (RFC 3261 §20.43, code 399) so the far side sees
-    /// why, not only the status.
+    /// A local answer to `request` from the filter `filter` that is not a refusal (a 200 to an
+    /// OPTIONS, a 503 while a resource is down), with `warning` for a human.
     pub fn local(
         request: &SipRequest,
         filter: &'static str,
@@ -55,17 +62,26 @@ impl SipResponse {
         reason: &str,
         warning: &str,
     ) -> SipResponse {
-        let mut message = Message::response_to(&request.message, code, reason);
-        if !warning.is_empty() {
-            let text = warning.replace(['"', '\\', '\r', '\n'], " ");
-            message.headers.push(legate_sip::Header::new(
-                legate_sip::HeaderKind::Warning,
-                format!("399 legate \"{text}\""),
-            ));
+        SipResponse {
+            message: local_answer(&request.message, code, reason, Some(warning)),
+            answered_by: Some(filter),
+            refusal: None,
+            context: Context::new(),
         }
+    }
+
+    /// The answer to `request` carrying `refusal`.
+    pub fn refused(request: &SipRequest, refusal: Refusal) -> SipResponse {
+        let message = local_answer(
+            &request.message,
+            refusal.status,
+            &refusal.reason,
+            Some(&refusal.warning),
+        );
         SipResponse {
             message,
-            answered_by: Some(filter),
+            answered_by: Some(refusal.filter),
+            refusal: Some(refusal),
             context: Context::new(),
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use legate_api::PeerConfig;
+pub use legate_api::PeerConfig;
 
 /// The configured peers, indexed by the (lower-case) domains they own.
 #[derive(Clone, Default)]

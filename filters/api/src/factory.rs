@@ -3,18 +3,37 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::{BoxSipService, FilterConfigError, ListenerInfo};
+use crate::{BoxSipService, FilterConfigError, ListenerInfo, Metrics};
 
 /// Wraps the rest of the chain (`inner`) in one filter instance. Built once per snapshot and
 /// listener; the result is shared by every dialog that runs under that snapshot.
 pub type FilterLayer = Arc<dyn Fn(BoxSipService) -> BoxSipService + Send + Sync>;
 
-/// What a factory may look at while building: the listener the chain belongs to, and resources
-/// the proxy provides (the routing table, for the router) by type.
+/// What a factory may look at while building: the listener the chain belongs to, the resources
+/// of the snapshot by type (the [`Directories`](crate::Directories), the
+/// [`Peers`](crate::Peers), the [`ConfigFolder`]), and the process's [`Metrics`].
 #[derive(Clone)]
 pub struct BuildContext {
     pub listener: ListenerInfo,
     pub resources: http::Extensions,
+    pub metrics: Metrics,
+}
+
+impl BuildContext {
+    /// The context for building `listener`'s chain, with no resources and metrics of its own.
+    pub fn new(listener: ListenerInfo) -> BuildContext {
+        BuildContext {
+            listener,
+            resources: http::Extensions::new(),
+            metrics: Metrics::new(),
+        }
+    }
+
+    /// The same with `resource` among the resources.
+    pub fn with<T: Clone + Send + Sync + 'static>(mut self, resource: T) -> BuildContext {
+        self.resources.insert(resource);
+        self
+    }
 }
 
 /// The folder of the configuration file, a resource for filters whose config names files: a
@@ -54,7 +73,8 @@ impl ConfigFolder {
 
 /// Makes one kind of filter. Implementations are registered by name in the [`crate::Registry`].
 pub trait FilterFactory: Send + Sync + 'static {
-    /// `legate.filters.sip.<name>`. Names are API: never rename, add an alias instead.
+    /// `<vendor>.filters.sip.<name>` (`legate.` is Legate's own). Names are API: never rename,
+    /// add an alias instead.
     fn name(&self) -> &'static str;
 
     /// Older names that still select this filter.
@@ -62,14 +82,17 @@ pub trait FilterFactory: Send + Sync + 'static {
         &[]
     }
 
-    /// A terminal filter ends the chain (it does not call an inner service); a chain must end
-    /// with exactly one.
-    fn is_terminal(&self) -> bool {
+    /// Whether this filter may face untrusted (federated) peers without an authenticator in
+    /// front of it.
+    fn safe_for_untrusted(&self) -> bool;
+
+    /// Whether this filter proves who an external peer is: it refuses what it cannot
+    /// authenticate and attaches [`Authenticated`](crate::Authenticated) to what it passes. On
+    /// an external listener, filters not [safe for untrusted peers](Self::safe_for_untrusted)
+    /// must come after one.
+    fn authenticates_peers(&self) -> bool {
         false
     }
-
-    /// Whether this filter may face untrusted (federated) peers without another filter in front.
-    fn safe_for_untrusted(&self) -> bool;
 
     /// How settled the filter's name, config and behaviour are. New filters start experimental;
     /// a filter declares itself stable once its config is a promise.

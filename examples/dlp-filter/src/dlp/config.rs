@@ -2,12 +2,12 @@
 //! field it is about, relative to the filter's `config` block.
 
 use bytes::Bytes;
-use legate_filters::{check_header_name, FilterConfigError};
+use legate_filters_api::{check_header_name, FilterConfigError};
 use legate_sip::Method;
 use regex::bytes::{Regex, RegexSet};
 use serde::Deserialize;
 
-use crate::ENCODED_BODY_RULE;
+use super::ENCODED_BODY_RULE;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
