@@ -140,10 +140,11 @@ fn every_chain_ends_with_the_router_and_only_there() {
         name: name.into(),
         config: serde_yaml::from_str(config).unwrap(),
     };
+    let mut registry = legate_filters_api::Registry::new();
+    registry.register(Arc::new(GatekeeperFactory)).unwrap();
     let build = |specs: Vec<legate_api::FilterConfig>| {
-        legate_filters_api::build_chain(&Registry::new(), &specs, harness.context(), None)
+        legate_filters_api::build_chain(&registry, &specs, harness.context(), None)
     };
-    use legate_filters_api::Registry;
 
     let error = build(vec![]).err().unwrap();
     assert!(error.message.contains(ROUTER), "{error}");
