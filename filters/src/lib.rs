@@ -25,5 +25,5 @@ pub use directory::{
     build_directories, LdapConfigError, LdapDirectory, LdapSettings, StaticDirectory,
     StaticDirectoryError,
 };
-pub use registry::builtins;
+pub use registry::{builtins, builtins_and};
 pub use token_bucket::TokenBucket;

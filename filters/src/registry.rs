@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use legate_filters_api::{FilterFactory, Registry};
+use legate_filters_api::{FilterFactory, Registry, RegistryError};
 
 use crate::audit::AuditFactory;
 use crate::authn::AuthnFactory;
@@ -32,6 +32,16 @@ pub fn builtins() -> Registry {
         }
     }
     registry
+}
+
+/// The built-ins and a binary's own `filters`: what a custom proxy and a custom control plane
+/// both check configs with. Fails when one of `filters` has a name taken, reserved or malformed.
+pub fn builtins_and(filters: &[Arc<dyn FilterFactory>]) -> Result<Registry, RegistryError> {
+    let mut registry = builtins();
+    for factory in filters {
+        registry.register(factory.clone())?;
+    }
+    Ok(registry)
 }
 
 #[cfg(test)]

@@ -34,11 +34,7 @@ impl Gateway {
     /// Every filter this gateway knows; fails when an added filter's name is taken, in the
     /// `legate.` namespace, or not a filter name (`<vendor>.filters.sip.<name>`).
     pub fn registry(&self) -> Result<Registry, RegistryError> {
-        let mut registry = legate_filters::builtins();
-        for factory in &self.filters {
-            registry.register(factory.clone())?;
-        }
-        Ok(registry)
+        legate_filters::builtins_and(&self.filters)
     }
 
     /// Parses the process's command line and runs the command; the exit code says how it went.

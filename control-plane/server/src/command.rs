@@ -37,11 +37,7 @@ impl ControlPlaneBinary {
 
     /// Every filter this control plane checks configs with.
     pub fn registry(&self) -> Result<Registry, RegistryError> {
-        let mut registry = legate_filters::builtins();
-        for factory in &self.filters {
-            registry.register(factory.clone())?;
-        }
-        Ok(registry)
+        legate_filters::builtins_and(&self.filters)
     }
 
     /// Parses the process's command line and runs the command; the exit code says how it went.
