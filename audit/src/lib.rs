@@ -7,33 +7,24 @@
 //! stream, a compliance tool's webhook); a [`Store`] can also read them back for queries and
 //! verification.
 //!
-//! The stores: [`SqliteStore`], one file, the embedded default for a single node, and
-//! [`PgStore`], PostgreSQL shared by every replica. Both keep the same table (one row per
-//! record, indexed for `legate audit query`). [`WebhookSink`] posts each batch as JSON to a
-//! receiver.
-//!
 //! An [`AuditLog`] is the pipeline between the two: it links records into its partition's chain
 //! and hands them to every sink in order, spooling to disk what a sink cannot take yet (see
 //! [`AuditLog`] for open and closed mode). [`StdoutSink`] writes records as JSON lines.
+//!
+//! This crate holds no database or HTTP client: the stores (SQLite, PostgreSQL) and the webhook
+//! sink are in `legate-audit-stores`, so what only builds audit records (the audit filter, the
+//! control plane checking its config) links none of them.
 
 mod chain;
 mod log;
-mod postgres;
 mod record;
-mod schema;
 mod sink;
-mod sqlite;
 mod stdout;
-mod system_roots;
-mod webhook;
 
 pub use chain::{verify, verify_from, Chain, ChainedRecord, VerifyError, GENESIS_HASH};
 pub use log::{
     AuditHealth, AuditLog, AuditSettings, NamedSink, NotDurable, SinkHealth, SpoolError,
 };
-pub use postgres::PgStore;
 pub use record::{AuditRecord, EventKind};
 pub use sink::{Query, Sink, SinkError, Store};
-pub use sqlite::SqliteStore;
 pub use stdout::StdoutSink;
-pub use webhook::WebhookSink;

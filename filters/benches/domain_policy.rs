@@ -8,10 +8,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use legate_directory::StaticDirectory;
 use legate_filters::domain_policy::{
     Action, CompiledPolicy, Direction, DomainPolicyConfig, PolicyInput, RuleConfig, Service,
 };
-use legate_filters::StaticDirectory;
 use legate_filters_api::Directories;
 
 const RULES: usize = 100_000;

@@ -7,9 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use legate_api::{ConfigError, LoadedConfig, Source, Transport};
 use legate_audit::AuditLog;
-use legate_filters::build_directories;
 use legate_filters_api::{
-    build_listener_chains, BoxSipService, ChainInputs, ConfigFolder, Metrics, Registry,
+    build_listener_chains, BoxSipService, ChainInputs, Directories, Metrics, Registry,
 };
 
 use crate::core::Core;
@@ -61,26 +60,18 @@ impl Snapshot {
         check_proxy_rules(&loaded)?;
         let config = &loaded.config;
 
-        let directories = build_directories(&loaded)?;
+        let resources = legate_filters::resources(&loaded, legate_ldap::client, audit)?;
+        let directories = resources.get::<Directories>().cloned().unwrap_or_default();
         let peer_routes = PeerRoutes::new(&config.peers, &config.dns)
             .map_err(|message| loaded.source.error("dns", message))?;
         let routing = Routing {
             routes: Arc::new(RouteTable::new(&config.routes)),
             clusters: Arc::new(Clusters::new(&config.clusters, core)),
             peers: Arc::new(peer_routes),
-            directories: directories.clone(),
+            directories,
         };
-        let mut shared = http::Extensions::new();
-        shared.insert(directories);
-        shared.insert(legate_filters_api::Peers::new(config.peers.clone()));
-        if let Some(folder) = ConfigFolder::of_config(&loaded.source.origin) {
-            shared.insert(folder);
-        }
-        if let Some(audit) = audit {
-            shared.insert(audit.clone());
-        }
         let inputs = ChainInputs {
-            resources: shared,
+            resources,
             metrics: filter_metrics().clone(),
             router: Some(BoxSipService::new(Router::new(routing.clone()))),
         };

@@ -5,7 +5,8 @@
 
 use std::process::{Command, Output};
 
-use legate_audit::{AuditRecord, Chain, ChainedRecord, EventKind, PgStore, Sink, SqliteStore};
+use legate_audit::{AuditRecord, Chain, ChainedRecord, EventKind, Sink};
+use legate_audit_stores::{PgStore, SqliteStore};
 use legate_e2e::legate_bin;
 use legate_e2e::postgres::Postgres;
 

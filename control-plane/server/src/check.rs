@@ -9,8 +9,7 @@
 
 use legate_api::{Config, ConfigError, LoadedConfig, Source};
 use legate_audit::{AuditLog, AuditSettings};
-use legate_filters::build_directories;
-use legate_filters_api::{build_listener_chains, ChainInputs, ConfigFolder, Peers, Registry};
+use legate_filters_api::{build_listener_chains, ChainInputs, ConfigFolder, Registry};
 
 use crate::config_dir::ConfigFile;
 
@@ -44,22 +43,15 @@ pub fn problems(file: &ConfigFile, registry: &Registry) -> Vec<ConfigError> {
 /// Every listener's chain, built as the proxy builds them but without a router (chains built
 /// here are only checked), and dropped.
 fn build_chains(loaded: &LoadedConfig, registry: &Registry) -> Result<(), ConfigError> {
-    let mut shared = http::Extensions::new();
-    shared.insert(build_directories(loaded)?);
-    shared.insert(Peers::new(loaded.config.peers.clone()));
-    let origin = &loaded.source.origin;
-    if let Some(audit) = &loaded.config.audit {
-        let spool_dir = ConfigFolder::beside(origin, &audit.spool_dir);
-        shared.insert(AuditLog::new(
-            AuditSettings::new("control-plane", spool_dir),
-            Vec::new(),
-        ));
-    }
-    if let Some(folder) = ConfigFolder::of_config(origin) {
-        shared.insert(folder);
-    }
+    // The audit filter gets a log without sinks: sinks are opened by the proxy.
+    let audit = loaded.config.audit.as_ref().map(|audit| {
+        let spool_dir = ConfigFolder::beside(&loaded.source.origin, &audit.spool_dir);
+        AuditLog::new(AuditSettings::new("control-plane", spool_dir), Vec::new())
+    });
+    let resources =
+        legate_filters::resources(loaded, legate_directory::checked_only, audit.as_ref())?;
     let inputs = ChainInputs {
-        resources: shared,
+        resources,
         ..ChainInputs::default()
     };
     build_listener_chains(registry, loaded, &inputs).map(drop)

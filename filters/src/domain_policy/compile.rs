@@ -479,7 +479,7 @@ mod tests {
         let mut directories = Directories::new();
         directories.insert(
             "corp",
-            Arc::new(crate::directory::StaticDirectory::default()),
+            Arc::new(legate_directory::StaticDirectory::default()),
         );
         CompiledPolicy::compile(&config, Some(&directories)).unwrap()
     }

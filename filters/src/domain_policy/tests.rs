@@ -6,7 +6,7 @@ use legate_sip::{parse_message, HeaderKind, Limits, Message};
 
 use super::{decision_counts, DomainPolicyConfig, PolicyDecision, NAME};
 use crate::testing::filter_before_terminal;
-use crate::StaticDirectory;
+use legate_directory::StaticDirectory;
 use legate_filters_api::{
     call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, ListenerInfo, Side,
     SipRequest, SipResponse, Transport,

@@ -196,8 +196,9 @@ impl ExtAuthzConfig {
         let tls = match (tls, &self.tls_ca) {
             (true, Some(path)) => {
                 let path = folder.map_or_else(|| path.clone(), |f| f.resolve(path));
-                let config = crate::tls_ca::client_config(&path)
-                    .map_err(|message| FilterConfigError::new("tls_ca", message))?;
+                let config = legate_tls::client_config(&path, None)
+                    .map(Arc::new)
+                    .map_err(|e| FilterConfigError::new("tls_ca", e.to_string()))?;
                 let name = ServerName::try_from(host.to_string())
                     .map_err(|_| bad_url("names a host that cannot be verified over TLS"))?;
                 Some(Tls { config, name })

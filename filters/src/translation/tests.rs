@@ -236,7 +236,7 @@ mod by_directory {
     use std::sync::Arc;
 
     use super::*;
-    use crate::StaticDirectory;
+    use legate_directory::StaticDirectory;
     use legate_filters_api::LookupFuture;
     use legate_filters_api::{Directories, Directory, DirectoryError};
 

@@ -7,9 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use legate_api::{AuditSinkConfig, ConfigError, LoadedConfig};
-use legate_audit::{
-    ChainedRecord, NamedSink, PgStore, Sink, SinkError, SqliteStore, StdoutSink, WebhookSink,
-};
+use legate_audit::{ChainedRecord, NamedSink, Sink, SinkError, StdoutSink};
+use legate_audit_stores::{PgStore, SqliteStore, WebhookSink};
 use legate_filters_api::ConfigFolder;
 
 use super::lazy::LazySink;

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use legate_api::Secret;
-use legate_audit::{PgStore, SinkError, SqliteStore, Store, GENESIS_HASH};
+use legate_audit::{SinkError, Store, GENESIS_HASH};
+use legate_audit_stores::{PgStore, SqliteStore};
 
 /// The store, and how to reach it.
 #[derive(Debug, clap::Args)]

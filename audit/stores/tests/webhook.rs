@@ -12,7 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use legate_audit::{Chain, ChainedRecord, Sink, SinkError, WebhookSink};
+use legate_audit::{Chain, ChainedRecord, Sink, SinkError};
+use legate_audit_stores::WebhookSink;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 

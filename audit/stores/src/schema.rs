@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{AuditRecord, ChainedRecord, EventKind, Query};
+use legate_audit::{AuditRecord, ChainedRecord, EventKind, Query};
 
 /// Why an append was refused when its position already holds another record.
 pub(crate) const CONFLICT: &str =

@@ -27,7 +27,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::schema::{self, ReadColumns, Value};
-use crate::{ChainedRecord, Query, Sink, SinkError, Store};
+use legate_audit::{ChainedRecord, Query, Sink, SinkError, Store};
 
 const NAME: &str = "postgres";
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{link, START_MICROS, STEP_MICROS};
-use legate_audit::{verify, verify_from, Chain, PgStore, Query, Sink, SinkError, Store};
+use legate_audit::{verify, verify_from, Chain, Query, Sink, SinkError, Store};
+use legate_audit_stores::PgStore;
 use legate_e2e::postgres::Postgres;
 use legate_e2e::tls::Ca;
 

@@ -4,16 +4,22 @@
 use std::sync::Arc;
 
 use legate_api::{ConfigError, LdapDirectoryConfig, LoadedConfig, Secret};
+use legate_filters_api::{ConfigFolder, Directories, Directory, DirectoryError, LookupFuture};
 
-use super::{LdapDirectory, StaticDirectory};
-use legate_filters_api::ConfigFolder;
-use legate_filters_api::{Directories, Directory};
+use crate::{LdapSettings, StaticDirectory};
+
+/// What becomes of an `ldap` directory once its settings are checked: the proxy connects
+/// (`legate_ldap::client`), the control plane keeps [`checked_only`].
+pub type LdapClient = fn(LdapSettings) -> Arc<dyn Directory>;
 
 /// Builds every configured directory, relative paths taken from the configuration file's
 /// folder. A static file that cannot be read or parsed, or an LDAP password or CA file that
-/// cannot be read, is a config error naming the field. LDAP servers are not contacted here:
-/// connections are made by the first lookups.
-pub fn build_directories(loaded: &LoadedConfig) -> Result<Directories, ConfigError> {
+/// cannot be read, is a config error naming the field. `ldap` makes the LDAP directories;
+/// nothing is contacted here (connections are made by the first lookups).
+pub fn build_directories(
+    loaded: &LoadedConfig,
+    ldap: LdapClient,
+) -> Result<Directories, ConfigError> {
     let origin = &loaded.source.origin;
     let mut directories = Directories::new();
     for (index, directory) in loaded.config.directories.iter().enumerate() {
@@ -28,21 +34,44 @@ pub fn build_directories(loaded: &LoadedConfig) -> Result<Directories, ConfigErr
                 },
             )?;
             Arc::new(file)
-        } else if let Some(ldap) = &directory.ldap {
-            let ldap = with_paths_beside_config(origin, ldap);
-            let server = LdapDirectory::from_config(&ldap).map_err(|error| {
+        } else if let Some(config) = &directory.ldap {
+            let config = with_paths_beside_config(origin, config);
+            let settings = LdapSettings::from_config(&config).map_err(|error| {
                 loaded.source.error(
                     &format!("directories[{index}].ldap.{}", error.field),
                     error.message,
                 )
             })?;
-            Arc::new(server)
+            ldap(settings)
         } else {
             continue;
         };
         directories.insert(directory.name.clone(), built);
     }
     Ok(directories)
+}
+
+/// An LDAP directory whose settings were checked and that is never asked: what a process that
+/// only checks configurations (the control plane) builds. A lookup, should one be made, is
+/// answered as unavailable.
+pub fn checked_only(settings: LdapSettings) -> Arc<dyn Directory> {
+    Arc::new(CheckedOnly {
+        url: settings.url.clone(),
+    })
+}
+
+struct CheckedOnly {
+    url: String,
+}
+
+impl Directory for CheckedOnly {
+    fn lookup<'a>(&'a self, _user: &'a str, _domain: &'a str) -> LookupFuture<'a> {
+        Box::pin(async move {
+            Err(DirectoryError::Unavailable {
+                reason: format!("{} is not connected by this process", self.url),
+            })
+        })
+    }
 }
 
 /// The LDAP config with its file paths (`tls_ca`, a password file) taken from the

@@ -10,8 +10,8 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinHandle;
 
-use super::settings::LdapSettings;
 use super::Failure;
+use legate_directory::LdapSettings;
 
 /// One open connection and the task that reads and writes its socket.
 struct Connection {

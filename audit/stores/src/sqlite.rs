@@ -8,7 +8,7 @@
 //! *head* of each chain: the records left no longer link back to the genesis hash. The store
 //! remembers the last record it removed per partition ([`SqliteStore::pruned_through`]), so
 //! writers continue the chain after it and verification starts from it with
-//! [`crate::verify_from`]. Records that were tampered with before they were pruned are gone
+//! [`legate_audit::verify_from`]. Records that were tampered with before they were pruned are gone
 //! with the evidence; verify before pruning if that matters.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::schema::{self, ReadColumns, Value};
-use crate::{ChainedRecord, Query, Sink, SinkError, Store};
+use legate_audit::{ChainedRecord, Query, Sink, SinkError, Store};
 
 const NAME: &str = "sqlite";
 

@@ -6,7 +6,7 @@ use legate_api::{FilterTemplate, TemplatePart};
 
 /// What a placeholder stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Placeholder {
+pub enum Placeholder {
     User,
     Domain,
     /// The user's DN (group searches only).
@@ -21,12 +21,12 @@ enum Part {
 
 /// A template cut into parts once, at build time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct CompiledFilter {
+pub struct CompiledFilter {
     parts: Vec<Part>,
 }
 
 /// The values a filter is filled in with.
-pub(super) struct Values<'a> {
+pub struct Values<'a> {
     pub user: &'a str,
     pub domain: &'a str,
     pub dn: &'a str,
@@ -34,7 +34,7 @@ pub(super) struct Values<'a> {
 
 impl CompiledFilter {
     /// Compiles `template`, accepting only the placeholders in `allowed`.
-    pub(super) fn compile(
+    pub fn compile(
         template: &FilterTemplate,
         allowed: &[Placeholder],
     ) -> Result<CompiledFilter, String> {
@@ -61,7 +61,7 @@ impl CompiledFilter {
 
     /// The attribute the template compares `{user}` with (`uid` in `(uid={user})`), so the
     /// user part of an entry found another way can be read back from it.
-    pub(super) fn user_attribute(&self) -> Option<&str> {
+    pub fn user_attribute(&self) -> Option<&str> {
         // `(attr={user})`: the whole value is the user part, nothing else around it.
         let before = self.parts.windows(3).find_map(|parts| match parts {
             [Part::Text(before), Part::Value(Placeholder::User), Part::Text(after)]
@@ -81,7 +81,7 @@ impl CompiledFilter {
     }
 
     /// The filter with every placeholder replaced by its escaped value.
-    pub(super) fn render(&self, values: &Values<'_>) -> String {
+    pub fn render(&self, values: &Values<'_>) -> String {
         let mut filter = String::new();
         for part in &self.parts {
             match part {
@@ -102,7 +102,7 @@ impl CompiledFilter {
 
 /// Escapes an assertion value (RFC 4515 §3): `*`, `(`, `)`, `\` and NUL become `\2a`, `\28`,
 /// `\29`, `\5c` and `\00`; everything else, UTF-8 included, stays as it is.
-pub(super) fn escape_into(value: &str, out: &mut String) {
+pub fn escape_into(value: &str, out: &mut String) {
     for c in value.chars() {
         match c {
             '*' => out.push_str("\\2a"),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::SinkError;
+use legate_audit::SinkError;
 
 /// A client configuration with the system's roots; `sink` names the sink in errors.
 pub fn client_config(sink: &str) -> Result<Arc<rustls::ClientConfig>, SinkError> {

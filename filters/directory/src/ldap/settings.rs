@@ -28,7 +28,7 @@ fn error(field: &'static str, message: impl Into<String>) -> LdapConfigError {
 }
 
 /// The DN and password of a simple bind. `Debug` hides the password.
-pub(super) struct Bind {
+pub struct Bind {
     pub dn: String,
     pub password: String,
 }
@@ -44,7 +44,7 @@ impl fmt::Debug for Bind {
 
 /// Where a user's groups come from.
 #[derive(Debug)]
-pub(super) enum Groups {
+pub enum Groups {
     /// The directory has no groups.
     None,
     /// Group DNs listed in this attribute of the user's entry.
@@ -58,20 +58,20 @@ pub(super) enum Groups {
 
 /// Everything a lookup needs, checked and prepared.
 pub struct LdapSettings {
-    pub(super) url: String,
-    pub(super) bind: Option<Bind>,
-    pub(super) start_tls: bool,
-    pub(super) tls: Option<Arc<rustls::ClientConfig>>,
+    pub url: String,
+    pub bind: Option<Bind>,
+    pub start_tls: bool,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Lower-cased; empty means every domain is asked (the filter uses `{domain}`).
-    pub(super) domains: Vec<String>,
-    pub(super) user_base: String,
-    pub(super) user_filter: CompiledFilter,
-    pub(super) groups: Groups,
+    pub domains: Vec<String>,
+    pub user_base: String,
+    pub user_filter: CompiledFilter,
+    pub groups: Groups,
     /// Directory attribute name -> LDAP attribute.
-    pub(super) attributes: Vec<(String, String)>,
-    pub(super) pool_size: usize,
-    pub(super) timeout: Duration,
-    pub(super) cache: LdapCacheConfig,
+    pub attributes: Vec<(String, String)>,
+    pub pool_size: usize,
+    pub timeout: Duration,
+    pub cache: LdapCacheConfig,
 }
 
 impl fmt::Debug for LdapSettings {
@@ -176,7 +176,7 @@ impl LdapSettings {
     }
 
     /// The LDAP attributes a user search asks for; `1.1` (none) when nothing is needed.
-    pub(super) fn user_attributes(&self) -> Vec<String> {
+    pub fn user_attributes(&self) -> Vec<String> {
         let mut wanted: Vec<String> = self.attributes.iter().map(|(_, a)| a.clone()).collect();
         if let Groups::MemberOf(attribute) = &self.groups {
             wanted.push(attribute.clone());
@@ -190,5 +190,7 @@ impl LdapSettings {
 
 /// Trusts the PEM CAs in `path` only.
 fn client_config(path: &Path) -> Result<Arc<rustls::ClientConfig>, LdapConfigError> {
-    crate::tls_ca::client_config(path).map_err(|message| error("tls_ca", message))
+    legate_tls::client_config(path, None)
+        .map(Arc::new)
+        .map_err(|e| error("tls_ca", e.to_string()))
 }

@@ -5,7 +5,8 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{link, START_MICROS, STEP_MICROS};
-use legate_audit::{verify, verify_from, Chain, Query, Sink, SinkError, SqliteStore, Store};
+use legate_audit::{verify, verify_from, Chain, Query, Sink, SinkError, Store};
+use legate_audit_stores::SqliteStore;
 
 fn at_micros(micros: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(micros as u64)

@@ -29,7 +29,7 @@ use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::{ChainedRecord, Sink, SinkError};
+use legate_audit::{ChainedRecord, Sink, SinkError};
 
 const NAME: &str = "webhook";
 

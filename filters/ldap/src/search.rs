@@ -8,10 +8,10 @@ use std::sync::Arc;
 use ldap3::{Ldap, Scope, SearchEntry, SearchOptions};
 
 use super::dn::group_name;
-use super::filter::{escape_into, Values};
 use super::pool::Pool;
-use super::settings::{Groups, LdapSettings};
 use super::{describe, Failure};
+use legate_directory::ldap::{escape_into, Values};
+use legate_directory::ldap::{Groups, LdapSettings};
 use legate_filters_api::{DirectoryError, DirectoryUser};
 
 /// LDAP result codes this module tells apart.

@@ -1,10 +1,10 @@
-//! The LDAP directory: users, their groups and attributes looked up in an LDAP server
+//! The LDAP client of Legate's directories: users, their groups and attributes looked up in an LDAP server
 //! (OpenLDAP, Active Directory, 389-ds ...).
 //!
 //! A lookup goes cache → pool → server: a recent answer is served from the [`cache`]; otherwise
 //! a pooled connection ([`pool`]) runs the user search and then the group search
-//! ([`search`]). Searches are built from templates ([`filter`]) whose placeholders are
-//! filled in escaped, so a user part cannot change what is searched for.
+//! ([`search`]). Searches are built from the templates `legate-directory` compiled, whose
+//! placeholders are filled in escaped, so a user part cannot change what is searched for.
 //!
 //! Connections are opened on first use, not when the directory is built, so a configuration
 //! loads (and `legate validate` passes) while the server is down. A server that is down, slow
@@ -27,10 +27,8 @@
 
 mod cache;
 mod dn;
-mod filter;
 mod pool;
 mod search;
-mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -40,9 +38,14 @@ use std::sync::Arc;
 use legate_api::LdapDirectoryConfig;
 
 use cache::Cache;
+use legate_directory::{LdapConfigError, LdapSettings};
 use legate_filters_api::{Directory, DirectoryError, DirectoryUser, LookupFuture};
 use search::Searcher;
-pub use settings::{LdapConfigError, LdapSettings};
+
+/// The client [`legate_directory::build_directories`] is given to connect LDAP directories.
+pub fn client(settings: LdapSettings) -> Arc<dyn Directory> {
+    Arc::new(LdapDirectory::new(settings))
+}
 
 /// An LDAP server as a [`Directory`].
 pub struct LdapDirectory {
