@@ -1,6 +1,8 @@
 //! The out-of-tree filter example (`examples/dlp-filter`) builds against this tree and passes its
-//! own tests: the filter's unit tests, and its custom `legate-dlp` binary refusing a MESSAGE with
-//! a forbidden keyword while a clean one passes.
+//! own tests: the filters' unit tests on the exported harness, its custom `legate-dlp` binary
+//! refusing a MESSAGE with a forbidden keyword while a clean one passes, and a config naming both
+//! example filters pushed by the custom control plane to the custom proxy, their refusals audited
+//! as denied under their rule ids and the DLP metric on `/metrics`.
 //!
 //! The guide to writing filters (`filters/api/README.md`) quotes the example; the quotes are checked
 //! here against the files they come from.
@@ -65,6 +67,7 @@ fn the_dlp_filter_example_builds_and_passes_its_tests() {
         "a_forbidden_keyword_is_refused_naming_the_rule_not_the_text",
         "no_key_a_wrong_key_or_a_foreign_domain_is_refused_under_its_rule",
         "a_message_with_a_forbidden_keyword_is_refused_and_a_clean_one_passes",
+        "a_config_naming_the_example_filters_is_pushed_and_their_refusals_are_audited_and_counted",
     ] {
         assert!(
             stdout.contains(&format!("{test} ... ok")),

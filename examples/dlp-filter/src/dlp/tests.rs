@@ -232,7 +232,10 @@ fn declares_what_legate_filters_shows() {
     assert_eq!(factory.name(), "example.filters.sip.dlp");
     assert!(factory.safe_for_untrusted());
     assert!(!factory.authenticates_peers());
-    assert_eq!(factory.status(), legate_filters_api::FilterStatus::Experimental);
+    assert_eq!(
+        factory.status(),
+        legate_filters_api::FilterStatus::Experimental
+    );
 }
 
 #[tokio::test]

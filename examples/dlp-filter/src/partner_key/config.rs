@@ -48,7 +48,10 @@ impl PartnerKeyConfig {
     pub(crate) fn compile(&self, peers: &Peers) -> Result<Compiled, FilterConfigError> {
         check_header_name(&self.header, "header")?;
         if self.keys.is_empty() {
-            return Err(FilterConfigError::new("keys", "names no partner, so nothing would pass"));
+            return Err(FilterConfigError::new(
+                "keys",
+                "names no partner, so nothing would pass",
+            ));
         }
         let mut by_digest = HashMap::new();
         for (index, key) in self.keys.iter().enumerate() {
@@ -63,7 +66,11 @@ impl PartnerKeyConfig {
             })?;
             let partner = Partner {
                 name: peer.name.clone(),
-                domains: peer.domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+                domains: peer
+                    .domains
+                    .iter()
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect(),
             };
             if by_digest.insert(digest, partner).is_some() {
                 return Err(FilterConfigError::new(

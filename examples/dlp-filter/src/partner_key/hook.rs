@@ -30,7 +30,11 @@ impl FilterFactory for PartnerKeyFactory {
         config: &serde_yaml::Value,
         context: &BuildContext,
     ) -> Result<FilterLayer, FilterConfigError> {
-        let peers = context.resources.get::<Peers>().cloned().unwrap_or_default();
+        let peers = context
+            .resources
+            .get::<Peers>()
+            .cloned()
+            .unwrap_or_default();
         let compiled = PartnerKeyConfig::from_yaml(config)?.compile(&peers)?;
         Ok(hook_layer(PartnerKey {
             compiled,
@@ -52,7 +56,10 @@ impl Hook for PartnerKey {
         match self.authenticate(request) {
             Ok(who) => {
                 // The key proves the partner to Legate only; it goes no further.
-                request.message.headers.remove_by_name(&self.compiled.header);
+                request
+                    .message
+                    .headers
+                    .remove_by_name(&self.compiled.header);
                 request.context.insert(who);
                 Verdict::Continue
             }
@@ -69,11 +76,18 @@ impl Hook for PartnerKey {
 impl PartnerKey {
     /// The partner the request is from, or the rule it fails.
     fn authenticate(&self, request: &SipRequest) -> Result<Authenticated, &'static str> {
-        let header = request.message.headers.by_name(&self.compiled.header).next();
+        let header = request
+            .message
+            .headers
+            .by_name(&self.compiled.header)
+            .next();
         let key = header.ok_or("missing-key")?;
         let digest: [u8; 32] = Sha256::digest(&key.value).into();
         let partner = self.compiled.by_digest.get(&digest).ok_or("unknown-key")?;
-        let from = request.message.from_header().map_err(|_| "domain-not-owned")?;
+        let from = request
+            .message
+            .from_header()
+            .map_err(|_| "domain-not-owned")?;
         let domain = from.uri.host_lowercase();
         if !partner.domains.contains(&domain) {
             return Err("domain-not-owned");

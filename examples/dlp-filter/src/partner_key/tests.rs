@@ -38,11 +38,18 @@ fn upstream(request: &SipRequest) -> Message {
         Some(Authenticated::Peer { name, domain }) => format!("{name} {domain}"),
         _ => "nobody".into(),
     };
-    response.headers.push(legate_sip::Header::other("X-Partner", who));
-    let key_went_on = request.message.headers.by_name("X-Example-Partner-Key").count();
     response
         .headers
-        .push(legate_sip::Header::other("X-Key-Copies", key_went_on.to_string()));
+        .push(legate_sip::Header::other("X-Partner", who));
+    let key_went_on = request
+        .message
+        .headers
+        .by_name("X-Example-Partner-Key")
+        .count();
+    response.headers.push(legate_sip::Header::other(
+        "X-Key-Copies",
+        key_went_on.to_string(),
+    ));
     response
 }
 
@@ -55,7 +62,9 @@ fn harness() -> Harness {
 }
 
 fn message(from: &str, key: Option<&str>) -> SipRequest {
-    let key = key.map_or(String::new(), |key| format!("X-Example-Partner-Key: {key}\n"));
+    let key = key.map_or(String::new(), |key| {
+        format!("X-Example-Partner-Key: {key}\n")
+    });
     request(&format!(
         "MESSAGE sip:bob@corp.example SIP/2.0\nFrom: <sip:{from}>;tag=1\n{key}\nhi"
     ))
@@ -74,7 +83,10 @@ async fn the_right_key_vouches_for_the_partner_and_stays_behind() {
         .run(&chain, message("alice@partner-a.example", Some(KEY)))
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(header(&response, "X-Partner"), "partner-a partner-a.example");
+    assert_eq!(
+        header(&response, "X-Partner"),
+        "partner-a partner-a.example"
+    );
     assert_eq!(header(&response, "X-Key-Copies"), "0");
 }
 
