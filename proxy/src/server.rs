@@ -40,8 +40,6 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
         .map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config)?;
     let metrics = Arc::new(Metrics::new());
-    let filter_counters = crate::filter_metrics::FilterCounters::new()?;
-    metrics.registry().register(Box::new(filter_counters))?;
     let filter_api_metrics = FilterApiMetrics(crate::snapshot::filter_metrics().clone());
     metrics.registry().register(Box::new(filter_api_metrics))?;
     if let Some(log) = &audit {

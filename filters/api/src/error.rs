@@ -11,6 +11,14 @@ pub struct FilterConfigError {
     pub message: String,
 }
 
+/// A filter whose metric cannot be registered is not built: its config names no field, so the
+/// error is the filter's as a whole.
+impl From<crate::MetricsError> for FilterConfigError {
+    fn from(error: crate::MetricsError) -> FilterConfigError {
+        FilterConfigError::new("", error.to_string())
+    }
+}
+
 impl FilterConfigError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> FilterConfigError {
         FilterConfigError {

@@ -103,6 +103,32 @@ impl Metrics {
         self.registry.gather()
     }
 
+    /// The current value of the counter or gauge `name` whose labels are exactly `labels`
+    /// (in any order); `None` when there is no such series. For tests and health checks.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let family = self.gather().into_iter().find(|f| f.get_name() == name)?;
+        let is_gauge = family.get_field_type() == prometheus::proto::MetricType::GAUGE;
+        family
+            .get_metric()
+            .iter()
+            .find(|metric| {
+                let pairs = metric.get_label();
+                pairs.len() == labels.len()
+                    && labels.iter().all(|(label, value)| {
+                        pairs
+                            .iter()
+                            .any(|pair| pair.get_name() == *label && pair.get_value() == *value)
+                    })
+            })
+            .map(|metric| {
+                if is_gauge {
+                    metric.get_gauge().get_value()
+                } else {
+                    metric.get_counter().get_value()
+                }
+            })
+    }
+
     fn get_or_register<C>(
         &self,
         name: &str,

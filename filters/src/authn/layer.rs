@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::config::AuthnConfig;
+use super::refusal::RefusalCounters;
 use super::service::Authn;
 use super::NAME;
 use legate_filters_api::{
@@ -41,8 +42,16 @@ impl FilterFactory for AuthnFactory {
             .get::<Peers>()
             .cloned()
             .unwrap_or_default();
+        let refusals = RefusalCounters::register(&context.metrics)?;
         Ok(Arc::new(move |inner: BoxSipService| {
-            BoxSipService::new(Authn::new(compiled.clone(), peers.clone(), side, inner))
+            let refusals = refusals.clone();
+            BoxSipService::new(Authn::new(
+                compiled.clone(),
+                peers.clone(),
+                side,
+                refusals,
+                inner,
+            ))
         }))
     }
 }

@@ -30,7 +30,7 @@
 //! headers are kept. [`Authenticated::Internal`] is attached to the contexts.
 //!
 //! Every refusal is `403 Forbidden` with a reason in a `Warning` header that names no internal
-//! detail; refusals are counted by reason ([`refusal_counts`]) and logged without header values.
+//! detail; refusals are counted by reason (`legate_authn_refusals_total{reason}`) and logged without header values.
 //! The listener side comes from the request's [`crate::ListenerInfo`], or from the listener the
 //! chain was built for when the proxy attached none.
 
@@ -47,7 +47,7 @@ pub use cidr::Cidr;
 pub use config::AuthnConfig;
 pub use layer::AuthnFactory;
 pub use legate_filters_api::Authenticated;
-pub use refusal::{refusal_counts, Reason, RefusalCounts};
+pub use refusal::Reason;
 pub use service::Authn;
 
 /// The registered name of this filter.

@@ -1,7 +1,8 @@
-//! Why authn refused a request: the reason the far side reads, and process-wide counts by reason
-//! until the proxy wires filter metrics.
+//! Why authn refused a request: the reason the far side reads, and the count of refusals by
+//! reason (`legate_authn_refusals_total{reason}`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use legate_filters_api::metrics::IntCounter;
+use legate_filters_api::{Metrics, MetricsError};
 
 /// One reason for a refusal. The text names no internal detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,17 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order (so `reason as usize` indexes it).
+    pub const ALL: [Reason; 7] = [
+        Reason::NoCertificate,
+        Reason::UnreadableFrom,
+        Reason::NotPartner,
+        Reason::CertificateMismatch,
+        Reason::IdentityNotOwned,
+        Reason::NotAddressedHere,
+        Reason::SourceNotTrusted,
+    ];
+
     /// The reason sent in the `Warning` header.
     pub fn reason(self) -> &'static str {
         match self {
@@ -41,52 +53,25 @@ impl Reason {
             Reason::SourceNotTrusted => "source_not_trusted",
         }
     }
+}
 
-    fn counter(self) -> &'static AtomicU64 {
-        match self {
-            Reason::NoCertificate => &NO_CERTIFICATE,
-            Reason::UnreadableFrom => &UNREADABLE_FROM,
-            Reason::NotPartner => &NOT_PARTNER,
-            Reason::CertificateMismatch => &CERTIFICATE_MISMATCH,
-            Reason::IdentityNotOwned => &IDENTITY_NOT_OWNED,
-            Reason::NotAddressedHere => &NOT_ADDRESSED_HERE,
-            Reason::SourceNotTrusted => &SOURCE_NOT_TRUSTED,
-        }
+/// Refusals by reason. Every reason's series is there from the first build, at zero.
+#[derive(Clone)]
+pub(crate) struct RefusalCounters([IntCounter; Reason::ALL.len()]);
+
+impl RefusalCounters {
+    pub(crate) fn register(metrics: &Metrics) -> Result<RefusalCounters, MetricsError> {
+        let by_reason = metrics.counter_vec(
+            "legate_authn_refusals_total",
+            "Requests refused by authn, by reason",
+            &["reason"],
+        )?;
+        Ok(RefusalCounters(Reason::ALL.map(|reason| {
+            by_reason.with_label_values(&[reason.label()])
+        })))
     }
-}
 
-/// Refusals since the process started, by reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RefusalCounts {
-    pub no_certificate: u64,
-    pub unreadable_from: u64,
-    pub not_partner: u64,
-    pub certificate_mismatch: u64,
-    pub identity_not_owned: u64,
-    pub not_addressed_here: u64,
-    pub source_not_trusted: u64,
-}
-
-static NO_CERTIFICATE: AtomicU64 = AtomicU64::new(0);
-static UNREADABLE_FROM: AtomicU64 = AtomicU64::new(0);
-static NOT_PARTNER: AtomicU64 = AtomicU64::new(0);
-static CERTIFICATE_MISMATCH: AtomicU64 = AtomicU64::new(0);
-static IDENTITY_NOT_OWNED: AtomicU64 = AtomicU64::new(0);
-static NOT_ADDRESSED_HERE: AtomicU64 = AtomicU64::new(0);
-static SOURCE_NOT_TRUSTED: AtomicU64 = AtomicU64::new(0);
-
-pub fn refusal_counts() -> RefusalCounts {
-    RefusalCounts {
-        no_certificate: NO_CERTIFICATE.load(Ordering::Relaxed),
-        unreadable_from: UNREADABLE_FROM.load(Ordering::Relaxed),
-        not_partner: NOT_PARTNER.load(Ordering::Relaxed),
-        certificate_mismatch: CERTIFICATE_MISMATCH.load(Ordering::Relaxed),
-        identity_not_owned: IDENTITY_NOT_OWNED.load(Ordering::Relaxed),
-        not_addressed_here: NOT_ADDRESSED_HERE.load(Ordering::Relaxed),
-        source_not_trusted: SOURCE_NOT_TRUSTED.load(Ordering::Relaxed),
+    pub(crate) fn count(&self, reason: Reason) {
+        self.0[reason as usize].inc();
     }
-}
-
-pub(crate) fn count(refusal: Reason) {
-    refusal.counter().fetch_add(1, Ordering::Relaxed);
 }

@@ -11,7 +11,7 @@ use legate_sip::{Message, NameAddr, Uri};
 use tower::Service;
 
 use super::config::Compiled;
-use super::refusal::{count, Reason};
+use super::refusal::{Reason, RefusalCounters};
 use super::NAME;
 use crate::address_list::split_addresses;
 use legate_filters_api::Authenticated;
@@ -26,6 +26,7 @@ pub struct Authn {
     peers: Peers,
     /// The side of the listener the chain was built for.
     side: Side,
+    refusals: RefusalCounters,
     inner: BoxSipService,
 }
 
@@ -34,12 +35,14 @@ impl Authn {
         compiled: Arc<Compiled>,
         peers: Peers,
         side: Side,
+        refusals: RefusalCounters,
         inner: BoxSipService,
     ) -> Self {
         Authn {
             compiled,
             peers,
             side,
+            refusals,
             inner,
         }
     }
@@ -78,7 +81,7 @@ impl Service<SipRequest> for Authn {
                 })
             }
             Err(refusal) => {
-                count(refusal);
+                self.refusals.count(refusal);
                 let remote = request.context.get::<PeerAddress>().map(|a| a.0);
                 tracing::info!(
                     filter = NAME,

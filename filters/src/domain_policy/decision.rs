@@ -1,7 +1,8 @@
-//! The decision attached to each request for the filters after this one (audit), and the
-//! process-wide decision counts until the proxy wires filter metrics.
+//! The decision attached to each request for the filters after this one (audit), and the count
+//! of decisions.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use legate_filters_api::metrics::IntCounter;
+use legate_filters_api::{Metrics, MetricsError};
 
 use super::classify::Service;
 use super::config::{Action, Direction};
@@ -20,43 +21,37 @@ pub struct PolicyDecision {
     pub local_user: Option<String>,
 }
 
-/// Counts since the process started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DecisionCounts {
-    pub allowed: u64,
-    pub denied: u64,
+/// The requests domain_policy decided, as `legate_policy_decisions_total{decision}`: every
+/// series is there from the first build, at zero.
+pub(crate) struct DecisionCounters {
+    pub allowed: IntCounter,
+    pub denied: IntCounter,
     /// Inbound requests for users that do not exist for the outside (404).
-    pub hidden: u64,
+    pub hidden: IntCounter,
     /// Requests answered 503 because the directory could not be asked.
-    pub directory_failures: u64,
+    pub directory_failure: IntCounter,
 }
 
-static ALLOWED: AtomicU64 = AtomicU64::new(0);
-static DENIED: AtomicU64 = AtomicU64::new(0);
-static HIDDEN: AtomicU64 = AtomicU64::new(0);
-static DIRECTORY_FAILURES: AtomicU64 = AtomicU64::new(0);
-
-pub fn decision_counts() -> DecisionCounts {
-    DecisionCounts {
-        allowed: ALLOWED.load(Ordering::Relaxed),
-        denied: DENIED.load(Ordering::Relaxed),
-        hidden: HIDDEN.load(Ordering::Relaxed),
-        directory_failures: DIRECTORY_FAILURES.load(Ordering::Relaxed),
+impl DecisionCounters {
+    pub(crate) fn register(metrics: &Metrics) -> Result<DecisionCounters, MetricsError> {
+        let by_decision = metrics.counter_vec(
+            "legate_policy_decisions_total",
+            "Requests decided by domain_policy, by decision",
+            &["decision"],
+        )?;
+        let series = |decision: &str| by_decision.with_label_values(&[decision]);
+        Ok(DecisionCounters {
+            allowed: series("allowed"),
+            denied: series("denied"),
+            hidden: series("hidden"),
+            directory_failure: series("directory_failure"),
+        })
     }
-}
 
-pub(crate) fn count_action(action: Action) {
-    let counter = match action {
-        Action::Allow => &ALLOWED,
-        Action::Deny => &DENIED,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(crate) fn count_hidden() {
-    HIDDEN.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(crate) fn count_directory_failure() {
-    DIRECTORY_FAILURES.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn count(&self, action: Action) {
+        match action {
+            Action::Allow => self.allowed.inc(),
+            Action::Deny => self.denied.inc(),
+        }
+    }
 }

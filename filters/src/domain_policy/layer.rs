@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::compile::CompiledPolicy;
 use super::config::DomainPolicyConfig;
+use super::decision::DecisionCounters;
 use super::service::DomainPolicy;
 use super::NAME;
 use legate_filters_api::Directories;
@@ -37,8 +38,14 @@ impl FilterFactory for DomainPolicyFactory {
         // The listener's side is known at build time; the request's ListenerInfo, when the
         // proxy attaches one, takes precedence.
         let side = context.listener.side;
+        let counts = Arc::new(DecisionCounters::register(&context.metrics)?);
         Ok(Arc::new(move |inner: BoxSipService| {
-            BoxSipService::new(DomainPolicy::new(policy.clone(), side, inner))
+            BoxSipService::new(DomainPolicy::new(
+                policy.clone(),
+                side,
+                counts.clone(),
+                inner,
+            ))
         }))
     }
 }

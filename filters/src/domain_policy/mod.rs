@@ -52,7 +52,7 @@ mod tests;
 pub use classify::{classify, Service};
 pub use compile::{CompiledPolicy, PolicyInput, Verdict};
 pub use config::{Action, Direction, DomainPolicyConfig, RuleConfig};
-pub use decision::{decision_counts, DecisionCounts, PolicyDecision};
+pub use decision::PolicyDecision;
 pub use layer::DomainPolicyFactory;
 pub use service::DomainPolicy;
 

@@ -12,7 +12,7 @@ use tower::Service;
 use super::classify::classify;
 use super::compile::{CompiledPolicy, PolicyInput};
 use super::config::{Action, Direction};
-use super::decision::{count_action, count_directory_failure, count_hidden, PolicyDecision};
+use super::decision::{DecisionCounters, PolicyDecision};
 use super::parties::parties;
 use super::NAME;
 use legate_filters_api::DirectoryUser;
@@ -28,14 +28,21 @@ pub struct DomainPolicy {
     policy: Arc<CompiledPolicy>,
     /// The side of the listener the chain was built for.
     side: Side,
+    counts: Arc<DecisionCounters>,
     inner: BoxSipService,
 }
 
 impl DomainPolicy {
-    pub(crate) fn new(policy: Arc<CompiledPolicy>, side: Side, inner: BoxSipService) -> Self {
+    pub(crate) fn new(
+        policy: Arc<CompiledPolicy>,
+        side: Side,
+        counts: Arc<DecisionCounters>,
+        inner: BoxSipService,
+    ) -> Self {
         DomainPolicy {
             policy,
             side,
+            counts,
             inner,
         }
     }
@@ -60,8 +67,9 @@ impl Service<SipRequest> for DomainPolicy {
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let policy = self.policy.clone();
         let side = self.side;
+        let counts = self.counts.clone();
         Box::pin(async move {
-            if let Some(answer) = check(&policy, side, &mut request).await {
+            if let Some(answer) = check(&policy, side, &counts, &mut request).await {
                 return Ok(answer);
             }
             // Filters in front of this one (audit) see the decision on the way back.
@@ -80,6 +88,7 @@ impl Service<SipRequest> for DomainPolicy {
 async fn check(
     policy: &CompiledPolicy,
     build_side: Side,
+    counts: &DecisionCounters,
     request: &mut SipRequest,
 ) -> Option<SipResponse> {
     let side = request
@@ -108,7 +117,7 @@ async fn check(
             match directory.lookup(name, domain).await {
                 Ok(found) => user = found,
                 Err(error) => {
-                    count_directory_failure();
+                    counts.directory_failure.inc();
                     tracing::warn!(%error, filter = NAME, "directory lookup failed");
                     let mut answer = SipResponse::local(
                         request,
@@ -130,7 +139,7 @@ async fn check(
         // Unknown and hidden users get the very same answer, so the outside cannot tell them
         // apart and enumerate the directory.
         if !user.as_ref().is_some_and(|u| u.in_any_group(exposed)) {
-            count_hidden();
+            counts.hidden.inc();
             tracing::debug!(filter = NAME, known = user.is_some(), "not an exposed user");
             return Some(request.refuse(Refusal::new(NAME, 404, "Not Found")));
         }
@@ -147,7 +156,7 @@ async fn check(
     };
     let verdict = policy.evaluate(&input);
     let rule_id = verdict.rule.and_then(|i| policy.rule_id(i));
-    count_action(verdict.action);
+    counts.count(verdict.action);
     let decision = PolicyDecision {
         rule_id: rule_id.map(str::to_string),
         action: verdict.action,

@@ -4,14 +4,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use legate_sip::{parse_message, HeaderKind, Limits, Message};
 
-use super::{decision_counts, DomainPolicyConfig, PolicyDecision, NAME};
+use super::{DomainPolicyConfig, PolicyDecision, NAME};
 use crate::testing::filter_before_terminal;
 use legate_directory::StaticDirectory;
 use legate_filters_api::{
     call, BoxSipService, BuildContext, ChainError, Context, DialogInfo, ListenerInfo, Side,
     SipRequest, SipResponse, Transport,
 };
-use legate_filters_api::{Directories, Directory, DirectoryError, LookupFuture};
+use legate_filters_api::{Directories, Directory, DirectoryError, LookupFuture, Metrics};
 
 const USERS: &str = r#"
 users:
@@ -105,6 +105,22 @@ fn listener(side: Side, local_addr: SocketAddr) -> ListenerInfo {
 fn chain(config: &str, side: Side) -> Result<BoxSipService, ChainError> {
     let config = serde_yaml::from_str(config).unwrap();
     filter_before_terminal(NAME, config, echo_decision, &build_context(side))
+}
+
+/// The chain, and the metrics its filter counts in.
+fn counted_chain(config: &str, side: Side, metrics: &Metrics) -> BoxSipService {
+    let config = serde_yaml::from_str(config).unwrap();
+    let context = BuildContext {
+        metrics: metrics.clone(),
+        ..build_context(side)
+    };
+    filter_before_terminal(NAME, config, echo_decision, &context).unwrap()
+}
+
+fn decisions(metrics: &Metrics, decision: &str) -> f64 {
+    metrics
+        .value("legate_policy_decisions_total", &[("decision", decision)])
+        .unwrap()
 }
 
 const AUDIO: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
@@ -474,8 +490,8 @@ async fn hidden_and_unknown_users_get_identical_answers() {
 #[tokio::test]
 async fn a_failing_directory_gets_503_with_retry_after() {
     let config = "{ directory: broken, exposed_groups: [federated], default: allow }";
-    let inbound = chain(config, Side::External).unwrap();
-    let before = decision_counts().directory_failures;
+    let metrics = Metrics::new();
+    let inbound = counted_chain(config, Side::External, &metrics);
     let response = send(
         &inbound,
         request(Kind::Im, "x@partner.example", "alice@corp.example"),
@@ -484,7 +500,7 @@ async fn a_failing_directory_gets_503_with_retry_after() {
     assert_eq!(response.status(), 503);
     assert_eq!(header(&response, "Retry-After").as_deref(), Some("5"));
     assert_eq!(response.answered_by, Some(NAME));
-    assert!(decision_counts().directory_failures > before);
+    assert_eq!(decisions(&metrics, "directory_failure"), 1.0);
 }
 
 #[tokio::test]
@@ -534,14 +550,16 @@ async fn the_requests_listener_decides_the_direction() {
 
 #[tokio::test]
 async fn decisions_are_counted() {
-    let before = decision_counts();
-    let inbound = chain("default: deny", Side::External).unwrap();
+    let metrics = Metrics::new();
+    let inbound = counted_chain("default: deny", Side::External, &metrics);
     send(&inbound, request(Kind::Im, "x@a.example", "y@corp.example")).await;
-    let allow = chain("default: allow", Side::External).unwrap();
+    // A second chain (a later snapshot's) counts on in the same series.
+    let allow = counted_chain("default: allow", Side::External, &metrics);
     send(&allow, request(Kind::Im, "x@a.example", "y@corp.example")).await;
-    let after = decision_counts();
-    assert!(after.denied > before.denied);
-    assert!(after.allowed > before.allowed);
+    send(&allow, request(Kind::Im, "x@a.example", "y@corp.example")).await;
+    assert_eq!(decisions(&metrics, "denied"), 1.0);
+    assert_eq!(decisions(&metrics, "allowed"), 2.0);
+    assert_eq!(decisions(&metrics, "hidden"), 0.0);
 }
 
 fn config_error(config: &str) -> ChainError {

@@ -1,38 +1,30 @@
-//! Process-wide counts of check outcomes, exported by the proxy on `/metrics` as
-//! `legate_ext_authz_total{result}`.
+//! Check outcomes, as `legate_ext_authz_total{result}`: every series is there from the first
+//! build, at zero.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use legate_filters_api::metrics::IntCounter;
+use legate_filters_api::{Metrics, MetricsError};
 
-/// Checks since the process started, by outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AuthzCounts {
-    pub allowed: u64,
-    pub denied: u64,
+pub(crate) struct AuthzCounters {
+    pub allowed: IntCounter,
+    pub denied: IntCounter,
     /// No usable answer (unreachable, timed out, malformed, a protected header changed),
     /// whatever `failure_mode` then did.
-    pub errors: u64,
+    pub errors: IntCounter,
 }
 
-static ALLOWED: AtomicU64 = AtomicU64::new(0);
-static DENIED: AtomicU64 = AtomicU64::new(0);
-static ERRORS: AtomicU64 = AtomicU64::new(0);
-
-pub fn authz_counts() -> AuthzCounts {
-    AuthzCounts {
-        allowed: ALLOWED.load(Ordering::Relaxed),
-        denied: DENIED.load(Ordering::Relaxed),
-        errors: ERRORS.load(Ordering::Relaxed),
+impl AuthzCounters {
+    pub(crate) fn register(metrics: &Metrics) -> Result<AuthzCounters, MetricsError> {
+        let by_result = metrics.counter_vec(
+            "legate_ext_authz_total",
+            "Checks by the external authorization service, by result \
+             (error: no usable answer, whatever failure_mode then did)",
+            &["result"],
+        )?;
+        let series = |result: &str| by_result.with_label_values(&[result]);
+        Ok(AuthzCounters {
+            allowed: series("allow"),
+            denied: series("deny"),
+            errors: series("error"),
+        })
     }
-}
-
-pub(crate) fn count_allowed() {
-    ALLOWED.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(crate) fn count_denied() {
-    DENIED.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(crate) fn count_error() {
-    ERRORS.fetch_add(1, Ordering::Relaxed);
 }

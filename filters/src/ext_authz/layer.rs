@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::client::AuthzClient;
 use super::config::ExtAuthzConfig;
+use super::counts::AuthzCounters;
 use super::describe::BuiltFor;
 use super::service::{ExtAuthz, Shared};
 use super::NAME;
@@ -43,6 +44,7 @@ impl FilterFactory for ExtAuthzFactory {
                 name: context.listener.name.clone(),
                 side: context.listener.side,
             },
+            counts: AuthzCounters::register(&context.metrics)?,
         });
         Ok(Arc::new(move |inner: BoxSipService| {
             BoxSipService::new(ExtAuthz::new(shared.clone(), inner))

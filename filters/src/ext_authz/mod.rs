@@ -78,7 +78,7 @@
 //! Contact) or carrying CR/LF. With `failure_mode: deny` the request gets `503 Service
 //! Unavailable` with `Retry-After: 5` (the service's silence is no verdict, so the sender may
 //! retry); with `allow` it passes on unchanged. Either way the error is logged and counted.
-//! Outcomes are counted in [`authz_counts`] (`legate_ext_authz_total{result}` on `/metrics`).
+//! Outcomes are counted as `legate_ext_authz_total{result}` on `/metrics`.
 //!
 //! ACK and CANCEL are never checked (they cannot be refused). Place the filter after `authn`
 //! and `domain_policy` so the service sees who the sender is and what policy decided. Safe in
@@ -99,7 +99,6 @@ mod tests;
 mod wire;
 
 pub use config::{ExtAuthzConfig, FailureMode, IncludeBody};
-pub use counts::{authz_counts, AuthzCounts};
 pub use layer::ExtAuthzFactory;
 pub use service::ExtAuthz;
 

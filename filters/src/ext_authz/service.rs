@@ -11,7 +11,7 @@ use tower::Service;
 
 use super::client::AuthzClient;
 use super::config::{FailureMode, Settings};
-use super::counts::{count_allowed, count_denied, count_error};
+use super::counts::AuthzCounters;
 use super::describe::{check_request, BuiltFor};
 use super::error::AuthzError;
 use super::wire::{CheckAnswer, Verdict};
@@ -26,6 +26,7 @@ pub(crate) struct Shared {
     pub settings: Settings,
     pub client: AuthzClient,
     pub built_for: BuiltFor,
+    pub counts: AuthzCounters,
 }
 
 #[derive(Clone)]
@@ -60,7 +61,7 @@ impl Service<SipRequest> for ExtAuthz {
         Box::pin(async move {
             match ask(&shared, &request).await {
                 Ok(Verdict::Allow(changes)) => {
-                    count_allowed();
+                    shared.counts.allowed.inc();
                     tracing::debug!(filter = NAME, "allowed by the authorization service");
                     crate::header_mutation::apply(&changes, &mut request.message.headers);
                     inner.call(request).await
@@ -70,14 +71,14 @@ impl Service<SipRequest> for ExtAuthz {
                     reason,
                     rule_id,
                 }) => {
-                    count_denied();
+                    shared.counts.denied.inc();
                     tracing::info!(filter = NAME, status, %reason, rule = rule_id.as_deref().unwrap_or(""), "denied by the authorization service");
                     let mut refusal = Refusal::new(NAME, status, reason.clone()).warning(reason);
                     refusal.rule_id = rule_id;
                     Ok(request.refuse(refusal))
                 }
                 Err(error) => {
-                    count_error();
+                    shared.counts.errors.inc();
                     let mode = shared.settings.failure_mode;
                     tracing::warn!(
                         filter = NAME,

@@ -7,13 +7,13 @@ use serde_json::{json, Value};
 
 use super::test_service::{Reply, TestService};
 use super::wire::{sanitise_reason, DEFAULT_DENY_REASON, MAX_REASON_CHARS};
-use super::{authz_counts, ExtAuthzConfig, NAME};
+use super::{ExtAuthzConfig, NAME};
 use crate::domain_policy::{Action, Direction, PolicyDecision, Service};
 use crate::testing::filter_before_terminal;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
     call, BoxSipService, BuildContext, ChainError, ConfigFolder, Context, DialogInfo, ListenerInfo,
-    PeerAddress, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
+    Metrics, PeerAddress, Side, SipRequest, SipResponse, TlsPeerIdentity, Transport,
 };
 
 const MESSAGE: &str = "MESSAGE sip:alice@acme.example SIP/2.0\r\n\
@@ -54,10 +54,18 @@ fn listener(side: Side) -> ListenerInfo {
 }
 
 fn chain_with(config: &str, resources: http::Extensions) -> Result<BoxSipService, ChainError> {
+    chain_in(config, resources, Metrics::new())
+}
+
+fn chain_in(
+    config: &str,
+    resources: http::Extensions,
+    metrics: Metrics,
+) -> Result<BoxSipService, ChainError> {
     let context = BuildContext {
         listener: listener(Side::External),
         resources,
-        metrics: Default::default(),
+        metrics,
     };
     let config = serde_yaml::from_str(config).unwrap();
     filter_before_terminal(NAME, config, echo, &context)
@@ -81,6 +89,18 @@ async fn send(chain: &BoxSipService, text: &str, context: Context) -> SipRespons
 
 async fn run(config: &str) -> SipResponse {
     send(&chain(config), MESSAGE, Context::new()).await
+}
+
+/// [`run`], counting in `metrics`.
+async fn run_counted(config: &str, metrics: &Metrics) -> SipResponse {
+    let chain = chain_in(config, http::Extensions::new(), metrics.clone()).unwrap();
+    send(&chain, MESSAGE, Context::new()).await
+}
+
+fn checks(metrics: &Metrics, result: &str) -> f64 {
+    metrics
+        .value("legate_ext_authz_total", &[("result", result)])
+        .unwrap()
 }
 
 fn values(response: &SipResponse, name: &str) -> Vec<String> {
@@ -117,23 +137,24 @@ fn assert_unavailable(response: &SipResponse) {
 
 #[tokio::test]
 async fn an_allowed_request_passes_on() {
-    let before = authz_counts().allowed;
+    let metrics = Metrics::new();
     let mut service = TestService::start(|_| Reply::json(r#"{"result":"allow"}"#)).await;
-    let response = run(&format!("url: \"{}\"", service.url())).await;
+    let response = run_counted(&format!("url: \"{}\"", service.url()), &metrics).await;
     assert_eq!(response.status(), 200);
     assert!(reached_upstream(&response));
     assert_eq!(service.next_check().await["method"], "MESSAGE");
-    assert!(authz_counts().allowed > before);
+    assert_eq!(checks(&metrics, "allow"), 1.0);
+    assert_eq!(checks(&metrics, "deny"), 0.0);
 }
 
 #[tokio::test]
 async fn a_denied_request_gets_the_services_status_and_reason() {
-    let before = authz_counts().denied;
+    let metrics = Metrics::new();
     let service = TestService::start(|_| {
         Reply::json(r#"{"result":"deny","status":488,"reason":"Blocked by \"compliance\"\r\nVia: SIP/2.0/UDP evil","extra":1}"#)
     })
     .await;
-    let response = run(&format!("url: \"{}\"", service.url())).await;
+    let response = run_counted(&format!("url: \"{}\"", service.url()), &metrics).await;
     assert_eq!(response.status(), 488);
     assert_eq!(response.answered_by, Some(NAME));
     assert!(!reached_upstream(&response));
@@ -146,7 +167,7 @@ async fn a_denied_request_gets_the_services_status_and_reason() {
         ["399 legate \"Blocked by compliance Via: SIP/2.0/UDP evil\""]
     );
     assert_eq!(values(&response, "Via").len(), 1);
-    assert!(authz_counts().denied > before);
+    assert_eq!(checks(&metrics, "deny"), 1.0);
 }
 
 #[tokio::test]
@@ -177,7 +198,7 @@ async fn header_changes_are_applied_before_the_request_goes_on() {
 
 #[tokio::test]
 async fn changing_a_header_the_proxy_depends_on_is_a_service_error() {
-    let before = authz_counts().errors;
+    let metrics = Metrics::new();
     let answers: [super::test_service::Answer; 4] = [
         |_| Reply::json(r#"{"result":"allow","headers":{"set":[{"name":"Via","value":"x"}]}}"#),
         |_| Reply::json(r#"{"result":"allow","headers":{"remove":["Contact"]}}"#),
@@ -190,19 +211,16 @@ async fn changing_a_header_the_proxy_depends_on_is_a_service_error() {
     ];
     for answer in answers {
         let service = TestService::start(answer).await;
-        let response = run(&format!("url: \"{}\"", service.url())).await;
+        let response = run_counted(&format!("url: \"{}\"", service.url()), &metrics).await;
         assert_unavailable(&response);
         // With failure_mode allow the request passes, unchanged.
-        let response = run(&format!(
-            "{{ url: \"{}\", failure_mode: allow }}",
-            service.url()
-        ))
-        .await;
+        let config = format!("{{ url: \"{}\", failure_mode: allow }}", service.url());
+        let response = run_counted(&config, &metrics).await;
         assert!(reached_upstream(&response));
         assert_eq!(values(&response, "Contact"), ["<sip:bob@192.0.2.10:5061>"]);
         assert!(values(&response, "X-A").is_empty());
     }
-    assert!(authz_counts().errors >= before + 8);
+    assert_eq!(checks(&metrics, "error"), 8.0);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
+use super::metrics::PartnerMetrics;
 use super::service::{Partner, PeerLimits};
 use super::usage::PartnerUsage;
 use super::NAME;
@@ -38,27 +39,25 @@ impl FilterFactory for PeerLimitsFactory {
             "peer_limits takes no config: the limits are each peer's `limits` section",
         )?;
         let now = Instant::now();
-        let partners: HashMap<String, Partner> = context
+        let mut partners = HashMap::new();
+        for peer in context
             .resources
             .get::<Peers>()
-            .map(|peers| {
-                peers
-                    .iter()
-                    .map(|peer| {
-                        let limits = peer.limits;
-                        let bucket = limits
-                            .requests_per_second
-                            .map(|rate| Mutex::new(TokenBucket::new(rate, limits.burst, now)));
-                        let partner = Partner {
-                            limits,
-                            bucket,
-                            usage: PartnerUsage::of(&peer.name),
-                        };
-                        (peer.name.clone(), partner)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .flat_map(Peers::iter)
+        {
+            let limits = peer.limits;
+            let bucket = limits
+                .requests_per_second
+                .map(|rate| Mutex::new(TokenBucket::new(rate, limits.burst, now)));
+            let partner = Partner {
+                limits,
+                bucket,
+                usage: PartnerUsage::of(&peer.name),
+                metrics: Arc::new(PartnerMetrics::register(&context.metrics, &peer.name)?),
+            };
+            partners.insert(peer.name.clone(), partner);
+        }
         let partners = Arc::new(partners);
         Ok(Arc::new(move |inner: BoxSipService| {
             BoxSipService::new(PeerLimits::new(partners.clone(), inner))

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::metrics::PartnerMetrics;
 use super::usage::{PartnerUsage, Slot};
 use legate_filters_api::DialogHold;
 
@@ -19,11 +20,21 @@ pub struct DialogLease(Arc<Held>);
 struct Held {
     usage: Arc<PartnerUsage>,
     slot: Slot,
+    /// The gauges to update when the slot comes back.
+    metrics: Arc<PartnerMetrics>,
 }
 
 impl DialogLease {
-    pub(crate) fn new(usage: Arc<PartnerUsage>, slot: Slot) -> DialogLease {
-        DialogLease(Arc::new(Held { usage, slot }))
+    pub(crate) fn new(
+        usage: Arc<PartnerUsage>,
+        slot: Slot,
+        metrics: Arc<PartnerMetrics>,
+    ) -> DialogLease {
+        DialogLease(Arc::new(Held {
+            usage,
+            slot,
+            metrics,
+        }))
     }
 }
 
@@ -31,7 +42,7 @@ impl DialogHold for DialogLease {}
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.usage.release(&self.slot);
+        self.usage.release(&self.slot, &self.metrics);
     }
 }
 

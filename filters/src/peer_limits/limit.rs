@@ -15,6 +15,7 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Every limit, in declaration order (so `limit as usize` indexes it).
     pub const ALL: [Limit; 4] = [
         Limit::RequestsPerSecond,
         Limit::MaxSessions,

@@ -21,7 +21,9 @@
 //!
 //! Over a limit the partner gets 503 with `Retry-After` (for the rate, the seconds until it may
 //! send again; for a dialog limit, a fixed 30 seconds) and a `Warning` naming the limit, and the
-//! refusal is counted per partner and limit ([`partner_usage`]).
+//! refusal is counted per partner and limit (`legate_peer_limit_refusals_total{peer,limit}`;
+//! `legate_peer_sessions_active{peer}` and `legate_peer_subscriptions_active{peer}` show what
+//! each partner holds).
 //!
 //! A dialog-opening request (INVITE or SUBSCRIBE outside a dialog) takes a slot before it is
 //! forwarded, so two racing requests cannot both take the last one. If the answer is not a 2xx
@@ -43,27 +45,14 @@
 mod layer;
 mod lease;
 mod limit;
+mod metrics;
 mod service;
 #[cfg(test)]
 mod tests;
 mod usage;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 pub use layer::PeerLimitsFactory;
 pub use lease::DialogLease;
-pub use usage::{partner_usage, PartnerUsageReport};
 
 /// The registered name of this filter.
 pub const NAME: &str = "legate.filters.sip.peer_limits";
-
-static RATE_LIMITED: AtomicU64 = AtomicU64::new(0);
-
-/// Requests refused because their partner was over its rate, since the process started.
-pub fn rate_limited_count() -> u64 {
-    RATE_LIMITED.load(Ordering::Relaxed)
-}
-
-fn count_rate_limited() {
-    RATE_LIMITED.fetch_add(1, Ordering::Relaxed);
-}

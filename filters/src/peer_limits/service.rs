@@ -11,9 +11,9 @@ use legate_sip::Method;
 use tokio::time::Instant;
 use tower::Service;
 
-use super::count_rate_limited;
 use super::lease::DialogLease;
 use super::limit::Limit;
+use super::metrics::PartnerMetrics;
 use super::usage::PartnerUsage;
 use crate::TokenBucket;
 use legate_filters_api::Authenticated;
@@ -31,6 +31,7 @@ pub(crate) struct Partner {
     /// Only for partners with `requests_per_second`.
     pub bucket: Option<Mutex<TokenBucket>>,
     pub usage: Arc<PartnerUsage>,
+    pub metrics: Arc<PartnerMetrics>,
 }
 
 impl Partner {
@@ -58,10 +59,13 @@ impl Partner {
             return Ok(None);
         }
         match request.message.method() {
-            Some(Method::Invite) => self.usage.open_session(&self.limits).map(Some),
+            Some(Method::Invite) => self
+                .usage
+                .open_session(&self.limits, &self.metrics)
+                .map(Some),
             Some(Method::Subscribe) => self
                 .usage
-                .open_subscription(remote_user(request), &self.limits)
+                .open_subscription(remote_user(request), &self.limits, &self.metrics)
                 .map(Some),
             _ => Ok(None),
         }
@@ -96,7 +100,7 @@ impl PeerLimits {
 type Answer = Pin<Box<dyn Future<Output = Result<SipResponse, FilterError>> + Send>>;
 
 fn refuse(peer: &str, partner: &Partner, request: &SipRequest, limit: Limit, wait: u64) -> Answer {
-    partner.usage.refused(limit);
+    partner.metrics.refused(limit);
     tracing::info!(%peer, limit = limit.label(), wait, "partner at its limit");
     Box::pin(std::future::ready(Ok(limit.refuse(request, wait))))
 }
@@ -119,7 +123,6 @@ impl Service<SipRequest> for PeerLimits {
             return Box::pin(self.inner.call(request));
         };
         if let Err(wait) = partner.admit() {
-            count_rate_limited();
             return refuse(peer, partner, &request, Limit::RequestsPerSecond, wait);
         }
         let lease = match partner.open(&request) {

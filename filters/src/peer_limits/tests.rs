@@ -1,15 +1,16 @@
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
 use legate_sip::{parse_message, Limits, Message};
 
-use super::{partner_usage, rate_limited_count, NAME};
+use super::NAME;
 use crate::testing::filter_before_terminal;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
-    call, BoxSipService, BuildContext, Context, DialogHolds, DialogInfo, ListenerInfo, Peers, Side,
-    SipRequest, SipResponse, Transport,
+    call, BoxSipService, BuildContext, Context, DialogHolds, DialogInfo, ListenerInfo, Metrics,
+    Peers, Side, SipRequest, SipResponse, Transport,
 };
 
 const PEERS: &str = "
@@ -50,9 +51,17 @@ fn chain_with(
             local_addr: addr,
         },
         resources,
-        metrics: Default::default(),
+        metrics: metrics().clone(),
     };
     filter_before_terminal(NAME, config, ok, &context)
+}
+
+/// One set of metrics for every chain of these tests, as the proxy has one per process (what
+/// partners hold outlives a snapshot's chain, and so do its gauges). Each test names its own
+/// partner, so its series are its own.
+fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
 }
 
 async fn send(chain: &BoxSipService, from: Option<Authenticated>) -> (u16, Option<String>) {
@@ -84,14 +93,18 @@ fn partner(name: &str) -> Option<Authenticated> {
 #[tokio::test(start_paused = true)]
 async fn a_partner_gets_its_burst_then_waits_for_its_rate() {
     let chain = chain(serde_yaml::Value::Null).unwrap();
-    let before = rate_limited_count();
     assert_eq!(send(&chain, partner("limited")).await.0, 200);
     assert_eq!(send(&chain, partner("limited")).await.0, 200);
     assert_eq!(
         send(&chain, partner("limited")).await,
         (503, Some("1".into()))
     );
-    assert!(rate_limited_count() > before);
+    assert!(
+        metrics()
+            .value("legate_peer_rate_limited_total", &[])
+            .unwrap()
+            >= 1.0
+    );
     assert_eq!(refusals("limited", "requests_per_second"), 1);
     tokio::time::advance(Duration::from_millis(1000)).await;
     assert_eq!(
@@ -197,21 +210,22 @@ fn warning(response: &SipResponse) -> String {
         .unwrap_or_default()
 }
 
-/// (sessions, subscriptions, refusals by limit) of `peer`.
-fn usage(peer: &str) -> (u32, u32, Vec<(&'static str, u64)>) {
-    let report = partner_usage()
-        .into_iter()
-        .find(|report| report.peer == peer)
-        .unwrap();
-    (report.sessions, report.subscriptions, report.refusals)
+/// (sessions, subscriptions) `peer` holds, as its gauges show them.
+fn usage(peer: &str) -> (u32, u32) {
+    let gauge = |name| metrics().value(name, &[("peer", peer)]).unwrap() as u32;
+    (
+        gauge("legate_peer_sessions_active"),
+        gauge("legate_peer_subscriptions_active"),
+    )
 }
 
 fn refusals(peer: &str, limit: &str) -> u64 {
-    usage(peer)
-        .2
-        .into_iter()
-        .find(|(label, _)| *label == limit)
-        .map_or(0, |(_, count)| count)
+    metrics()
+        .value(
+            "legate_peer_limit_refusals_total",
+            &[("peer", peer), ("limit", limit)],
+        )
+        .unwrap() as u64
 }
 
 fn assert_refused(response: &SipResponse, limit: &str) {
@@ -357,7 +371,7 @@ async fn a_refresh_inside_its_dialog_takes_no_slot() {
             "{method} refresh took a slot"
         );
     }
-    let (sessions, subscriptions, _) = usage("refresh");
+    let (sessions, subscriptions) = usage("refresh");
     assert_eq!((sessions, subscriptions), (1, 1));
 }
 

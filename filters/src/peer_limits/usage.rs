@@ -1,18 +1,18 @@
-//! What each partner holds right now (sessions, subscriptions, subscriptions per remote user)
-//! and how often it was refused: one record per partner name for the whole process.
+//! What each partner holds right now (sessions, subscriptions, subscriptions per remote user):
+//! one record per partner name for the whole process.
 //!
 //! The records outlive configuration snapshots on purpose: a dialog opened under one snapshot
 //! stays open under the next, and gives its slot back whenever it ends. Only the limits come
 //! from the snapshot.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use legate_api::PeerLimits;
 
 use super::lease::DialogLease;
 use super::limit::Limit;
+use super::metrics::PartnerMetrics;
 
 static PARTNERS: OnceLock<Mutex<HashMap<String, Arc<PartnerUsage>>>> = OnceLock::new();
 
@@ -26,8 +26,6 @@ fn partners() -> MutexGuard<'static, HashMap<String, Arc<PartnerUsage>>> {
 #[derive(Default)]
 pub(crate) struct PartnerUsage {
     held: Mutex<Held>,
-    /// Indexed like [`Limit::ALL`].
-    refusals: [AtomicU64; Limit::ALL.len()],
 }
 
 #[derive(Default)]
@@ -62,13 +60,22 @@ impl PartnerUsage {
     }
 
     /// A slot for one more session, if `limits` leave room.
-    pub fn open_session(self: &Arc<Self>, limits: &PeerLimits) -> Result<DialogLease, Limit> {
+    pub fn open_session(
+        self: &Arc<Self>,
+        limits: &PeerLimits,
+        metrics: &Arc<PartnerMetrics>,
+    ) -> Result<DialogLease, Limit> {
         let mut held = self.held();
         if full(held.sessions, limits.max_sessions) {
             return Err(Limit::MaxSessions);
         }
         held.sessions += 1;
-        Ok(DialogLease::new(self.clone(), Slot::Session))
+        held.show(metrics);
+        Ok(DialogLease::new(
+            self.clone(),
+            Slot::Session,
+            metrics.clone(),
+        ))
     }
 
     /// A slot for one more subscription by the remote `user`, if `limits` leave room.
@@ -76,6 +83,7 @@ impl PartnerUsage {
         self: &Arc<Self>,
         user: String,
         limits: &PeerLimits,
+        metrics: &Arc<PartnerMetrics>,
     ) -> Result<DialogLease, Limit> {
         let mut held = self.held();
         if full(held.subscriptions, limits.max_subscriptions) {
@@ -87,11 +95,16 @@ impl PartnerUsage {
         }
         held.subscriptions += 1;
         held.per_user.insert(user.clone(), of_user + 1);
-        Ok(DialogLease::new(self.clone(), Slot::Subscription { user }))
+        held.show(metrics);
+        Ok(DialogLease::new(
+            self.clone(),
+            Slot::Subscription { user },
+            metrics.clone(),
+        ))
     }
 
     /// Gives back what a lease held; called once, when the lease drops.
-    pub fn release(&self, slot: &Slot) {
+    pub fn release(&self, slot: &Slot, metrics: &PartnerMetrics) {
         let mut held = self.held();
         match slot {
             Slot::Session => held.sessions = held.sessions.saturating_sub(1),
@@ -106,53 +119,15 @@ impl PartnerUsage {
                 }
             }
         }
-    }
-
-    pub fn refused(&self, limit: Limit) {
-        if let Some(count) = self.refusals.get(index(limit)) {
-            count.fetch_add(1, Ordering::Relaxed);
-        }
+        held.show(metrics);
     }
 }
 
-fn index(limit: Limit) -> usize {
-    Limit::ALL.iter().position(|l| *l == limit).unwrap_or(0)
-}
-
-/// One partner's open dialogs and refusals, as `/metrics` shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerUsageReport {
-    pub peer: String,
-    pub sessions: u32,
-    pub subscriptions: u32,
-    /// Refusals since the process started, by limit label (every limit, zeros included).
-    pub refusals: Vec<(&'static str, u64)>,
-}
-
-/// Every partner a `peer_limits` chain was built for, with what it holds and was refused.
-pub fn partner_usage() -> Vec<PartnerUsageReport> {
-    let partners: Vec<(String, Arc<PartnerUsage>)> = partners()
-        .iter()
-        .map(|(peer, usage)| (peer.clone(), usage.clone()))
-        .collect();
-    partners
-        .into_iter()
-        .map(|(peer, usage)| {
-            let (sessions, subscriptions) = {
-                let held = usage.held();
-                (held.sessions, held.subscriptions)
-            };
-            let refusals = Limit::ALL
-                .iter()
-                .zip(&usage.refusals)
-                .map(|(limit, count)| (limit.label(), count.load(Ordering::Relaxed)))
-                .collect();
-            PartnerUsageReport {
-                peer,
-                sessions,
-                subscriptions,
-                refusals,
-            }
-        })
-        .collect()
+impl Held {
+    /// Sets the partner's gauges to what it holds, under the lock that changed it, so the last
+    /// change is what they show.
+    fn show(&self, metrics: &PartnerMetrics) {
+        metrics.sessions.set(i64::from(self.sessions));
+        metrics.subscriptions.set(i64::from(self.subscriptions));
+    }
 }
