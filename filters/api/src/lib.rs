@@ -24,6 +24,7 @@
 //! the proxy serves on `/metrics`. [`testing`] runs a filter in a chain the way Legate does.
 
 mod answer;
+mod boxed;
 mod chain;
 mod context;
 mod dialog_hold;
@@ -41,6 +42,7 @@ mod service;
 pub mod testing;
 
 pub use answer::{local_answer, with_to_tag};
+pub use boxed::{BoxSipService, SipFuture};
 pub use chain::{
     build_chain, build_listener_chains, call, ChainError, ChainInputs, FilterSpec, ROUTER,
 };
@@ -59,7 +61,7 @@ pub use metrics::{Metrics, MetricsError};
 pub use peers::{PeerConfig, Peers};
 pub use refusal::Refusal;
 pub use registry::{FilterInfo, Registry, RegistryError, BUILTIN_PREFIX};
-pub use service::{BoxSipService, SipRequest, SipResponse};
+pub use service::{SipRequest, SipResponse};
 
 /// The guide to writing filters, `README.md`: its examples run as doc tests.
 #[cfg(doctest)]

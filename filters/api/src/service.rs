@@ -1,10 +1,9 @@
-//! The request and response types every filter sees, and the boxed service a chain is made of.
+//! The request and response types every filter sees.
 
 use legate_sip::Message;
-use tower::util::BoxCloneSyncService;
 
 use crate::answer::local_answer;
-use crate::{Context, DialogInfo, FilterError, Refusal};
+use crate::{Context, DialogInfo, Refusal};
 
 /// A SIP request on its way through the chain, with the typed context filters attach to it.
 #[derive(Debug)]
@@ -90,6 +89,3 @@ impl SipResponse {
         self.message.status().unwrap_or(500)
     }
 }
-
-/// A built chain (or any part of one): cheap to clone, shared by every dialog of a snapshot.
-pub type BoxSipService = BoxCloneSyncService<SipRequest, SipResponse, FilterError>;
