@@ -9,6 +9,8 @@
 # relaying MESSAGES MESSAGE transactions from sipp (at RATE a second) to a sipp responder, once
 # idle. The difference of the two instruction totals, divided by MESSAGES, is what one relayed
 # MESSAGE costs (start, shutdown and timers cancel out). LEGATE_BIN measures another build.
+# PROFILE_DIR keeps both profiles there, to compare by function with
+# `callgrind_annotate --inclusive=yes PROFILE_DIR/callgrind.loaded`.
 #
 #   MESSAGES  transactions relayed (2000)     RATE  MESSAGE per second (50)
 set -euo pipefail
@@ -67,4 +69,8 @@ measure() { # label, messages to relay
 loaded=$(measure loaded "$MESSAGES")
 idle=$(measure idle 0)
 per_message=$(( (loaded - idle) / MESSAGES ))
+if [ -n "${PROFILE_DIR:-}" ]; then
+  mkdir -p "$PROFILE_DIR"
+  cp "$WORK"/callgrind.loaded "$WORK"/callgrind.idle "$PROFILE_DIR"/
+fi
 echo "$LEGATE_CONFIG: $MESSAGES MESSAGEs relayed: $loaded instructions, idle for as long: $idle; per relayed MESSAGE: $per_message"

@@ -1,44 +1,8 @@
-//! The two ends of a request seen from the organisation: its local user and the remote party.
-//! A request arriving on an internal listener goes from the local user (From) to a remote
-//! target; one arriving on an external listener goes from a remote user (From) to the local
-//! target. Policy, translation and audit all need this view.
+//! Addresses of a request's two ends as policy, translation and audit write them. The ends
+//! themselves (which URI is the local user, which the remote party) are the request's
+//! [`RequestView`](legate_filters_api::RequestView)'s.
 
-use legate_sip::{Message, Uri};
-
-use legate_filters_api::Side;
-
-/// The local and remote URIs of a request; `None` where the header cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Ends {
-    pub local: Option<Uri>,
-    pub remote: Option<Uri>,
-}
-
-/// The ends of `message`, which arrived on a listener of `side`.
-pub(crate) fn ends(message: &Message, side: Side) -> Ends {
-    let from = message.from_header().ok().map(|from| from.uri);
-    let target = target(message);
-    match side {
-        Side::Internal => Ends {
-            local: from,
-            remote: target,
-        },
-        Side::External => Ends {
-            local: target,
-            remote: from,
-        },
-    }
-}
-
-/// The Request-URI when it names a user, else the To URI (a Request-URI may be a bare host
-/// after a redirect or for an OPTIONS ping).
-pub(crate) fn target(message: &Message) -> Option<Uri> {
-    let request_uri = message.request_uri().and_then(|uri| Uri::parse(uri).ok());
-    match request_uri {
-        Some(uri) if uri.user.is_some() => Some(uri),
-        other => message.to_header().ok().map(|to| to.uri).or(other),
-    }
-}
+use legate_sip::Uri;
 
 /// The user part without any password (`alice:secret` → `alice`), as written.
 pub(crate) fn user_of(uri: &Uri) -> Option<&str> {

@@ -14,7 +14,8 @@ use std::collections::{hash_map, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use legate_filters_api::{DialogEnd, DialogHolds};
+use bytes::Bytes;
+use legate_filters_api::{DialogEnd, DialogHolds, RequestView};
 use legate_sip::{HeaderKind, Message};
 use prometheus::IntGauge;
 use tokio::time::Instant;
@@ -33,9 +34,18 @@ pub struct DialogId(String);
 
 impl DialogId {
     pub fn of(message: &Message) -> Option<DialogId> {
-        let call_id = String::from_utf8_lossy(message.call_id()?).into_owned();
-        let from = message.from_header().ok()?.tag()?.to_string();
-        let to = message.to_header().ok()?.tag()?.to_string();
+        let from = message.from_header().ok()?;
+        let to = message.to_header().ok()?;
+        DialogId::of_tags(message.call_id()?, from.tag()?, to.tag()?)
+    }
+
+    /// The dialog of a request whose addressing is already read; `None` without a To tag.
+    pub fn of_view(call_id: Option<&Bytes>, view: &RequestView) -> Option<DialogId> {
+        DialogId::of_tags(call_id?, view.from_tag()?, view.to_tag()?)
+    }
+
+    fn of_tags(call_id: &[u8], from: &str, to: &str) -> Option<DialogId> {
+        let call_id = String::from_utf8_lossy(call_id);
         let (a, b) = if from <= to { (from, to) } else { (to, from) };
         Some(DialogId(format!("{call_id};{a};{b}")))
     }

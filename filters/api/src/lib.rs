@@ -40,6 +40,7 @@ mod refusal;
 mod registry;
 mod service;
 pub mod testing;
+mod view;
 
 pub use answer::{local_answer, with_to_tag};
 pub use boxed::{BoxSipService, SipFuture};
@@ -62,6 +63,7 @@ pub use peers::{PeerConfig, Peers};
 pub use refusal::Refusal;
 pub use registry::{FilterInfo, Registry, RegistryError, BUILTIN_PREFIX};
 pub use service::{SipRequest, SipResponse};
+pub use view::RequestView;
 
 /// The guide to writing filters, `README.md`: its examples run as doc tests.
 #[cfg(doctest)]

@@ -17,8 +17,7 @@ impl SipRequest {
     /// carries a To tag). Filters that judge dialogs when they start let these pass.
     pub fn is_in_dialog(&self) -> bool {
         let dialog = self.context.get::<DialogInfo>();
-        dialog.is_some_and(|d| d.in_dialog)
-            && self.message.to_header().is_ok_and(|to| to.tag().is_some())
+        dialog.is_some_and(|d| d.in_dialog) && self.view().to_tag().is_some()
     }
 
     /// The answer refusing this request.

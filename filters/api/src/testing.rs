@@ -24,7 +24,7 @@ use legate_sip::{parse_message, Limits, Message};
 
 use crate::{
     build_chain, call, BoxSipService, BuildContext, ChainError, FilterFactory, ListenerInfo,
-    Registry, RegistryError, Side, SipRequest, SipResponse, Transport, ROUTER,
+    Registry, RegistryError, RequestView, Side, SipRequest, SipResponse, Transport, ROUTER,
 };
 
 /// What the stand-in router answers a request with.
@@ -131,6 +131,10 @@ impl Harness {
     pub async fn run(&self, chain: &BoxSipService, mut request: SipRequest) -> SipResponse {
         if request.context.get::<ListenerInfo>().is_none() {
             request.context.insert(self.context.listener.clone());
+        }
+        // The proxy reads the addressing once as the request arrives; so does the harness.
+        if request.context.get::<RequestView>().is_none() {
+            request.readdressed();
         }
         let message = request.message.clone();
         match call(chain, request).await {

@@ -4,11 +4,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use legate_audit::{AuditRecord, EventKind};
-use legate_sip::Method;
+use legate_sip::{Method, Uri};
 
 use super::body::BodyCapture;
 use crate::domain_policy::{classify, PolicyDecision};
-use crate::ends::{address_of, ends};
+use crate::ends::address_of;
 use crate::translation::MappedLocalUser;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
@@ -55,8 +55,9 @@ impl Observed {
             Some(info) => (info.side, info.name.to_string()),
             None => (side, listener.to_string()),
         };
-        let ends = ends(message, side);
-        let remote_domain = ends.remote.as_ref().map(|uri| uri.host_lowercase());
+        let view = request.view();
+        let (local, remote) = view.ends(side);
+        let remote_domain = remote.map(Uri::host_lowercase);
         let authenticated = context.get::<Authenticated>().cloned();
         let partner = match &authenticated {
             Some(Authenticated::Peer { name, .. }) => Some(name.clone()),
@@ -80,8 +81,8 @@ impl Observed {
             listener,
             service: classify(message).as_str(),
             config_version: context.get::<ConfigVersion>().map_or(0, |v| v.0),
-            local: ends.local.as_ref().map(address_of),
-            remote: ends.remote.as_ref().map(address_of),
+            local: local.map(address_of),
+            remote: remote.map(address_of),
             authenticated,
             decision: context.get::<PolicyDecision>().cloned(),
             mapped: context.get::<MappedLocalUser>().cloned(),

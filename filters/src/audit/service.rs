@@ -15,7 +15,7 @@ use super::hold::EndRecord;
 use super::record::Observed;
 use super::NAME;
 use legate_filters_api::{
-    BoxSipService, DialogHolds, DialogInfo, FilterError, Peers, Side, SipRequest, SipResponse,
+    BoxSipService, DialogHolds, FilterError, Peers, Side, SipRequest, SipResponse,
 };
 
 /// Seconds a sender should wait when its request was refused for want of a durable record.
@@ -54,7 +54,7 @@ impl Service<SipRequest> for Audit {
 
     fn call(&mut self, request: SipRequest) -> Self::Future {
         // Requests inside a dialog are covered by the dialog's start and end records.
-        if is_in_dialog(&request) {
+        if request.is_in_dialog() {
             return Box::pin(self.inner.call(request));
         }
         let shared = self.shared.clone();
@@ -97,16 +97,6 @@ impl Service<SipRequest> for Audit {
             Ok(response)
         })
     }
-}
-
-/// Requests inside an established dialog (they carry a To tag).
-fn is_in_dialog(request: &SipRequest) -> bool {
-    let dialog = request.context.get::<DialogInfo>();
-    dialog.is_some_and(|d| d.in_dialog)
-        && request
-            .message
-            .to_header()
-            .is_ok_and(|to| to.tag().is_some())
 }
 
 fn refuse(request: &SipRequest) -> SipResponse {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use legate_api::PeerConfig;
-use legate_sip::{Message, NameAddr, Uri};
+use legate_sip::{NameAddr, Uri};
 use tower::Service;
 
 use super::config::Compiled;
@@ -16,8 +16,8 @@ use super::NAME;
 use crate::address_list::split_addresses;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
-    BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Refusal, Side,
-    SipRequest, SipResponse, TlsPeerIdentity,
+    BoxSipService, DialogInfo, FilterError, ListenerInfo, PeerAddress, Peers, Refusal, RequestView,
+    Side, SipRequest, SipResponse, TlsPeerIdentity,
 };
 
 #[derive(Clone)]
@@ -105,10 +105,11 @@ impl Authn {
             .context
             .get::<TlsPeerIdentity>()
             .ok_or(Reason::NoCertificate)?;
-        let domain = request
-            .message
-            .from_header()
-            .map_err(|_| Reason::UnreadableFrom)?
+        let view = request.view();
+        let domain = view
+            .from
+            .as_ref()
+            .ok_or(Reason::UnreadableFrom)?
             .uri
             .host_lowercase();
         let peer = self.peers.owner_of(&domain).ok_or(Reason::NotPartner)?;
@@ -128,9 +129,10 @@ impl Authn {
             .context
             .get::<DialogInfo>()
             .is_some_and(|d| d.in_dialog);
-        if !self.addressed_here(&request.message, in_dialog) {
+        if !self.addressed_here(&view, in_dialog) {
             return Err(Reason::NotAddressedHere);
         }
+        drop(view);
         // A partner's assertion is not trusted inside: the checked From is what the inside sees.
         for name in &self.compiled.identity_headers {
             request.message.headers.remove_by_name(name);
@@ -177,19 +179,13 @@ impl Authn {
     /// Whether the request is for one of our domains: its Request-URI out of dialog; inside a
     /// dialog the Request-URI is a Contact (Legate's own, opened into an internal one), so the
     /// local party is the one in To.
-    fn addressed_here(&self, message: &Message, in_dialog: bool) -> bool {
-        let host = if in_dialog {
-            match message.to_header() {
-                Ok(to) => to.uri.host_lowercase(),
-                Err(_) => return false,
-            }
+    fn addressed_here(&self, view: &RequestView, in_dialog: bool) -> bool {
+        let uri = if in_dialog {
+            view.to.as_ref().map(|to| &to.uri)
         } else {
-            match message.request_uri().and_then(|u| Uri::parse(u).ok()) {
-                Some(uri) => uri.host_lowercase(),
-                None => return false,
-            }
+            view.request_uri.as_ref()
         };
-        self.compiled.local_domains.contains(&host)
+        uri.is_some_and(|uri| self.compiled.local_domains.contains(&uri.host_lowercase()))
     }
 }
 

@@ -8,7 +8,11 @@
 //! groups, or anyone) and takes the lowest rule index found: the first matching rule, without
 //! looking at the rules that cannot match.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// The indexes are probed a few dozen times per request with the remote domain, its suffixes
+/// and the local user's groups: a fast hasher, as nothing an attacker sends is ever inserted.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use super::classify::Service;
@@ -132,7 +136,7 @@ impl CompiledPolicy {
             exposed_groups,
             has_group_rules: false,
         };
-        let mut first_ids: HashMap<&str, usize> = HashMap::with_capacity(config.rules.len());
+        let mut first_ids: StdHashMap<&str, usize> = StdHashMap::with_capacity(config.rules.len());
         for (i, rule) in config.rules.iter().enumerate() {
             let path = format!("rules[{i}]");
             if rule.id.trim().is_empty() {

@@ -1,9 +1,10 @@
 //! Who the request is between, seen from the organisation: the local user and the remote domain.
 
-use legate_sip::{Message, Uri};
+use legate_filters_api::RequestView;
+use legate_sip::Uri;
 
 use super::config::Direction;
-use crate::ends::{target, user_of};
+use crate::ends::user_of;
 
 /// The two ends of a request. Strings are lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,15 +26,18 @@ impl Parties {
 /// Outbound: the local user is From, the remote domain is the target's (the Request-URI, or To
 /// when the Request-URI names no user). Inbound: the local user is the target, the remote
 /// domain is From's. The error says which header could not be read.
-pub(crate) fn parties(message: &Message, direction: Direction) -> Result<Parties, &'static str> {
-    let from = message
-        .from_header()
-        .map_err(|_| "the From header cannot be read")?
+pub(crate) fn parties(view: &RequestView, direction: Direction) -> Result<Parties, &'static str> {
+    let from = &view
+        .from
+        .as_ref()
+        .ok_or("the From header cannot be read")?
         .uri;
-    let target = target(message).ok_or("neither the Request-URI nor To names a target")?;
+    let target = view
+        .target()
+        .ok_or("neither the Request-URI nor To names a target")?;
     let (local, remote) = match direction {
-        Direction::Outbound => (&from, &target),
-        Direction::Inbound => (&target, &from),
+        Direction::Outbound => (from, target),
+        Direction::Inbound => (target, from),
     };
     Ok(Parties {
         local: user(local).map(|u| (u, local.host_lowercase())),

@@ -99,7 +99,7 @@ async fn check(
         Side::Internal => Direction::Outbound,
         Side::External => Direction::Inbound,
     };
-    let parties = match parties(&request.message, direction) {
+    let parties = match parties(&request.view(), direction) {
         Ok(parties) => parties,
         Err(why) => {
             return Some(request.refuse(Refusal::new(NAME, 400, "Bad Request").warning(why)))

@@ -27,6 +27,7 @@ pub(crate) fn check_request(
 ) -> Result<Vec<u8>, AuthzError> {
     let message = &request.message;
     let context = &request.context;
+    let view = request.view();
     let listener = context.get::<ListenerInfo>();
     let side = listener.map_or(built_for.side, |l| l.side);
     let direction = match side {
@@ -44,8 +45,8 @@ pub(crate) fn check_request(
         method: message.method().map_or("", |m| m.as_str()),
         request_uri: message.request_uri().map(text).unwrap_or_default(),
         call_id: message.call_id().map(text).unwrap_or_default(),
-        from: address(message.from_header(), message, legate_sip::HeaderKind::From),
-        to: address(message.to_header(), message, legate_sip::HeaderKind::To),
+        from: address(view.from.as_ref(), message, legate_sip::HeaderKind::From),
+        to: address(view.to.as_ref(), message, legate_sip::HeaderKind::To),
         service: classify(message).as_str(),
         direction: direction.as_str(),
         partner,
@@ -68,14 +69,10 @@ fn text(value: &Bytes) -> String {
 }
 
 /// The URI of a From or To header; the raw value when it cannot be parsed.
-fn address(
-    parsed: Result<NameAddr, legate_sip::ParseError>,
-    message: &Message,
-    kind: legate_sip::HeaderKind,
-) -> String {
+fn address(parsed: Option<&NameAddr>, message: &Message, kind: legate_sip::HeaderKind) -> String {
     match parsed {
-        Ok(address) => address.uri.to_string(),
-        Err(_) => message.headers.first(kind).map(text).unwrap_or_default(),
+        Some(address) => address.uri.to_string(),
+        None => message.headers.first(kind).map(text).unwrap_or_default(),
     }
 }
 

@@ -75,11 +75,12 @@ impl Partner {
 /// The remote user a subscription counts against: the From address, `user@host`, lower-cased
 /// so that spelling a name differently does not make a new user.
 fn remote_user(request: &SipRequest) -> String {
-    let Ok(from) = request.message.from_header() else {
+    let view = request.view();
+    let Some(from) = &view.from else {
         return String::new();
     };
-    let uri = from.uri;
-    match uri.user {
+    let uri = &from.uri;
+    match &uri.user {
         Some(user) => format!("{user}@{}", uri.host).to_ascii_lowercase(),
         None => uri.host.to_ascii_lowercase(),
     }

@@ -1,11 +1,9 @@
 //! The local user's address on both sides of translation, for audit: a filter after
 //! `translation` finds it in the request context, one in front of it in the response context.
 
-use legate_sip::Message;
-
 use super::mapping::Toward;
-use crate::ends::{address_of, ends};
-use legate_filters_api::Side;
+use crate::ends::address_of;
+use legate_filters_api::{RequestView, Side};
 
 /// The organisation's user of one request, in both forms (`user@domain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +35,10 @@ impl MappedLocalUser {
 
 /// The local user of a request being mapped `toward` a side: the sender of a request leaving,
 /// the target of one coming in.
-pub(super) fn local_address(message: &Message, toward: Toward) -> Option<String> {
+pub(super) fn local_address(view: &RequestView, toward: Toward) -> Option<String> {
     let arrived_on = match toward {
         Toward::External => Side::Internal,
         Toward::Internal => Side::External,
     };
-    ends(message, arrived_on).local.map(|uri| address_of(&uri))
+    view.ends(arrived_on).0.map(address_of)
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use bytes::Bytes;
+use legate_filters_api::RequestView;
 use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri};
 
 use crate::address_list::split_addresses;
@@ -212,19 +213,35 @@ impl AddressMap {
     }
 
     /// Maps the Request-URI, From, To, Contact and identity headers of a request.
-    pub fn map_request(&self, message: &mut Message, toward: Toward, resolved: &Resolved) {
-        if let Some(mut uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) {
-            // Coming in, an in-dialog Request-URI is the Contact we gave the other side: when
-            // no address rule names it, its user part goes back the way that Contact was mapped.
-            let our_contact = toward == Toward::Internal && in_dialog(message);
-            if self.map_uri(&mut uri, toward, resolved)
-                || (our_contact && self.map_contact_user(&mut uri, toward))
+    /// Maps a request's Request-URI, From, To, Contact and identity headers. The addresses
+    /// are taken from `view`, the request's addressing as already parsed, and `view` is kept
+    /// in step with what is rewritten.
+    pub fn map_request(
+        &self,
+        message: &mut Message,
+        view: &mut RequestView,
+        toward: Toward,
+        resolved: &Resolved,
+    ) {
+        // Coming in, an in-dialog Request-URI is the Contact we gave the other side: when no
+        // address rule names it, its user part goes back the way that Contact was mapped.
+        let our_contact = toward == Toward::Internal && view.to_tag().is_some();
+        if let Some(uri) = &mut view.request_uri {
+            if self.map_uri(uri, toward, resolved)
+                || (our_contact && self.map_contact_user(uri, toward))
             {
                 message.set_request_uri(uri.to_string());
             }
         }
-        for kind in [HeaderKind::From, HeaderKind::To] {
-            self.map_single(message, kind, toward, resolved);
+        for (kind, address) in [
+            (HeaderKind::From, &mut view.from),
+            (HeaderKind::To, &mut view.to),
+        ] {
+            if let Some(address) = address {
+                if self.map_uri(&mut address.uri, toward, resolved) {
+                    message.headers.set(kind, address.to_string());
+                }
+            }
         }
         self.map_contacts(message, toward);
         self.map_identities(message, toward, resolved);
@@ -240,21 +257,6 @@ impl AddressMap {
         let mut address = NameAddr::parse(value).ok()?;
         self.map_uri(&mut address.uri, toward, resolved)
             .then(|| address.to_string())
-    }
-
-    fn map_single(
-        &self,
-        message: &mut Message,
-        kind: HeaderKind,
-        toward: Toward,
-        resolved: &Resolved,
-    ) {
-        let Some(value) = message.headers.first(kind) else {
-            return;
-        };
-        if let Some(mapped) = self.map_address(value, toward, resolved) {
-            message.headers.set(kind, mapped);
-        }
     }
 
     fn map_contacts(&self, message: &mut Message, toward: Toward) {
@@ -319,9 +321,4 @@ fn note_user(users: &mut HashMap<String, Option<String>>, from: &str, to: &str) 
             }
         })
         .or_insert_with(|| Some(to.to_string()));
-}
-
-/// Whether the request belongs to a dialog (its To carries a tag).
-fn in_dialog(message: &Message) -> bool {
-    message.to_header().is_ok_and(|to| to.tag().is_some())
 }

@@ -63,9 +63,11 @@ impl Service<SipRequest> for Translation {
             };
             let sent_from = request.message.headers.first(HeaderKind::From).cloned();
             let sent_to = request.message.headers.first(HeaderKind::To).cloned();
-            let local_before = local_address(&request.message, toward);
-            map.map_request(&mut request.message, toward, &resolved);
-            let local_after = local_address(&request.message, toward);
+            let mut view = request.view().into_owned();
+            let local_before = local_address(&view, toward);
+            map.map_request(&mut request.message, &mut view, toward, &resolved);
+            let local_after = local_address(&view, toward);
+            request.context.insert(view);
             let local_user = MappedLocalUser::from_mapping(local_before, local_after, toward);
             if let Some(local_user) = &local_user {
                 request.context.insert(local_user.clone());

@@ -5,11 +5,33 @@ use std::ops::Range;
 
 /// `token` characters: alphanumerics and `-.!%*_+`'~`.
 pub(crate) fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN_CHARS[usize::from(b)]
+}
+
+/// [`is_token_char`] for every byte, computed once: parameters are scanned byte by byte, and a
+/// table lookup is one load where the comparisons were a dozen branches.
+static TOKEN_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// `bytes` as an owned string: copied as is when they are UTF-8 (the fast path, and for what
+/// the grammar already limited to ASCII, the only one), with U+FFFD for what is not.
+pub(crate) fn owned_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// A non-empty run of token characters.
@@ -202,11 +224,10 @@ impl<'a> Cursor<'a> {
 
     /// Consumes the longest run of bytes matching `f`.
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a [u8] {
-        let start = self.pos;
-        while self.peek().is_some_and(&f) {
-            self.pos += 1;
-        }
-        self.s.get(start..self.pos).unwrap_or_default()
+        let rest = self.rest();
+        let taken = rest.iter().position(|&b| !f(b)).unwrap_or(rest.len());
+        self.pos += taken;
+        rest.get(..taken).unwrap_or_default()
     }
 }
 

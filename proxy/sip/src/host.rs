@@ -1,6 +1,6 @@
 //! `host [":" port]` as it appears in SIP URIs and in Via sent-by, shared by both parsers.
 
-use crate::grammar::Cursor;
+use crate::grammar::{owned_text, Cursor};
 
 /// Why a host or port was rejected; the caller turns it into its own error variant.
 pub(crate) type HostError = &'static str;
@@ -20,7 +20,7 @@ pub(crate) fn read_host(cursor: &mut Cursor<'_>) -> Result<String, HostError> {
         {
             return Err("invalid ipv6 reference");
         }
-        let host = String::from_utf8_lossy(rest.get(..=close).unwrap_or_default()).into_owned();
+        let host = owned_text(rest.get(..=close).unwrap_or_default());
         cursor.advance(close + 1);
         return Ok(host);
     }
@@ -28,7 +28,7 @@ pub(crate) fn read_host(cursor: &mut Cursor<'_>) -> Result<String, HostError> {
     if name.is_empty() {
         return Err("missing host");
     }
-    Ok(String::from_utf8_lossy(name).into_owned())
+    Ok(owned_text(name))
 }
 
 /// Reads the digits of a port (the colon already consumed).

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::ParseError;
-use crate::grammar::{is_token_char, is_ws, quoted_end, trim, unquote};
+use crate::grammar::{is_token_char, is_ws, owned_text, quoted_end, trim, unquote};
 use crate::params::{self, parse_header_params};
 use crate::uri::Uri;
 
@@ -30,8 +30,7 @@ impl NameAddr {
         }
         if s.first() == Some(&b'"') {
             let end = quoted_end(s, 0).ok_or(invalid("unterminated quoted display name"))?;
-            let display =
-                String::from_utf8_lossy(&unquote(s.get(..end).unwrap_or_default())).into_owned();
+            let display = owned_text(&unquote(s.get(..end).unwrap_or_default()));
             let rest = s.get(end..).unwrap_or_default();
             let rest = rest.get(rest.iter().take_while(|&&b| is_ws(b)).count()..);
             return match rest {
@@ -52,8 +51,7 @@ impl NameAddr {
                         "display name with non-token characters must be quoted",
                     ));
                 }
-                let display =
-                    (!display.is_empty()).then(|| String::from_utf8_lossy(display).into_owned());
+                let display = (!display.is_empty()).then(|| owned_text(display));
                 bracketed(display, s.get(open..).unwrap_or_default())
             }
             None => bare(s),

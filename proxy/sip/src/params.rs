@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::error::ParseError;
-use crate::grammar::{is_token_char, quoted_end, Cursor};
+use crate::grammar::{is_token_char, owned_text, quoted_end, Cursor};
 
 /// Parameters in order, names as written; a value-less parameter has `None`. Quoted values
 /// keep their quotes so that they are written back unchanged.
@@ -48,7 +48,7 @@ fn read_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
     if cursor.peek() == Some(b'"') {
         let rest = cursor.rest();
         let end = quoted_end(rest, 0).ok_or(invalid("unterminated quoted parameter value"))?;
-        let value = String::from_utf8_lossy(rest.get(..end).unwrap_or_default()).into_owned();
+        let value = owned_text(rest.get(..end).unwrap_or_default());
         cursor.advance(end);
         return Ok(value);
     }
@@ -62,7 +62,7 @@ fn read_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
 
 /// Bytes already checked to be ASCII, as a String.
 pub(crate) fn ascii(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    owned_text(bytes)
 }
 
 /// Looks a parameter up by name, ignoring case.

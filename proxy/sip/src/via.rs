@@ -47,9 +47,15 @@ impl Via {
             None
         };
         let params = parse_header_params(cursor.rest())?;
+        let mut protocol = String::with_capacity(name.len() + 1 + version.len());
+        protocol.push_str(&ascii(name));
+        protocol.push('/');
+        protocol.push_str(&ascii(version));
+        let mut transport = ascii(transport);
+        transport.make_ascii_uppercase();
         Ok(Via {
-            protocol: format!("{}/{}", ascii(name), ascii(version)),
-            transport: ascii(transport).to_ascii_uppercase(),
+            protocol,
+            transport,
             host,
             port,
             params,

@@ -123,6 +123,13 @@ impl Core {
 /// Headers escaped into the Request-URI (`sip:bob@example.com?Route=…`) are not forwarded in it
 /// (RFC 3261 §19.1.5, RFC 4475 §3.1.2.11): a sender must not steer the next hop through them.
 fn strip_uri_headers(message: &mut Message) {
+    // Headers follow a `?`, which a URI without them never holds: most need no parsing.
+    let has_question_mark = message
+        .request_uri()
+        .is_some_and(|uri| memchr::memchr(b'?', uri).is_some());
+    if !has_question_mark {
+        return;
+    }
     let Some(uri) = message.request_uri().and_then(|u| Uri::parse(u).ok()) else {
         return;
     };

@@ -105,6 +105,8 @@ impl Listeners {
         transport: Option<Transport>,
     ) -> Option<&ListenerRuntime> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        // Parsed once rather than each listener's address printed for the comparison.
+        let host_ip = host.parse::<std::net::IpAddr>().ok();
         self.serving_first(|l| {
             let default_port = if l.transport() == Transport::Tls {
                 5061
@@ -117,8 +119,8 @@ impl Listeners {
                 .advertised_host
                 .trim_start_matches('[')
                 .trim_end_matches(']');
-            let host_ok =
-                advertised.eq_ignore_ascii_case(host) || l.info.local_addr.ip().to_string() == host;
+            let host_ok = advertised.eq_ignore_ascii_case(host)
+                || host_ip.is_some_and(|ip| ip == l.info.local_addr.ip());
             transport_ok
                 && host_ok
                 && (port == l.advertised_port || port == l.info.local_addr.port())

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use legate_filters_api::{
     call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo, PeerAddress,
-    ProvisionalSink, SipRequest,
+    ProvisionalSink, RequestView, SipRequest,
 };
-use legate_sip::{Header, HeaderKind, Message, Method, Via};
+use legate_sip::{Header, HeaderKind, Message, Method, NameAddr, Via};
 
 use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
@@ -27,8 +27,9 @@ impl Engine {
     /// (so a CANCEL always finds the INVITE that arrived before it). The rest runs on its own
     /// task.
     pub(super) fn accept_request(self: Arc<Self>, mut request: Message, flow: Flow) {
-        let key = match mark_received(&mut request, &flow) {
-            Some(via) => ServerKey::with_top_via(&request, &via),
+        let top_via = mark_received(&mut request, &flow);
+        let key = match &top_via {
+            Some(via) => ServerKey::with_top_via(&request, via),
             None => ServerKey::of(&request),
         };
         let key = match key {
@@ -40,7 +41,7 @@ impl Engine {
         };
         match self.core.server_transaction(key, &request, &flow) {
             ServerTxnStart::New(txn) => {
-                tokio::spawn(async move { self.handle_request(txn, request, flow).await });
+                tokio::spawn(async move { self.handle_request(txn, request, flow, top_via).await });
             }
             ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
             ServerTxnStart::OverLimit => {
@@ -66,6 +67,7 @@ impl Engine {
         txn: Arc<ServerTxn>,
         mut request: Message,
         flow: Flow,
+        top_via: Option<Via>,
     ) {
         let Some(listener) = self.core.listeners().of_flow(&flow).cloned() else {
             return;
@@ -98,11 +100,21 @@ impl Engine {
             return self.refuse(&txn, &listener_name, &request, refusal).await;
         }
         let edge = self.edge(&listener.info);
-        let decision = match route_set::preprocess(&self.core, &mut request, edge).await {
-            Ok(decision) => decision,
-            Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
+        // The addressing is read here once; the filters and the router read it from the view.
+        let from = request.from_header().ok();
+        let from_tag = from.as_ref().and_then(NameAddr::tag);
+        let preprocessed =
+            match route_set::preprocess(&self.core, &mut request, from_tag, edge).await {
+                Ok(preprocessed) => preprocessed,
+                Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
+            };
+        let view = RequestView {
+            request_uri: preprocessed.request_uri,
+            from,
+            to: request.to_header().ok(),
+            top_via,
         };
-        let in_dialog_route = match decision {
+        let in_dialog_route = match preprocessed.decision {
             RouteDecision::ToSelf => {
                 return self.answer_to_self(&txn, &listener_name, &request).await
             }
@@ -148,18 +160,14 @@ impl Engine {
         if let Some(identity) = flow.peer_identity() {
             context.insert((*identity).clone());
         }
-        // Only a request whose To carries a tag can belong to a dialog; skip parsing otherwise.
-        let to_has_tag = request
-            .headers
-            .first(HeaderKind::To)
-            .is_some_and(|to| to.windows(3).any(|w| w.eq_ignore_ascii_case(b"tag")));
-        if let Some(id) = to_has_tag.then(|| DialogId::of(&request)).flatten() {
+        if let Some(id) = DialogId::of_view(request.call_id(), &view) {
             context.insert(DialogInfo {
                 id: id.as_str().into(),
                 in_dialog,
                 known_locally,
             });
         }
+        context.insert(view);
         context.insert(ConfigVersion(snapshot.version));
         context.insert(CoreHandle(self.core.clone()));
         context.insert(CancelSignal(txn.cancelled()));
@@ -289,8 +297,12 @@ impl Engine {
             return;
         }
         let edge = self.edge(&ingress);
-        let Ok(RouteDecision::InDialog(route)) =
-            route_set::preprocess(&self.core, &mut request, edge).await
+        let from = request.from_header().ok();
+        let from_tag = from.as_ref().and_then(NameAddr::tag);
+        let Ok(route_set::Preprocessed {
+            decision: RouteDecision::InDialog(route),
+            ..
+        }) = route_set::preprocess(&self.core, &mut request, from_tag, edge).await
         else {
             return;
         };

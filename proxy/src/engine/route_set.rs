@@ -20,6 +20,13 @@ pub enum RouteDecision {
     ToSelf,
 }
 
+/// What pre-processing decided, and the Request-URI it leaves, parsed once for the request's
+/// view.
+pub struct Preprocessed {
+    pub decision: RouteDecision,
+    pub request_uri: Option<Uri>,
+}
+
 fn uri_of_route(value: &[u8]) -> Option<Uri> {
     NameAddr::parse(value).ok().map(|n| n.uri)
 }
@@ -39,22 +46,25 @@ pub struct Edge {
     pub foreign_routes: ForeignRoutes,
 }
 
+/// `from_tag` is the request's From tag: it tells the dialog's initiator from the other side.
 pub async fn preprocess(
     core: &Core,
     request: &mut Message,
+    from_tag: Option<&str>,
     edge: Edge,
-) -> Result<RouteDecision, Refusal> {
+) -> Result<Preprocessed, Refusal> {
     let call_id = request.call_id().cloned().unwrap_or_default();
-    let target_sealed = unhide_request_uri(core, request, &call_id)?;
+    let mut request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
+    let target_sealed = unhide_request_uri(core, request, &mut request_uri, &call_id)?;
     // §16.4: a strict router before us put our URI in the Request-URI; the real target is the
     // last Route entry.
-    let request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
     let routes = request.headers.values(HeaderKind::Route);
     if let (Some(uri), Some(last)) = (&request_uri, routes.last()) {
         if is_ours(core, uri) && uri.user.is_none() {
             if let Some(target) = uri_of_route(last) {
                 request.set_request_uri(target.to_string());
                 remove_last_route(request);
+                request_uri = Some(target);
             }
         }
     }
@@ -88,14 +98,17 @@ pub async fn preprocess(
     // chain), so a peer cannot use Legate to reach an arbitrary host.
     let Some(state) = state else {
         let to_self = request.headers.count(HeaderKind::Route) == 0
-            && request
-                .request_uri()
-                .and_then(|u| Uri::parse(u).ok())
-                .is_some_and(|u| is_ours(core, &u) && u.user.is_none());
-        return Ok(if to_self {
+            && request_uri
+                .as_ref()
+                .is_some_and(|u| is_ours(core, u) && u.user.is_none());
+        let decision = if to_self {
             RouteDecision::ToSelf
         } else {
             RouteDecision::ByDomain
+        };
+        return Ok(Preprocessed {
+            decision,
+            request_uri,
         });
     };
     // From outside, the state alone is not enough: it can be replayed. The request must go where
@@ -109,7 +122,7 @@ pub async fn preprocess(
 
     let next = match request.headers.values(HeaderKind::Route).into_iter().next() {
         Some(route) => uri_of_route(&route),
-        None => request.request_uri().and_then(|u| Uri::parse(u).ok()),
+        None => request_uri.clone(),
     };
     let Some(next) = next else {
         return Err(Refusal {
@@ -129,10 +142,7 @@ pub async fn preprocess(
         }
     })?;
 
-    let from_initiator = request
-        .from_header()
-        .ok()
-        .is_some_and(|from| from.tag() == Some(state.initiator_tag.as_str()));
+    let from_initiator = from_tag == Some(state.initiator_tag.as_str());
     let egress = if from_initiator {
         state.egress
     } else {
@@ -149,10 +159,13 @@ pub async fn preprocess(
         }
         state.ingress
     };
-    Ok(RouteDecision::InDialog(InDialogRoute {
-        hop,
-        egress: Some(egress),
-    }))
+    Ok(Preprocessed {
+        decision: RouteDecision::InDialog(InDialogRoute {
+            hop,
+            egress: Some(egress),
+        }),
+        request_uri,
+    })
 }
 
 /// Route entries below the sealed ones were written by the partner: an internal loose router
@@ -219,13 +232,20 @@ pub async fn resolve(uri: &Uri) -> Option<NextHop> {
 
 /// A request to a Contact Legate wrote while hiding the topology goes to the Contact it hid.
 /// True when the Request-URI was such a Contact.
-fn unhide_request_uri(core: &Core, request: &mut Message, call_id: &[u8]) -> Result<bool, Refusal> {
-    let Some(uri) = request.request_uri().and_then(|u| Uri::parse(u).ok()) else {
+/// `request_uri` is the Request-URI as parsed, kept in step.
+fn unhide_request_uri(
+    core: &Core,
+    request: &mut Message,
+    request_uri: &mut Option<Uri>,
+    call_id: &[u8],
+) -> Result<bool, Refusal> {
+    let Some(uri) = request_uri else {
         return Ok(false);
     };
-    match core.unhide_contact(&uri, call_id) {
+    match core.unhide_contact(uri, call_id) {
         None => Ok(false),
         Some(Ok(original)) => {
+            *request_uri = Uri::parse(original.as_bytes()).ok();
             request.set_request_uri(original);
             Ok(true)
         }

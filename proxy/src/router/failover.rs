@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use legate_api::Transport;
 use legate_filters_api::SipResponse;
 
+use super::attempts::Attempts;
 use super::cluster::Cluster;
-use super::service::Attempts;
-use crate::core::{ClientOutcome, NextHop, RouteState};
+use super::upstream_failure::UpstreamFailure;
+use crate::core::{NextHop, RouteState};
 use crate::transport::ServerTrust;
 
 /// Where a routed request may go.
@@ -59,7 +60,7 @@ pub(super) async fn fail_over(
         .unwrap_or("");
     let listeners = core.listeners();
     let mut tried: Vec<SocketAddr> = Vec::new();
-    let mut last_failure = String::new();
+    let mut last_failure: Option<UpstreamFailure> = None;
     while let Some(addr) = destination.endpoints.next(&tried) {
         tried.push(addr);
         let hop = NextHop {
@@ -72,37 +73,42 @@ pub(super) async fn fail_over(
             state.egress = egress.map(|l| l.info.name.to_string()).unwrap_or_default();
             state
         });
-        match attempts
+        let failure = match attempts
             .attempt(&hop, egress, state.as_ref(), destination.trust)
             .await
         {
-            Ok(ClientOutcome::Final(response)) => {
-                let status = response.status().unwrap_or(500);
+            Ok(answer) => {
+                let status = answer.status().unwrap_or(500);
                 core.metrics
                     .response_received(&destination.metric_label, method, status);
-                if status != 503 || attempts.cancelled() {
-                    return SipResponse::upstream(response);
-                }
-                last_failure = format!("{addr} answered 503");
+                return SipResponse::upstream(answer);
             }
-            Err(too_large) => return attempts.too_large(&too_large),
-            Ok(ClientOutcome::Timeout) => last_failure = format!("{addr} timed out"),
-            Ok(ClientOutcome::Unreachable(error)) => {
-                last_failure = format!("{addr} unreachable: {error}")
-            }
+            Err(failure) => failure,
+        };
+        if let UpstreamFailure::Overloaded { .. } = failure {
+            core.metrics
+                .response_received(&destination.metric_label, method, 503);
         }
-        tracing::info!(destination = %destination.what, failure = %last_failure, "trying the next endpoint");
+        if !failure.retryable() {
+            return failure.answer(attempts);
+        }
         if attempts.cancelled() {
-            return attempts.local(487, "Request Terminated", "cancelled");
+            // A cancelled request's own 503 is its answer; otherwise the cancel is.
+            return match failure {
+                UpstreamFailure::Overloaded { .. } => failure.answer(attempts),
+                _ => attempts.local(487, "Request Terminated", "cancelled"),
+            };
         }
+        tracing::info!(destination = %destination.what, failure = %failure.describe(), "trying the next endpoint");
+        last_failure = Some(failure);
     }
-    attempts.unavailable(&if tried.is_empty() {
-        format!("no healthy endpoint in {}", destination.what)
-    } else {
-        format!(
-            "all {} tried endpoints of {} failed, last: {last_failure}",
+    attempts.unavailable(&match last_failure {
+        None => format!("no healthy endpoint in {}", destination.what),
+        Some(last) => format!(
+            "all {} tried endpoints of {} failed, last: {}",
             tried.len(),
-            destination.what
-        )
+            destination.what,
+            last.describe()
+        ),
     })
 }

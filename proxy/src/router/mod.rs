@@ -10,12 +10,14 @@
 //!
 //! Safe in front of untrusted peers: it only routes; trust decisions belong to earlier filters.
 
+mod attempts;
 mod cluster;
 mod failover;
 mod health;
 mod peers;
 mod service;
 mod table;
+mod upstream_failure;
 
 use std::sync::Arc;
 

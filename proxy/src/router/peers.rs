@@ -13,8 +13,8 @@ use legate_api::{DnsConfig, PeerConfig, Transport};
 use legate_filters_api::SipResponse;
 use legate_sip::Uri;
 
+use super::attempts::Attempts;
 use super::failover::{Destination, Endpoints};
-use super::service::Attempts;
 use crate::discovery::{Discovery, DiscoveryError};
 use crate::transport::ServerTrust;
 

@@ -7,21 +7,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use legate_filters_api::{
-    FilterError, ListenerInfo, PeerAddress, ProvisionalSink, SipRequest, SipResponse,
-};
-use legate_sip::{Header, HeaderKind, Uri};
+use legate_filters_api::{FilterError, ListenerInfo, PeerAddress, SipRequest, SipResponse};
+use legate_sip::Uri;
 use tokio::sync::watch;
 use tower::Service;
 
 use legate_api::RouteTarget;
 
+use super::attempts::Attempts;
 use super::failover::{fail_over, Destination, Endpoints};
 use super::{Routing, NAME};
-use crate::core::{
-    creates_dialog, sender_warning, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState,
-    TooLarge,
-};
+use crate::core::{creates_dialog, Core, NextHop, RouteState};
 use crate::transport::ServerTrust;
 
 /// The proxy core, for the router to run client transactions on.
@@ -39,9 +35,6 @@ pub struct InDialogRoute {
     pub hop: NextHop,
     pub egress: Option<String>,
 }
-
-/// How long peers should wait before retrying when no endpoint is available.
-const RETRY_AFTER_SECONDS: &str = "30";
 
 #[derive(Clone)]
 pub struct Router {
@@ -68,81 +61,6 @@ impl Service<SipRequest> for Router {
     }
 }
 
-/// What one request needs while it is routed.
-pub(super) struct Attempts<'a> {
-    pub core: &'a Arc<Core>,
-    pub request: &'a SipRequest,
-    pub ingress: &'a ListenerInfo,
-    sink: Option<ProvisionalSink>,
-    cancel: Option<watch::Receiver<bool>>,
-}
-
-impl Attempts<'_> {
-    pub async fn attempt(
-        &self,
-        hop: &NextHop,
-        egress: Option<&ListenerRuntime>,
-        state: Option<&RouteState>,
-        trust: ServerTrust<'_>,
-    ) -> Result<ClientOutcome, TooLarge> {
-        let plan =
-            match self
-                .core
-                .prepare_forward(&self.request.message, self.ingress, egress, hop, state)
-            {
-                Ok(plan) => plan,
-                // No other endpoint would fare better: the request itself is too large.
-                Err(too_large) => return Err(too_large),
-            };
-        let flow = match self.core.flow_trusting(hop, egress, trust).await {
-            Ok(flow) => flow,
-            Err(error) => return Ok(ClientOutcome::Unreachable(error.to_string())),
-        };
-        let sink = self.sink.clone();
-        let on_provisional = move |response| {
-            if let Some(sink) = &sink {
-                sink.send(response);
-            }
-        };
-        Ok(self
-            .core
-            .client_transaction(
-                plan.message,
-                flow,
-                plan.branch,
-                &on_provisional,
-                self.cancel.clone(),
-            )
-            .await)
-    }
-
-    pub fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| *c.borrow())
-    }
-
-    /// The router's own answer; `warning` is its detail, which only internal senders see.
-    pub fn local(&self, code: u16, reason: &str, warning: &str) -> SipResponse {
-        let warning = sender_warning(self.ingress.side, code, warning);
-        SipResponse::local(self.request, NAME, code, reason, &warning)
-    }
-
-    /// 513: what the request would become on the way out is more than Legate accepts. Said to
-    /// any sender: it is about the request's own size, not about the inside.
-    pub fn too_large(&self, too_large: &TooLarge) -> SipResponse {
-        let warning = format!("request too large to forward: {too_large}");
-        SipResponse::local(self.request, NAME, 513, "Message Too Large", &warning)
-    }
-
-    pub fn unavailable(&self, warning: &str) -> SipResponse {
-        let mut response = self.local(503, "Service Unavailable", warning);
-        response
-            .message
-            .headers
-            .push(Header::new(HeaderKind::RetryAfter, RETRY_AFTER_SECONDS));
-        response
-    }
-}
-
 async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, FilterError> {
     let core = request
         .context
@@ -154,13 +72,7 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         .get::<ListenerInfo>()
         .cloned()
         .ok_or_else(|| FilterError::internal(NAME, "router ran without listener context"))?;
-    let attempts = Attempts {
-        core: &core,
-        request: &request,
-        ingress: &ingress,
-        sink: request.context.get::<ProvisionalSink>().cloned(),
-        cancel: request.context.get::<CancelSignal>().map(|c| c.0.clone()),
-    };
+    let attempts = Attempts::new(&core, &request, &ingress);
 
     if let Some(in_dialog) = request.context.get::<InDialogRoute>() {
         let listeners = core.listeners();
@@ -172,23 +84,14 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         let trust = ServerTrust::ByAddress;
         return Ok(
             match attempts.attempt(&in_dialog.hop, egress, None, trust).await {
-                Ok(ClientOutcome::Final(response)) => SipResponse::upstream(response),
-                Ok(ClientOutcome::Timeout) => {
-                    attempts.local(408, "Request Timeout", "next hop did not answer")
-                }
-                Ok(ClientOutcome::Unreachable(error)) => attempts.unavailable(&format!(
-                    "next hop {} unreachable: {error}",
-                    in_dialog.hop.addr
-                )),
-                Err(too_large) => attempts.too_large(&too_large),
+                Ok(answer) => SipResponse::upstream(answer),
+                Err(failure) => failure.answer(&attempts),
             },
         );
     }
 
-    let Some(uri) = request.message.request_uri() else {
-        return Err(FilterError::internal(NAME, "router got a response"));
-    };
-    let Ok(target) = Uri::parse(uri) else {
+    let view = request.view();
+    let Some(target) = &view.request_uri else {
         return Ok(attempts.local(416, "Unsupported URI Scheme", "request-uri not routable"));
     };
     let domain = target.host_lowercase();
@@ -198,12 +101,7 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
     let initiator = creates_dialog(&request.message).then(|| RouteState {
         ingress: ingress.name.to_string(),
         egress: String::new(),
-        initiator_tag: request
-            .message
-            .from_header()
-            .ok()
-            .and_then(|f| f.tag().map(str::to_string))
-            .unwrap_or_default(),
+        initiator_tag: view.from_tag().unwrap_or_default().to_string(),
         initiator_flow: request
             .context
             .get::<PeerAddress>()
@@ -213,7 +111,7 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
     let cluster = match matched.target {
         RouteTarget::Peer(peer) => {
             return Ok(
-                match routing.peers.destination(peer, &target, &attempts).await {
+                match routing.peers.destination(peer, target, &attempts).await {
                     Ok(destination) => fail_over(&attempts, destination, initiator).await,
                     Err(answer) => answer,
                 },
@@ -221,7 +119,7 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         }
         RouteTarget::Cluster(default) => {
             let chosen = match matched.by_attribute {
-                Some(by) => cluster_by_attribute(&routing, by, uri)
+                Some(by) => cluster_by_attribute(&routing, by, target)
                     .await
                     .unwrap_or_else(|| default.to_string()),
                 None => default.to_string(),
@@ -254,9 +152,8 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
 async fn cluster_by_attribute(
     routing: &Routing,
     by: &legate_api::AttributeRouting,
-    request_uri: &[u8],
+    uri: &Uri,
 ) -> Option<String> {
-    let uri = Uri::parse(request_uri).ok()?;
     let user = uri.user.as_deref()?.split(':').next()?.to_ascii_lowercase();
     let directory = routing.directories.get(&by.directory)?;
     let entry = match directory.lookup(&user, &uri.host_lowercase()).await {
