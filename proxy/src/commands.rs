@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
@@ -96,10 +96,10 @@ fn validate(file: &Path) -> ExitCode {
     // The audit log is built (its sinks made) but never opened: validating touches no spool.
     let result = legate_api::load_file(file).and_then(|loaded| {
         let audit = crate::audit::build(&loaded)?;
-        snapshot::Snapshot::build(loaded, 0, Arc::new(OnceLock::new()), audit.as_ref())
+        snapshot::Snapshot::build(loaded, 0, None, audit.as_ref())
     });
     let result = result.map_err(anyhow::Error::from).and_then(|snapshot| {
-        crate::bind::admin_token(&snapshot.loaded.config)?;
+        crate::lifecycle::bind::admin_token(&snapshot.loaded.config)?;
         Ok(snapshot)
     });
     match result {

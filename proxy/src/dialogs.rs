@@ -210,7 +210,6 @@ fn expires_of(message: &Message) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::OnceLock;
 
     use bytes::Bytes;
     use legate_sip::{parse_message, Limits};
@@ -219,7 +218,7 @@ mod tests {
 
     fn snapshot() -> Arc<Snapshot> {
         let loaded = legate_api::load_str(crate::cli::QUICKSTART, "quickstart").unwrap();
-        Arc::new(Snapshot::build(loaded, 7, Arc::new(OnceLock::new()), None).unwrap())
+        Arc::new(Snapshot::build(loaded, 7, None, None).unwrap())
     }
 
     fn message(start: &str, extra: &str) -> Message {

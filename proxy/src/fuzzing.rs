@@ -4,14 +4,14 @@
 //! input is handed to it as if a listener had read it. Not part of the API.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use legate_admin::Metrics;
 
-use crate::bind::bind_all;
 use crate::engine::{Engine, InboundHandler};
+use crate::lifecycle::bind::bind_all;
 use crate::snapshot::Snapshot;
 use crate::start::{start, Boot};
 use crate::transport::Inbound;
@@ -88,8 +88,11 @@ impl EngineHarness {
             Ok(loaded) => loaded,
             Err(error) => panic!("the fuzzing config is invalid: {error}"),
         };
-        let core_slot = Arc::new(OnceLock::new());
-        let snapshot = match Snapshot::build(loaded, 1, core_slot.clone(), None) {
+        let core = match crate::start::build_core(&loaded.config, Arc::new(Metrics::new())) {
+            Ok(core) => core,
+            Err(error) => panic!("the fuzzing core cannot be built: {error}"),
+        };
+        let snapshot = match Snapshot::build(loaded, 1, Some(&core), None) {
             Ok(snapshot) => Arc::new(snapshot),
             Err(error) => panic!("the fuzzing config does not build: {error}"),
         };
@@ -99,12 +102,9 @@ impl EngineHarness {
         };
         let (shutdown, watch) = tokio::sync::watch::channel(false);
         let boot = Boot {
+            core,
             snapshot,
             listeners: bound.listeners,
-            route_secret: bound.route_secret,
-            tls_client: bound.tls_client,
-            metrics: Arc::new(Metrics::new()),
-            core_slot,
         };
         let engine = runtime.block_on(async { start(boot, watch) });
         engine.set_ready();

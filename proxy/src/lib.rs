@@ -35,7 +35,6 @@
 
 mod audit;
 mod audit_cli;
-mod bind;
 mod cli;
 mod commands;
 mod control;
@@ -48,7 +47,7 @@ mod filter_table;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gateway;
-mod listening;
+mod lifecycle;
 mod router;
 mod server;
 mod snapshot;

@@ -17,18 +17,16 @@ use pingora_core::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch,
 use pingora_core::services::background::{background_service, BackgroundService};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::bind::{bind_all, Bound};
 use crate::control::{self, ConfigMetrics};
-use crate::core::Core;
 use crate::engine::Engine;
 use crate::filter_metrics::FilterApiMetrics;
+use crate::lifecycle::bind::{bind_all, Bound};
 use crate::snapshot::Snapshot;
 use crate::start;
 
 /// Runs Legate on `loaded` (as snapshot `version`) until a signal stops it; with `control`, new
 /// snapshots are taken from the control plane while it runs.
 pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings>) -> Result<()> {
-    let core_slot: Arc<OnceLock<Arc<Core>>> = Arc::new(OnceLock::new());
     let grace = loaded.config.proxy.shutdown_grace;
     let audit = crate::audit::build(&loaded).map_err(anyhow::Error::new)?;
     if let Some(log) = &audit {
@@ -36,10 +34,11 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
         log.recover()
             .map_err(|error| anyhow::anyhow!("audit.spool_dir: {error}"))?;
     }
-    let snapshot = Snapshot::build(loaded, version, core_slot.clone(), audit.as_ref())
+    let metrics = Arc::new(Metrics::new());
+    let core = start::build_core(&loaded.config, metrics.clone())?;
+    let snapshot = Snapshot::build(loaded, version, Some(&core), audit.as_ref())
         .map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config)?;
-    let metrics = Arc::new(Metrics::new());
     let filter_api_metrics = FilterApiMetrics(crate::snapshot::filter_metrics().clone());
     metrics.registry().register(Box::new(filter_api_metrics))?;
     if let Some(log) = &audit {
@@ -48,6 +47,8 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
     }
     let config_metrics = ConfigMetrics::new(metrics.registry())?;
     config_metrics.set_version(version);
+    // The engine is built inside the runtime; the admin API and the signal handler, set up
+    // before it, find it here once it runs.
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
     let threads = snapshot
@@ -73,23 +74,17 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
         listeners,
         admin,
         admin_token,
-        route_secret,
-        tls_client,
     } = bound;
     let sip = SipService {
         boot: std::sync::Mutex::new(Some(start::Boot {
+            core,
             snapshot: Arc::new(snapshot),
             listeners,
-            route_secret,
-            tls_client,
-            metrics: metrics.clone(),
-            core_slot: core_slot.clone(),
         })),
         engine_slot: engine_slot.clone(),
         audit: audit.clone(),
         control: std::sync::Mutex::new(control.map(|settings| ControlTask {
             settings,
-            core_slot,
             metrics: config_metrics,
             version,
         })),
@@ -129,7 +124,6 @@ struct SipService {
 /// What the control plane client needs once the engine runs.
 struct ControlTask {
     settings: control::Settings,
-    core_slot: Arc<OnceLock<Arc<Core>>>,
     metrics: ConfigMetrics,
     version: u64,
 }
@@ -153,7 +147,6 @@ impl BackgroundService for SipService {
         if let Some(task) = control {
             let applier = control::Applier {
                 engine: engine.clone(),
-                core_slot: task.core_slot,
                 audit: self.audit.clone(),
                 state_dir: task.settings.state_dir.clone(),
                 metrics: task.metrics,

@@ -47,14 +47,14 @@ pub fn filter_metrics() -> &'static Metrics {
 }
 
 impl Snapshot {
-    /// Builds and validates everything a snapshot needs. `core` is filled in once the proxy runs
-    /// (health checks need it); `legate validate` builds with an empty one. `audit` is the
-    /// process's one audit log (built from the `audit` section at start), shared by every
-    /// snapshot.
+    /// Builds and validates everything a snapshot needs. `core` is the running proxy's, which
+    /// the clusters' health checks run on; a snapshot built only to be checked (`legate
+    /// validate`, a pushed config before it is accepted) has none. `audit` is the process's one
+    /// audit log (built from the `audit` section at start), shared by every snapshot.
     pub fn build(
         loaded: LoadedConfig,
         version: u64,
-        core: Arc<OnceLock<Arc<Core>>>,
+        core: Option<&Arc<Core>>,
         audit: Option<&AuditLog>,
     ) -> Result<Snapshot, ConfigError> {
         check_proxy_rules(&loaded)?;

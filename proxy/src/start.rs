@@ -1,34 +1,30 @@
-//! Bringing the engine up inside the runtime: sockets handed to tokio, the core and engine
-//! built, every listener, health check and sweeper task spawned.
+//! Bringing the proxy up: the core built from the configuration first, then, inside the
+//! runtime, the sockets handed to tokio, the engine built, and every listener, health check and
+//! sweeper task spawned.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use legate_admin::Metrics;
+use legate_api::Config;
 use legate_sip::Limits;
 use pingora_core::server::ShutdownWatch;
 
-use crate::bind::BoundListener;
 use crate::core::{Core, Listeners, Timers};
 use crate::engine::{Engine, InboundHandler};
-use crate::listening::{self, Opened, CONNECTION_IDLE_TIMEOUT};
+use crate::lifecycle::bind::BoundListener;
+use crate::lifecycle::serve::{self, Opened, CONNECTION_IDLE_TIMEOUT};
 use crate::snapshot::Snapshot;
 use crate::sources::{Sources, BYTE_COUNT_HALF_LIFE};
-use crate::transport::{Connections, Inbound, StreamOptions, Transport};
+use crate::transport::{Connections, Inbound, StreamOptions, TlsClients, Transport};
 /// How often expired dialogs are dropped.
 const DIALOG_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
-pub struct Boot {
-    pub snapshot: Arc<Snapshot>,
-    pub listeners: Vec<BoundListener>,
-    pub route_secret: Vec<u8>,
-    pub tls_client: crate::transport::TlsClients,
-    pub metrics: Arc<Metrics>,
-    pub core_slot: Arc<OnceLock<Arc<Core>>>,
-}
-
-pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
-    let config = &boot.snapshot.loaded.config;
+/// The proxy core, built from the configuration before any snapshot (the snapshots' health
+/// checks run on it) and before the runtime: its listeners are added once their sockets are
+/// handed to the runtime ([`start`]).
+pub fn build_core(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Arc<Core>> {
     let limits = Limits {
         max_message_bytes: config.proxy.limits.max_message_bytes,
         max_headers: config.proxy.limits.max_headers,
@@ -39,7 +35,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         t2: config.proxy.timers.t2,
         t4: config.proxy.timers.t4,
     };
-    let edge = Sources::new(&config.proxy.edge, boot.metrics.registry());
+    let edge = Sources::new(&config.proxy.edge, metrics.registry());
     let outbound = StreamOptions {
         transport: Transport::Tcp,
         limits,
@@ -49,38 +45,54 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
         edge: edge.clone(),
         guarded: false,
     };
-    let connections = Arc::new(Connections::new(outbound, boot.tls_client));
-
-    let opened: Vec<Opened> = boot
-        .listeners
-        .into_iter()
-        .filter_map(|bound| listening::open(bound, limits, &edge))
-        .collect();
-    let runtimes = opened.iter().map(|o| o.runtime.clone()).collect();
-
-    let core = Arc::new(Core::new(
-        Listeners::new(runtimes),
-        connections.clone(),
+    let tls_clients = TlsClients::new(config).context(
+        "outbound tls (cluster tls_ca, peer trust_bundle or certificates) cannot be set up",
+    )?;
+    let connections = Arc::new(Connections::new(outbound, tls_clients));
+    Ok(Arc::new(Core::new(
+        Listeners::new(Vec::new()),
+        connections,
         timers,
         limits,
-        boot.metrics,
-        boot.route_secret,
-        edge.clone(),
-    ));
-    let _ = boot.core_slot.set(core.clone());
+        metrics,
+        crate::lifecycle::bind::route_secret(config)?,
+        edge,
+    )))
+}
+
+/// What [`start`] brings up: the core, the first snapshot and the bound listeners.
+pub struct Boot {
+    pub core: Arc<Core>,
+    pub snapshot: Arc<Snapshot>,
+    pub listeners: Vec<BoundListener>,
+}
+
+pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
+    let Boot {
+        core,
+        snapshot,
+        listeners,
+    } = boot;
+    let edge = core.sources.clone();
+    let opened: Vec<Opened> = listeners
+        .into_iter()
+        .filter_map(|bound| serve::open(bound, core.limits, &edge))
+        .collect();
+    let runtimes: Vec<_> = opened.iter().map(|o| o.runtime.clone()).collect();
+    core.update_listeners(|_| Listeners::new(runtimes.clone()));
     tokio::spawn(core.clone().reap_expired_transactions());
     let engine = Arc::new(Engine::new(
-        core,
-        boot.snapshot.clone(),
-        config.proxy.dialog_idle_timeout,
+        core.clone(),
+        snapshot.clone(),
+        snapshot.loaded.config.proxy.dialog_idle_timeout,
     ));
     let inbound: Arc<dyn Inbound> = Arc::new(InboundHandler(engine.clone()));
-    connections.set_inbound(inbound.clone());
+    core.connections.set_inbound(inbound.clone());
 
     for listener in opened {
-        listener.serve(&connections, &inbound, &shutdown);
+        listener.serve(&core.connections, &inbound, &shutdown);
     }
-    spawn_health_checks(&boot.snapshot, &shutdown);
+    spawn_health_checks(&snapshot, &shutdown);
     let sweeper = engine.clone();
     tokio::spawn(async move {
         loop {

@@ -4,21 +4,20 @@
 //! the snapshot they hold.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use legate_api::push::SnapshotPush;
 use legate_audit::AuditLog;
 use pingora_core::server::ShutdownWatch;
 
-use super::{listener_changes, live_rules, state_file, tls_rotation, ConfigMetrics};
-use crate::core::Core;
+use super::{live_rules, state_file, ConfigMetrics};
 use crate::engine::Engine;
+use crate::lifecycle::{change, tls_rotation};
 use crate::snapshot::{hash_of, Snapshot};
 use crate::transport::TlsClients;
 
 pub struct Applier {
     pub engine: Arc<Engine>,
-    pub core_slot: Arc<OnceLock<Arc<Core>>>,
     pub audit: Option<AuditLog>,
     pub state_dir: PathBuf,
     pub metrics: ConfigMetrics,
@@ -46,14 +45,14 @@ impl Applier {
             )
         })?;
         // Last, so a refusal above leaves no socket bound.
-        let listeners = listener_changes::prepare(&running.loaded.config, &loaded)
-            .map_err(|error| error.to_string())?;
+        let listeners =
+            change::prepare(&running.loaded.config, &loaded).map_err(|error| error.to_string())?;
         let drain = running.loaded.config.proxy.shutdown_grace;
         drop(running);
 
-        let (version, core, audit) = (push.version, self.core_slot.clone(), self.audit.clone());
+        let (version, core, audit) = (push.version, self.engine.core.clone(), self.audit.clone());
         let built = tokio::task::spawn_blocking(move || {
-            Snapshot::build(loaded, version, core, audit.as_ref())
+            Snapshot::build(loaded, version, Some(&core), audit.as_ref())
         })
         .await
         .map_err(|error| format!("building the snapshot failed: {error}"))?

@@ -3,7 +3,6 @@
 //! snapshot the control plane sends (waited for).
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
 
 use anyhow::Result;
 use legate_api::push::SnapshotPush;
@@ -93,12 +92,6 @@ fn check(push: &SnapshotPush) -> Result<LoadedConfig, String> {
     let loaded = legate_api::load_str(&push.yaml, &push.origin).map_err(|e| e.to_string())?;
     let audit = crate::audit::build(&loaded).map_err(|e| e.to_string())?;
     let probe = loaded.clone();
-    Snapshot::build(
-        probe,
-        push.version,
-        Arc::new(OnceLock::new()),
-        audit.as_ref(),
-    )
-    .map_err(|e| e.to_string())?;
+    Snapshot::build(probe, push.version, None, audit.as_ref()).map_err(|e| e.to_string())?;
     Ok(loaded)
 }

@@ -9,7 +9,7 @@ pub fn check(running: &Config, next: &LoadedConfig) -> Result<(), ConfigError> {
     let refuse = |field: &str, message: &str| Err(next.source.error(field, message));
     let new = &next.config;
 
-    // A listener on a new address or transport is rebound (see `listener_changes`); one that
+    // A listener on a new address or transport is rebound (see `lifecycle::change`); one that
     // keeps its socket can only change what is read per request.
     for (index, listener) in new.listeners.iter().enumerate() {
         let Some(old) = running.listeners.iter().find(|l| l.name == listener.name) else {

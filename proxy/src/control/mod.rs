@@ -9,12 +9,10 @@
 mod apply;
 mod boot;
 mod client;
-mod listener_changes;
 mod live_rules;
 mod metrics;
 pub mod poll_loop;
 mod state_file;
-mod tls_rotation;
 
 pub use apply::Applier;
 pub use boot::boot_config;

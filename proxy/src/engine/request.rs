@@ -4,19 +4,21 @@
 use std::sync::Arc;
 
 use legate_filters_api::{
-    call, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo, PeerAddress,
-    ProvisionalSink, RequestView, SipRequest,
+    call, BoxSipService, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo,
+    PeerAddress, ProvisionalSink, RequestView, SipRequest,
 };
 use legate_sip::{Header, HeaderKind, Message, Method, NameAddr, Via};
 
 use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
 use super::Engine;
+use crate::core::ListenerRuntime;
 use crate::core::{
     creates_dialog, error_response, local_answer, with_to_tag, ServerKey, ServerTxn, ServerTxnStart,
 };
 use crate::dialogs::{ended_by, DialogId, DialogKind};
-use crate::router::{CancelSignal, CoreHandle};
+use crate::router::{CancelSignal, CoreHandle, InDialogRoute};
+use crate::snapshot::Snapshot;
 use crate::transport::Flow;
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, PUBLISH";
@@ -62,104 +64,49 @@ impl Engine {
         }
     }
 
+    /// A new request, in phases: admitted (or answered at the door), given the chain of its
+    /// snapshot and its context, run through the chain, its dialog noted, and answered.
     async fn handle_request(
         self: Arc<Self>,
         txn: Arc<ServerTxn>,
-        mut request: Message,
+        request: Message,
         flow: Flow,
         top_via: Option<Via>,
     ) {
         let Some(listener) = self.core.listeners().of_flow(&flow).cloned() else {
             return;
         };
-        let listener_name = listener.info.name.clone();
-        let method = request.method().cloned().unwrap_or(Method::Options);
-        self.core
-            .metrics
-            .request_received(&listener_name, method.as_str());
-
-        if method == Method::Invite {
-            let trying = Message::response_to(&request, 100, "Trying");
-            self.core.respond_provisional(&txn, &listener_name, trying);
-        }
-        if method == Method::Cancel {
-            let (code, reason) = if self.core.cancel_invite(&txn.key) {
-                (200, "OK")
-            } else {
-                (481, "Call/Transaction Does Not Exist")
-            };
-            return self
-                .answer(
-                    &txn,
-                    &listener_name,
-                    local_answer(&request, code, reason, None),
-                )
-                .await;
-        }
-        if let Err(refusal) = checks::check(&request, &self.core.listeners(), listener.info.side) {
-            return self.refuse(&txn, &listener_name, &request, refusal).await;
-        }
-        let edge = self.edge(&listener.info);
-        // The addressing is read here once; the filters and the router read it from the view.
-        let from = request.from_header().ok();
-        let from_tag = from.as_ref().and_then(NameAddr::tag);
-        let preprocessed =
-            match route_set::preprocess(&self.core, &mut request, from_tag, edge).await {
-                Ok(preprocessed) => preprocessed,
-                Err(refusal) => return self.refuse(&txn, &listener_name, &request, refusal).await,
-            };
-        let view = RequestView {
-            request_uri: preprocessed.request_uri,
-            from,
-            to: request.to_header().ok(),
-            top_via,
+        let admitted = match self.admit(&txn, &listener, request, top_via).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return self.answer(&txn, &listener.info.name, answer).await,
         };
-        let in_dialog_route = match preprocessed.decision {
-            RouteDecision::ToSelf => {
-                return self.answer_to_self(&txn, &listener_name, &request).await
-            }
-            RouteDecision::InDialog(route) => Some(route),
-            RouteDecision::ByDomain => None,
-        };
-        let in_dialog = in_dialog_route.is_some();
-        let closing = if self.is_draining() {
-            Some("shutting down")
-        } else if !listener.is_serving() {
-            Some("listener removed")
-        } else {
-            None
-        };
-        if let (Some(why), false) = (closing, in_dialog) {
-            let mut response = local_answer(&request, 503, "Service Unavailable", Some(why));
-            response
-                .headers
-                .push(Header::new(HeaderKind::RetryAfter, "5"));
-            return self.answer(&txn, &listener_name, response).await;
-        }
-
-        let known = if in_dialog {
-            self.dialogs.lookup(&request)
+        let known = if admitted.in_dialog_route.is_some() {
+            self.dialogs.lookup(&admitted.request)
         } else {
             None
         };
         let known_locally = known.is_some();
         let snapshot = known.unwrap_or_else(|| self.snapshot());
-        let Some(chain) = snapshot.chain(&listener_name) else {
+        let Some(chain) = snapshot.chain(&listener.info.name) else {
             let response = local_answer(
-                &request,
+                &admitted.request,
                 500,
                 "Server Internal Error",
                 Some("listener has no filter chain"),
             );
-            return self.answer(&txn, &listener_name, response).await;
+            return self.answer(&txn, &listener.info.name, response).await;
         };
-
-        let mut context = Context::new();
-        context.insert(listener.info.clone());
-        context.insert(PeerAddress(flow.remote));
-        if let Some(identity) = flow.peer_identity() {
-            context.insert((*identity).clone());
-        }
+        let Admitted {
+            request,
+            view,
+            in_dialog_route,
+        } = admitted;
+        let in_dialog = in_dialog_route.is_some();
+        let starts_dialog = !in_dialog && creates_dialog(&request);
+        // The chain takes the request; the engine keeps a copy (its header values are shared,
+        // not copied) to answer it should the chain fail, and to find its dialog.
+        let sent = request.clone();
+        let mut context = self.context(&txn, &listener, &flow, &snapshot);
         if let Some(id) = DialogId::of_view(request.call_id(), &view) {
             context.insert(DialogInfo {
                 id: id.as_str().into(),
@@ -168,36 +115,134 @@ impl Engine {
             });
         }
         context.insert(view);
-        context.insert(ConfigVersion(snapshot.version));
-        context.insert(CoreHandle(self.core.clone()));
-        context.insert(CancelSignal(txn.cancelled()));
         if let Some(route) = in_dialog_route {
             context.insert(route);
         }
+        let (response, holds) = self
+            .run_chain(
+                chain,
+                SipRequest {
+                    message: request,
+                    context,
+                },
+                &listener,
+                &sent,
+            )
+            .await;
+        self.note_dialog(&sent, starts_dialog, &response, &snapshot, holds);
+        self.answer(&txn, &listener.info.name, response).await;
+    }
+
+    /// What happens at the door: the request is counted, an INVITE gets 100 Trying, a CANCEL
+    /// is answered, the proxy's checks and route pre-processing run, and the addressing is
+    /// read. `Err` is the answer for a request that goes no further.
+    async fn admit(
+        &self,
+        txn: &Arc<ServerTxn>,
+        listener: &ListenerRuntime,
+        mut request: Message,
+        top_via: Option<Via>,
+    ) -> Result<Admitted, Message> {
+        let listener_name = &listener.info.name;
+        let method = request.method().cloned().unwrap_or(Method::Options);
+        self.core
+            .metrics
+            .request_received(listener_name, method.as_str());
+        if method == Method::Invite {
+            let trying = Message::response_to(&request, 100, "Trying");
+            self.core.respond_provisional(txn, listener_name, trying);
+        }
+        if method == Method::Cancel {
+            let (code, reason) = if self.core.cancel_invite(&txn.key) {
+                (200, "OK")
+            } else {
+                (481, "Call/Transaction Does Not Exist")
+            };
+            return Err(local_answer(&request, code, reason, None));
+        }
+        if let Err(refusal) = checks::check(&request, &self.core.listeners(), listener.info.side) {
+            return Err(self.refusal(listener_name, &request, refusal));
+        }
+        let edge = self.edge(&listener.info);
+        // The addressing is read here once; the filters and the router read it from the view.
+        let from = request.from_header().ok();
+        let from_tag = from.as_ref().and_then(NameAddr::tag);
+        let preprocessed = route_set::preprocess(&self.core, &mut request, from_tag, edge)
+            .await
+            .map_err(|refusal| self.refusal(listener_name, &request, refusal))?;
+        let view = RequestView {
+            request_uri: preprocessed.request_uri,
+            from,
+            to: request.to_header().ok(),
+            top_via,
+        };
+        let in_dialog_route = match preprocessed.decision {
+            RouteDecision::ToSelf => return Err(answer_to_self(&request)),
+            RouteDecision::InDialog(route) => Some(route),
+            RouteDecision::ByDomain => None,
+        };
+        let closing = if self.is_draining() {
+            Some("shutting down")
+        } else if !listener.is_serving() {
+            Some("listener removed")
+        } else {
+            None
+        };
+        if let (Some(why), None) = (closing, &in_dialog_route) {
+            let mut response = local_answer(&request, 503, "Service Unavailable", Some(why));
+            response
+                .headers
+                .push(Header::new(HeaderKind::RetryAfter, "5"));
+            return Err(response);
+        }
+        Ok(Admitted {
+            request,
+            view,
+            in_dialog_route,
+        })
+    }
+
+    /// The context the chain runs the request with: where it came from, under which snapshot,
+    /// and the proxy's hooks (the core for the router, cancellation, provisional answers).
+    fn context(
+        &self,
+        txn: &Arc<ServerTxn>,
+        listener: &ListenerRuntime,
+        flow: &Flow,
+        snapshot: &Snapshot,
+    ) -> Context {
+        let mut context = Context::new();
+        context.insert(listener.info.clone());
+        context.insert(PeerAddress(flow.remote));
+        if let Some(identity) = flow.peer_identity() {
+            context.insert((*identity).clone());
+        }
+        context.insert(ConfigVersion(snapshot.version));
+        context.insert(CoreHandle(self.core.clone()));
+        context.insert(CancelSignal(txn.cancelled()));
         let (core, sink_txn, sink_listener) =
-            (self.core.clone(), txn.clone(), listener_name.clone());
+            (self.core.clone(), txn.clone(), listener.info.name.clone());
         context.insert(ProvisionalSink::new(move |response| {
             core.respond_provisional(&sink_txn, &sink_listener, response)
         }));
+        context
+    }
 
-        let starts_dialog = !in_dialog
-            && creates_dialog(&request)
-            && matches!(method, Method::Invite | Method::Subscribe);
-        let original = request.clone();
-        let (response, holds) = match call(
-            chain,
-            SipRequest {
-                message: request,
-                context,
-            },
-        )
-        .await
-        {
+    /// Runs the chain; its answer (a filter's carries a To tag) and the holds a new dialog
+    /// keeps. A chain that fails is answered from `sent`.
+    async fn run_chain(
+        &self,
+        chain: &BoxSipService,
+        request: SipRequest,
+        listener: &ListenerRuntime,
+        sent: &Message,
+    ) -> (Message, DialogHolds) {
+        match call(chain, request).await {
             Ok(mut response) => {
                 if let Some(refusal) = &response.refusal {
                     self.core
                         .metrics
-                        .request_refused(&listener_name, refusal.filter);
+                        .request_refused(&listener.info.name, refusal.filter);
                 }
                 let holds = response.context.remove::<DialogHolds>();
                 let mut message = response.message;
@@ -207,32 +252,43 @@ impl Engine {
                 (message, holds.unwrap_or_default())
             }
             Err(error) => (
-                error_response(&original, &error, listener.info.side),
+                error_response(sent, &error, listener.info.side),
                 DialogHolds::default(),
             ),
-        };
-        let status = response.status().unwrap_or(500);
-        if starts_dialog && (200..300).contains(&status) {
-            let kind = if method == Method::Invite {
-                DialogKind::Invite
-            } else {
-                DialogKind::Subscribe
-            };
-            self.dialogs
-                .established(kind, &response, snapshot.clone(), holds);
-        } else {
-            // No dialog will keep them (a partner's slot is given back before the answer goes
-            // out).
-            drop(holds);
-            if ended_by(&original, status) {
-                let how = DialogEnd::Request {
-                    method: method.as_str().to_string(),
-                    status,
-                };
-                self.dialogs.end(&original, &how);
-            }
         }
-        self.answer(&txn, &listener_name, response).await;
+    }
+
+    /// A 2xx to a dialog-creating INVITE or SUBSCRIBE enters the dialog table (with the holds
+    /// filters attached); an answer that ends a dialog takes it out.
+    fn note_dialog(
+        &self,
+        sent: &Message,
+        starts_dialog: bool,
+        response: &Message,
+        snapshot: &Arc<Snapshot>,
+        holds: DialogHolds,
+    ) {
+        let status = response.status().unwrap_or(500);
+        let kind = match sent.method() {
+            Some(Method::Invite) => Some(DialogKind::Invite),
+            Some(Method::Subscribe) => Some(DialogKind::Subscribe),
+            _ => None,
+        };
+        if let (true, Some(kind), true) = (starts_dialog, kind, (200..300).contains(&status)) {
+            self.dialogs
+                .established(kind, response, snapshot.clone(), holds);
+            return;
+        }
+        // No dialog will keep them (a partner's slot is given back before the answer goes out).
+        drop(holds);
+        if ended_by(sent, status) {
+            let method = sent.method().map_or("", |m| m.as_str());
+            let how = DialogEnd::Request {
+                method: method.to_string(),
+                status,
+            };
+            self.dialogs.end(sent, &how);
+        }
     }
 
     /// The edge rules for a request that arrived on `listener`, from the current snapshot.
@@ -247,13 +303,8 @@ impl Engine {
         self.core.respond(txn, listener, response).await;
     }
 
-    async fn refuse(
-        &self,
-        txn: &Arc<ServerTxn>,
-        listener: &str,
-        request: &Message,
-        refusal: Refusal,
-    ) {
+    /// The answer to a request the proxy itself refuses, counted by reason.
+    fn refusal(&self, listener: &str, request: &Message, refusal: Refusal) -> Message {
         self.core.metrics.message_rejected(listener, refusal.reason);
         let mut response = local_answer(
             request,
@@ -264,25 +315,7 @@ impl Engine {
         if let Some((kind, value)) = refusal.header {
             response.headers.push(Header::new(kind, value));
         }
-        self.answer(txn, listener, response).await;
-    }
-
-    /// Requests addressed to Legate itself: OPTIONS is answered (peers use it as a keep-alive),
-    /// anything else has nothing to reach.
-    async fn answer_to_self(&self, txn: &Arc<ServerTxn>, listener: &str, request: &Message) {
-        let response = if request.method() == Some(&Method::Options) {
-            let mut response = local_answer(request, 200, "OK", None);
-            response.headers.push(Header::new(HeaderKind::Allow, ALLOW));
-            response
-        } else {
-            local_answer(
-                request,
-                404,
-                "Not Found",
-                Some("request addressed to the proxy itself"),
-            )
-        };
-        self.answer(txn, listener, response).await;
+        response
     }
 
     /// The ACK for a 2xx is its own end-to-end transaction: route it like any in-dialog request,
@@ -342,4 +375,29 @@ fn mark_received(request: &mut Message, flow: &Flow) -> Option<Via> {
         .headers
         .replace_first_value(HeaderKind::Via, via.to_string());
     Some(via)
+}
+
+/// Requests addressed to Legate itself: OPTIONS is answered (peers use it as a keep-alive),
+/// anything else has nothing to reach.
+fn answer_to_self(request: &Message) -> Message {
+    if request.method() == Some(&Method::Options) {
+        let mut response = local_answer(request, 200, "OK", None);
+        response.headers.push(Header::new(HeaderKind::Allow, ALLOW));
+        response
+    } else {
+        local_answer(
+            request,
+            404,
+            "Not Found",
+            Some("request addressed to the proxy itself"),
+        )
+    }
+}
+
+/// A request through the proxy's checks, its addressing read.
+struct Admitted {
+    request: Message,
+    view: RequestView,
+    /// Set for a request that Legate's own route state sends straight to its next hop.
+    in_dialog_route: Option<InDialogRoute>,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use legate_api::{ClusterConfig, HealthCheckConfig, LoadBalancing, Transport};
 use pingora_load_balancing::selection::{Consistent, RoundRobin};
@@ -29,7 +29,7 @@ pub struct Cluster {
 const MAX_SELECT_ITERATIONS: usize = 256;
 
 impl Cluster {
-    pub fn new(config: &ClusterConfig, core: Arc<OnceLock<Arc<Core>>>) -> Cluster {
+    pub fn new(config: &ClusterConfig, core: Option<&Arc<Core>>) -> Cluster {
         let backends: BTreeSet<Backend> = config
             .endpoints
             .iter()
@@ -46,7 +46,7 @@ impl Cluster {
                 config.transport,
                 config.tls_server_name.clone(),
                 *health,
-                core,
+                core.cloned(),
             )));
         }
         let balancer = match config.load_balancing {
@@ -114,10 +114,10 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    pub fn new(configs: &[ClusterConfig], core: Arc<OnceLock<Arc<Core>>>) -> Clusters {
+    pub fn new(configs: &[ClusterConfig], core: Option<&Arc<Core>>) -> Clusters {
         let by_name = configs
             .iter()
-            .map(|c| (c.name.clone(), Arc::new(Cluster::new(c, core.clone()))))
+            .map(|c| (c.name.clone(), Arc::new(Cluster::new(c, core))))
             .collect();
         Clusters { by_name }
     }
@@ -140,7 +140,7 @@ mod tests {
             "{{ name: c, transport: udp, load_balancing: {balancing}, endpoints: [127.0.0.1:5001, 127.0.0.1:5002, 127.0.0.1:5003] }}"
         ))
         .unwrap();
-        Cluster::new(&config, Arc::new(OnceLock::new()))
+        Cluster::new(&config, None)
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Active health checks: a SIP OPTIONS request to each endpoint (the usual SIP keep-alive ping).
 //! Any final answer below 500 means the endpoint is alive; 5xx or silence means it is not.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -18,7 +18,8 @@ pub struct SipOptionsCheck {
     transport: Transport,
     server_name: Option<String>,
     config: HealthCheckConfig,
-    core: Arc<OnceLock<Arc<Core>>>,
+    /// `None` in a snapshot built only to be checked, whose health checks never run.
+    core: Option<Arc<Core>>,
 }
 
 impl SipOptionsCheck {
@@ -27,7 +28,7 @@ impl SipOptionsCheck {
         transport: Transport,
         server_name: Option<String>,
         config: HealthCheckConfig,
-        core: Arc<OnceLock<Arc<Core>>>,
+        core: Option<Arc<Core>>,
     ) -> SipOptionsCheck {
         SipOptionsCheck {
             cluster,
@@ -46,11 +47,9 @@ impl SipOptionsCheck {
 #[async_trait]
 impl HealthCheck for SipOptionsCheck {
     async fn check(&self, target: &Backend) -> Result<()> {
-        let core = self
-            .core
-            .get()
-            .cloned()
-            .ok_or_else(|| Self::failed("proxy core not running".into()))?;
+        let core = self.core.as_ref().ok_or_else(|| {
+            Self::failed("a snapshot that is only checked has no proxy core".into())
+        })?;
         let addr = target
             .addr
             .as_inet()
@@ -115,7 +114,7 @@ impl HealthCheck for SipOptionsCheck {
     async fn health_status_change(&self, target: &Backend, healthy: bool) {
         let endpoint = target.addr.to_string();
         tracing::info!(cluster = %self.cluster, %endpoint, healthy, "endpoint health changed");
-        if let Some(core) = self.core.get() {
+        if let Some(core) = &self.core {
             core.metrics
                 .endpoint_health(&self.cluster, &endpoint, healthy);
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use legate_sip::Limits;
 use pingora_core::server::ShutdownWatch;
 
-use crate::bind::{BoundListener, BoundSocket};
+use super::bind::{BoundListener, BoundSocket};
 use crate::core::{Core, ListenerRuntime, Listeners};
 use crate::sources::Sources;
 use crate::transport::{

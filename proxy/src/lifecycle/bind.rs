@@ -1,5 +1,5 @@
 //! Everything fallible about starting, done before the server runs: binding every listener and
-//! the admin address, loading TLS material and the Record-Route secret. A failure here names the
+//! the admin address, loading TLS material and reading the Record-Route secret. A failure here names the
 //! listener and address, and Legate exits non-zero without serving anything.
 
 use std::net::{TcpListener, UdpSocket};
@@ -24,21 +24,11 @@ pub struct Bound {
     pub listeners: Vec<BoundListener>,
     pub admin: TcpListener,
     pub admin_token: Option<String>,
-    pub route_secret: Vec<u8>,
-    pub tls_client: crate::transport::TlsClients,
 }
 
-pub fn bind_all(config: &Config) -> Result<Bound> {
-    let listeners = config
-        .listeners
-        .iter()
-        .map(bind_listener)
-        .collect::<Result<Vec<_>>>()?;
-    let admin = TcpListener::bind(config.admin.address)
-        .with_context(|| format!("admin API cannot bind {}", config.admin.address))?;
-    admin.set_nonblocking(true)?;
-    let admin_token = admin_token(config)?;
-    let route_secret = match &config.proxy.record_route_secret {
+/// The Record-Route secret, read from its file or value; a random one when none is set.
+pub fn route_secret(config: &Config) -> Result<Vec<u8>> {
+    Ok(match &config.proxy.record_route_secret {
         Some(secret) => secret
             .read()
             .context("proxy.record_route_secret cannot be read")?,
@@ -51,16 +41,23 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
             rand::Rng::fill(&mut rand::thread_rng(), key.as_mut_slice());
             key
         }
-    };
-    let tls_client = crate::transport::TlsClients::new(config).context(
-        "outbound tls (cluster tls_ca, peer trust_bundle or certificates) cannot be set up",
-    )?;
+    })
+}
+
+pub fn bind_all(config: &Config) -> Result<Bound> {
+    let listeners = config
+        .listeners
+        .iter()
+        .map(bind_listener)
+        .collect::<Result<Vec<_>>>()?;
+    let admin = TcpListener::bind(config.admin.address)
+        .with_context(|| format!("admin API cannot bind {}", config.admin.address))?;
+    admin.set_nonblocking(true)?;
+    let admin_token = admin_token(config)?;
     Ok(Bound {
-        tls_client,
         listeners,
         admin,
         admin_token,
-        route_secret,
     })
 }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use legate_api::{Config, ConfigError, ListenerConfig, LoadedConfig};
 use pingora_core::server::ShutdownWatch;
 
-use crate::bind::{bind_listener, BoundListener};
+use super::bind::{bind_listener, BoundListener};
+use super::serve;
 use crate::core::{Core, Listeners};
-use crate::listening;
 
 /// What a snapshot changes about the listeners, its new sockets already bound.
 pub struct ListenerChanges {
@@ -71,7 +71,7 @@ impl ListenerChanges {
         let opened: Vec<_> = self
             .added
             .into_iter()
-            .filter_map(|bound| listening::open(bound, core.limits, &core.sources))
+            .filter_map(|bound| serve::open(bound, core.limits, &core.sources))
             .collect();
         if !opened.is_empty() {
             core.update_listeners(|current| {
@@ -86,7 +86,7 @@ impl ListenerChanges {
             }
         }
         for listener in retiring {
-            listening::retire(core, listener, drain);
+            serve::retire(core, listener, drain);
         }
     }
 }
