@@ -52,5 +52,5 @@ pub use parse::{parse_head, parse_message};
 pub use random::{generate_branch, generate_tag, BRANCH_MAGIC_COOKIE};
 pub use start_line::{RequestLine, StartLine, StatusLine};
 pub use uri::Uri;
-pub use validate::{control_character_in, validate_request, validate_response, Escapes};
+pub use validate::{control_character_in, validate_request, validate_response, Escapes, Validated};
 pub use via::Via;

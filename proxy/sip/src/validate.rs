@@ -15,11 +15,22 @@ use crate::start_line::{is_sip_2_0, StartLine};
 use crate::uri::Uri;
 use crate::via::Via;
 
+/// What validation parsed on its way, for the caller to use instead of parsing it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    /// A request's Request-URI; `None` for a response.
+    pub request_uri: Option<Uri>,
+    pub from: NameAddr,
+    pub to: NameAddr,
+    /// The first element of the first Via header.
+    pub top_via: Via,
+}
+
 /// Validates a request: version SIP/2.0 (else 505), a Request-URI that parses with a sip,
 /// sips or tel scheme (else 416), the mandatory headers exactly once (at least one Via), every
 /// Via, From, To, Contact, Route and Record-Route value well-formed, a CSeq whose method is
 /// the request's and whose number fits, and a Max-Forwards of at most 255.
-pub fn validate_request(message: &Message) -> Result<(), ParseError> {
+pub fn validate_request(message: &Message) -> Result<Validated, ParseError> {
     let StartLine::Request(line) = &message.start else {
         return Err(ParseError::NotARequest);
     };
@@ -30,7 +41,7 @@ pub fn validate_request(message: &Message) -> Result<(), ParseError> {
     if !uri.is_supported_scheme() {
         return Err(ParseError::UnsupportedUriScheme { scheme: uri.scheme });
     }
-    check_common(message)?;
+    let mut validated = check_common(message)?;
     let cseq = message.cseq()?;
     if cseq.method != line.method {
         return Err(ParseError::CSeqMethodMismatch {
@@ -52,12 +63,13 @@ pub fn validate_request(message: &Message) -> Result<(), ParseError> {
             NameAddr::parse(value).map(drop)
         }
     })?;
-    Ok(())
+    validated.request_uri = Some(uri);
+    Ok(validated)
 }
 
 /// Validates a response: status 100..=699, version SIP/2.0, and Via, From, To, Call-ID and
 /// CSeq present (once, except Via) and well-formed.
-pub fn validate_response(message: &Message) -> Result<(), ParseError> {
+pub fn validate_response(message: &Message) -> Result<Validated, ParseError> {
     let StartLine::Response(line) = &message.start else {
         return Err(ParseError::NotAResponse);
     };
@@ -65,9 +77,9 @@ pub fn validate_response(message: &Message) -> Result<(), ParseError> {
         return Err(ParseError::StatusOutOfRange { code: line.code });
     }
     check_version(&line.version)?;
-    check_common(message)?;
+    let validated = check_common(message)?;
     message.cseq()?;
-    Ok(())
+    Ok(validated)
 }
 
 fn check_version(version: &[u8]) -> Result<(), ParseError> {
@@ -81,7 +93,7 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
 }
 
 /// What requests and responses share: the dialog-identifying headers and the Via stack.
-fn check_common(message: &Message) -> Result<(), ParseError> {
+fn check_common(message: &Message) -> Result<Validated, ParseError> {
     let headers = &message.headers;
     check_header_text(headers)?;
     for kind in [
@@ -92,16 +104,23 @@ fn check_common(message: &Message) -> Result<(), ParseError> {
     ] {
         exactly_once(headers, kind)?;
     }
-    message.to_header()?;
-    message.from_header()?;
+    let to = message.to_header()?;
+    let from = message.from_header()?;
     check_call_id(headers)?;
-    if headers.count(HeaderKind::Via) == 0 {
-        return Err(ParseError::MissingHeader {
-            header: HeaderKind::Via.canonical_name(),
-        });
-    }
+    let mut top_via = None;
     each_element(headers, HeaderKind::Via, |value| {
-        Via::parse(value).map(drop)
+        let via = Via::parse(value)?;
+        top_via.get_or_insert(via);
+        Ok(())
+    })?;
+    let top_via = top_via.ok_or(ParseError::MissingHeader {
+        header: HeaderKind::Via.canonical_name(),
+    })?;
+    Ok(Validated {
+        request_uri: None,
+        from,
+        to,
+        top_via,
     })
 }
 
@@ -189,7 +208,7 @@ fn at_most_once(headers: &Headers, kind: HeaderKind) -> Result<(), ParseError> {
 fn each_element(
     headers: &Headers,
     kind: HeaderKind,
-    check: impl Fn(&[u8]) -> Result<(), ParseError>,
+    mut check: impl FnMut(&[u8]) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
     let name = kind.canonical_name();
     for header in headers.iter().filter(|h| h.kind == kind) {
@@ -226,9 +245,9 @@ mod tests {
     fn check(text: &str) -> Result<(), ParseError> {
         let message = parse_message(Bytes::copy_from_slice(text.as_bytes()), &Limits::default())?;
         if message.is_request() {
-            validate_request(&message)
+            validate_request(&message).map(drop)
         } else {
-            validate_response(&message)
+            validate_response(&message).map(drop)
         }
     }
 
@@ -346,7 +365,7 @@ mod tests {
     fn header_text_is_utf8_without_control_characters() {
         let check_bytes = |bytes: Vec<u8>| {
             let message = parse_message(Bytes::from(bytes), &Limits::default())?;
-            validate_request(&message)
+            validate_request(&message).map(drop)
         };
         let with = |extra: &[u8]| {
             let mut bytes = format!("{HEAD}{HEADERS}").into_bytes();
@@ -384,7 +403,7 @@ mod tests {
             &Limits::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(validate_request(&escaped), Ok(()));
+        assert!(validate_request(&escaped).is_ok());
         let refused = control_character_in(&escaped.headers, Escapes::Refused);
         assert_eq!(
             refused.map(|h| h.name.clone()),
@@ -416,7 +435,7 @@ mod tests {
         );
         let message = parse_message(Bytes::from(ok), &Limits::default());
         assert_eq!(
-            message.map(|m| validate_request(&m)).ok(),
+            message.map(|m| validate_request(&m).map(drop)).ok(),
             Some(Err(ParseError::NotARequest))
         );
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use legate_filters_api::Transport;
-use legate_sip::{Header, HeaderKind, Message, Method, RequestLine, StartLine};
+use legate_sip::{Header, HeaderKind, Message, Method, RequestLine, StartLine, Via};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -215,8 +215,10 @@ impl Core {
 
     /// Hands a response to the client transaction it belongs to. A response that matches none
     /// is given back, to be forwarded statelessly (§16.7).
-    pub fn deliver_response(&self, response: Message) -> Option<Message> {
-        let Some(key) = client_key_of(&response) else {
+    /// Hands `response` (whose top Via validation already parsed) to its client transaction;
+    /// gives it back when none has it.
+    pub fn deliver_response(&self, response: Message, top_via: &Via) -> Option<Message> {
+        let Some(key) = client_key_of(&response, top_via) else {
             return Some(response);
         };
         let Ok(table) = self.client_txns.lock() else {
@@ -286,9 +288,8 @@ impl Core {
     }
 }
 
-fn client_key_of(response: &Message) -> Option<ClientKey> {
-    let via = response.top_via().ok()?;
-    let branch = via.branch()?.to_string();
+fn client_key_of(response: &Message, top_via: &Via) -> Option<ClientKey> {
+    let branch = top_via.branch()?.to_string();
     let method = response.cseq().ok()?.method;
     Some(ClientKey { branch, method })
 }

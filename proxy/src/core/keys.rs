@@ -12,11 +12,7 @@ pub struct ServerKey {
 }
 
 impl ServerKey {
-    pub fn of(request: &Message) -> Result<ServerKey, ParseError> {
-        ServerKey::with_top_via(request, &request.top_via()?)
-    }
-
-    /// The same, with the request's top Via already parsed.
+    /// The key of `request`, whose top Via is `via` (as validation parsed it).
     pub fn with_top_via(request: &Message, via: &Via) -> Result<ServerKey, ParseError> {
         let method = match request.method() {
             Some(Method::Ack) => Method::Invite,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use legate_sip::{
     parse_head, parse_message, validate_request, validate_response, FramingError, Message,
-    ParseError,
+    ParseError, Via,
 };
 
 use super::Engine;
@@ -30,7 +30,7 @@ impl Inbound for InboundHandler {
         } else {
             match validate_response(&message) {
                 // Delivered here, in arrival order: a 180 must never overtake the 200 behind it.
-                Ok(()) => engine.on_response(message, flow),
+                Ok(validated) => engine.on_response(message, &validated.top_via, flow),
                 Err(error) => {
                     // Invalid responses are dropped silently (RFC 4475 §3.1.2.19 and friends).
                     engine
@@ -119,15 +119,15 @@ impl Engine {
 
     fn on_request(self: Arc<Self>, request: Message, flow: Flow) {
         match validate_request(&request) {
-            Ok(()) => self.accept_request(request, flow),
+            Ok(validated) => self.accept_request(request, validated, flow),
             Err(error) => {
                 tokio::spawn(async move { self.reject_invalid(&request, &flow, &error).await });
             }
         }
     }
 
-    fn on_response(self: Arc<Self>, response: Message, flow: Flow) {
-        if let Some(unmatched) = self.core.deliver_response(response) {
+    fn on_response(self: Arc<Self>, response: Message, top_via: &Via, flow: Flow) {
+        if let Some(unmatched) = self.core.deliver_response(response, top_via) {
             tokio::spawn(async move {
                 self.core
                     .forward_response_statelessly(unmatched, &flow)

@@ -7,7 +7,7 @@ use legate_filters_api::{
     call, BoxSipService, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo,
     PeerAddress, ProvisionalSink, RequestView, SipRequest,
 };
-use legate_sip::{Header, HeaderKind, Message, Method, NameAddr, Via};
+use legate_sip::{Header, HeaderKind, Message, Method, NameAddr, Uri, Validated, Via};
 
 use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
@@ -28,12 +28,15 @@ impl Engine {
     /// transport: noting where it came from and matching or starting its server transaction
     /// (so a CANCEL always finds the INVITE that arrived before it). The rest runs on its own
     /// task.
-    pub(super) fn accept_request(self: Arc<Self>, mut request: Message, flow: Flow) {
-        let top_via = mark_received(&mut request, &flow);
-        let key = match &top_via {
-            Some(via) => ServerKey::with_top_via(&request, via),
-            None => ServerKey::of(&request),
-        };
+    pub(super) fn accept_request(
+        self: Arc<Self>,
+        mut request: Message,
+        validated: Validated,
+        flow: Flow,
+    ) {
+        let mut validated = validated;
+        mark_received(&mut request, &mut validated.top_via, &flow);
+        let key = ServerKey::with_top_via(&request, &validated.top_via);
         let key = match key {
             Ok(key) => key,
             Err(error) => {
@@ -43,7 +46,9 @@ impl Engine {
         };
         match self.core.server_transaction(key, &request, &flow) {
             ServerTxnStart::New(txn) => {
-                tokio::spawn(async move { self.handle_request(txn, request, flow, top_via).await });
+                tokio::spawn(
+                    async move { self.handle_request(txn, request, flow, validated).await },
+                );
             }
             ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
             ServerTxnStart::OverLimit => {
@@ -71,12 +76,12 @@ impl Engine {
         txn: Arc<ServerTxn>,
         request: Message,
         flow: Flow,
-        top_via: Option<Via>,
+        validated: Validated,
     ) {
         let Some(listener) = self.core.listeners().of_flow(&flow).cloned() else {
             return;
         };
-        let admitted = match self.admit(&txn, &listener, request, top_via).await {
+        let admitted = match self.admit(&txn, &listener, request, validated).await {
             Ok(admitted) => admitted,
             Err(answer) => return self.answer(&txn, &listener.info.name, answer).await,
         };
@@ -141,7 +146,7 @@ impl Engine {
         txn: &Arc<ServerTxn>,
         listener: &ListenerRuntime,
         mut request: Message,
-        top_via: Option<Via>,
+        validated: Validated,
     ) -> Result<Admitted, Message> {
         let listener_name = &listener.info.name;
         let method = request.method().cloned().unwrap_or(Method::Options);
@@ -164,17 +169,23 @@ impl Engine {
             return Err(self.refusal(listener_name, &request, refusal));
         }
         let edge = self.edge(&listener.info);
-        // The addressing is read here once; the filters and the router read it from the view.
-        let from = request.from_header().ok();
-        let from_tag = from.as_ref().and_then(NameAddr::tag);
-        let preprocessed = route_set::preprocess(&self.core, &mut request, from_tag, edge)
-            .await
-            .map_err(|refusal| self.refusal(listener_name, &request, refusal))?;
+        // The addressing validation parsed becomes the request's view, which the filters and
+        // the router read instead of parsing the headers again.
+        let Validated {
+            request_uri,
+            from,
+            to,
+            top_via,
+        } = validated;
+        let preprocessed =
+            route_set::preprocess(&self.core, &mut request, request_uri, from.tag(), edge)
+                .await
+                .map_err(|refusal| self.refusal(listener_name, &request, refusal))?;
         let view = RequestView {
             request_uri: preprocessed.request_uri,
-            from,
-            to: request.to_header().ok(),
-            top_via,
+            from: Some(from),
+            to: Some(to),
+            top_via: Some(top_via),
         };
         let in_dialog_route = match preprocessed.decision {
             RouteDecision::ToSelf => return Err(answer_to_self(&request)),
@@ -332,10 +343,11 @@ impl Engine {
         let edge = self.edge(&ingress);
         let from = request.from_header().ok();
         let from_tag = from.as_ref().and_then(NameAddr::tag);
+        let request_uri = request.request_uri().and_then(|uri| Uri::parse(uri).ok());
         let Ok(route_set::Preprocessed {
             decision: RouteDecision::InDialog(route),
             ..
-        }) = route_set::preprocess(&self.core, &mut request, from_tag, edge).await
+        }) = route_set::preprocess(&self.core, &mut request, request_uri, from_tag, edge).await
         else {
             return;
         };
@@ -357,24 +369,22 @@ impl Engine {
     }
 }
 
-/// RFC 3581 / RFC 3261 §18.2.1: note where the request really came from in its top Via.
-/// Returns the top Via as parsed (and marked), for the caller to reuse.
-fn mark_received(request: &mut Message, flow: &Flow) -> Option<Via> {
-    let mut via = request.top_via().ok()?;
-    let ip = flow.remote.ip().to_string();
+/// RFC 3581 / RFC 3261 §18.2.1: note where the request really came from in its top Via
+/// (`via`, as validation parsed it, is kept in step).
+fn mark_received(request: &mut Message, via: &mut Via, flow: &Flow) {
     let wants_rport = via.param("rport").is_some();
     let host = via.host.trim_start_matches('[').trim_end_matches(']');
-    if !wants_rport && host == ip {
-        return Some(via);
+    let sent_from_host = host.parse::<std::net::IpAddr>() == Ok(flow.remote.ip());
+    if !wants_rport && sent_from_host {
+        return;
     }
-    via.set_param("received", Some(&ip));
+    via.set_param("received", Some(&flow.remote.ip().to_string()));
     if wants_rport {
         via.set_param("rport", Some(&flow.remote.port().to_string()));
     }
     request
         .headers
         .replace_first_value(HeaderKind::Via, via.to_string());
-    Some(via)
 }
 
 /// Requests addressed to Legate itself: OPTIONS is answered (peers use it as a keep-alive),

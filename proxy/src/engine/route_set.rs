@@ -46,15 +46,16 @@ pub struct Edge {
     pub foreign_routes: ForeignRoutes,
 }
 
-/// `from_tag` is the request's From tag: it tells the dialog's initiator from the other side.
+/// `request_uri` is the request's Request-URI as parsed; `from_tag` its From tag, which tells
+/// the dialog's initiator from the other side.
 pub async fn preprocess(
     core: &Core,
     request: &mut Message,
+    mut request_uri: Option<Uri>,
     from_tag: Option<&str>,
     edge: Edge,
 ) -> Result<Preprocessed, Refusal> {
     let call_id = request.call_id().cloned().unwrap_or_default();
-    let mut request_uri = request.request_uri().and_then(|u| Uri::parse(u).ok());
     let target_sealed = unhide_request_uri(core, request, &mut request_uri, &call_id)?;
     // §16.4: a strict router before us put our URI in the Request-URI; the real target is the
     // last Route entry.
