@@ -38,12 +38,10 @@ pub enum ClientOutcome {
 }
 
 pub(crate) enum ClientEntry {
-    Active(mpsc::UnboundedSender<Message>),
+    /// Responses go to the waiting transaction with their top Via as validation parsed it.
+    Active(mpsc::UnboundedSender<(Message, Via)>),
     /// Completed INVITE transaction (Timer D): retransmitted finals are answered with the ACK.
-    Completed {
-        ack: Bytes,
-        flow: Flow,
-    },
+    Completed { ack: Bytes, flow: Flow },
     /// Accepted INVITE transaction (RFC 6026, Timer M): 2xx retransmissions still travel
     /// upstream statelessly; a provisional arriving after the 2xx is absorbed, never forwarded.
     Accepted,
@@ -140,9 +138,11 @@ impl Core {
                 };
                 tokio::select! {
                     response = rx.recv() => {
-                        let Some(mut response) = response else { return ClientOutcome::Timeout };
+                        let Some((mut response, top_via)) = response else {
+                            return ClientOutcome::Timeout;
+                        };
                         // Legate's own Via goes no further than Legate; what it hid comes back.
-                        self.unhide_response(&mut response);
+                        self.unhide_response(&mut response, &top_via);
                         let status = response.status().unwrap_or(500);
                         if status < 200 {
                             if invite {
@@ -217,8 +217,8 @@ impl Core {
     /// is given back, to be forwarded statelessly (§16.7).
     /// Hands `response` (whose top Via validation already parsed) to its client transaction;
     /// gives it back when none has it.
-    pub fn deliver_response(&self, response: Message, top_via: &Via) -> Option<Message> {
-        let Some(key) = client_key_of(&response, top_via) else {
+    pub fn deliver_response(&self, response: Message, top_via: Via) -> Option<Message> {
+        let Some(key) = client_key_of(&response, &top_via) else {
             return Some(response);
         };
         let Ok(table) = self.client_txns.lock() else {
@@ -226,7 +226,9 @@ impl Core {
         };
         let status = response.status().unwrap_or(0);
         match table.get(&key) {
-            Some(ClientEntry::Active(tx)) => tx.send(response).err().map(|unsent| unsent.0),
+            Some(ClientEntry::Active(tx)) => {
+                tx.send((response, top_via)).err().map(|unsent| unsent.0 .0)
+            }
             Some(ClientEntry::Completed { ack, flow }) => {
                 if status >= 300 {
                     let (ack, flow) = (ack.clone(), flow.clone());

@@ -86,11 +86,16 @@ impl Core {
             .map(ListenerRuntime::host_port)
             .unwrap_or_else(|| ingress.local_addr.to_string());
         let (_, transport) = transport_token(hop.transport);
+        let hiding = egress.filter(|l| self.hides(l));
+        let sealed_vias = match hiding {
+            Some(_) => self.seal_vias(&mut message, &branch),
+            None => String::new(),
+        };
         message.headers.push_front(Header::new(
             HeaderKind::Via,
-            format!("SIP/2.0/{transport} {sent_by};branch={branch}"),
+            format!("SIP/2.0/{transport} {sent_by};branch={branch}{sealed_vias}"),
         ));
-        if let Some(egress) = egress.filter(|l| self.hides(l)) {
+        if let Some(egress) = hiding {
             self.hide_request(&mut message, egress);
         }
         self.check_output(&message)?;

@@ -20,7 +20,7 @@ impl Core {
             tracing::debug!("dropping response whose top Via is not ours");
             return self.stray_response(arrived, &response);
         }
-        self.unhide_response(&mut response);
+        self.unhide_response(&mut response, &top);
         let Ok(next) = response.top_via() else {
             return;
         };

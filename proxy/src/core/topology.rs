@@ -54,11 +54,11 @@ impl Core {
             .map(|l| l.info.name.clone())
     }
 
-    /// A request leaving by the external listener `egress`, Legate's Via (and, for a
-    /// dialog-creating request, its Record-Route entry) already on top.
+    /// A request leaving by the external listener `egress`, its Vias already sealed
+    /// ([`Core::seal_vias`]) and, for a dialog-creating request, Legate's Record-Route entry on
+    /// top.
     pub fn hide_request(&self, message: &mut Message, egress: &ListenerRuntime) {
         let call_id = message.call_id().cloned().unwrap_or_default();
-        self.hide_vias(message);
         let routes = message.headers.values(HeaderKind::RecordRoute);
         let ours_on_top = routes
             .first()
@@ -178,23 +178,19 @@ impl Core {
         )
     }
 
-    /// A response that reached Legate: its Via popped, and whatever Legate hid on the way out
-    /// (Vias, Record-Route entries) put back, so it goes on as if nothing had been hidden.
-    pub fn unhide_response(&self, message: &mut Message) {
-        self.pop_own_via(message);
+    /// A response that reached Legate, `top_via` its top Via (Legate's) as parsed: that Via
+    /// popped, and whatever Legate hid on the way out (Vias, Record-Route entries) put back, so
+    /// it goes on as if nothing had been hidden.
+    pub fn unhide_response(&self, message: &mut Message, top_via: &Via) {
+        self.pop_own_via(message, top_via);
         self.restore_response(message);
     }
 
-    /// Pops Legate's Via and puts back the Vias it hid. Only a Via carrying hidden ones is
-    /// parsed: this runs for every response.
-    fn pop_own_via(&self, message: &mut Message) {
-        let Some(top) = message.headers.pop_first_value(HeaderKind::Via) else {
-            return;
-        };
-        if memchr::memmem::find(&top, HIDDEN_VIAS.as_bytes()).is_none() {
+    /// Pops Legate's Via (`via`) and puts back the Vias it hid.
+    fn pop_own_via(&self, message: &mut Message, via: &Via) {
+        if message.headers.pop_first_value(HeaderKind::Via).is_none() {
             return;
         }
-        let Ok(via) = Via::parse(&top) else { return };
         if let (Some(Some(token)), Some(branch)) = (via.param(HIDDEN_VIAS), via.branch()) {
             match self
                 .sealer
@@ -212,28 +208,20 @@ impl Core {
         }
     }
 
-    /// Keeps only the top Via (Legate's), sealing the others into it.
-    fn hide_vias(&self, message: &mut Message) {
+    /// Takes every Via out of a request about to leave by an external listener, before
+    /// Legate adds its own: the `;lgv=` parameter that carries them sealed, bound to Legate's
+    /// `branch`, for its own Via (empty when there were none).
+    pub fn seal_vias(&self, message: &mut Message, branch: &str) -> String {
         let vias = message.headers.values(HeaderKind::Via);
-        let Some((top, below)) = vias.split_first() else {
-            return;
-        };
-        if below.is_empty() {
-            return;
+        if vias.is_empty() {
+            return String::new();
         }
-        let Ok(mut own) = Via::parse(top) else {
-            return;
-        };
-        let below: Vec<String> = below.iter().map(|v| text(v)).collect();
-        let token = self.sealer.seal_values(
-            &below,
-            &bound(HIDDEN_VIAS, own.branch().unwrap_or_default().as_bytes()),
-        );
-        own.set_param(HIDDEN_VIAS, Some(&token));
+        let vias: Vec<String> = vias.iter().map(|v| text(v)).collect();
+        let token = self
+            .sealer
+            .seal_values(&vias, &bound(HIDDEN_VIAS, branch.as_bytes()));
         message.headers.remove_all(HeaderKind::Via);
-        message
-            .headers
-            .push_front(Header::new(HeaderKind::Via, own.to_string()));
+        format!(";{HIDDEN_VIAS}={token}")
     }
 
     /// Replaces every Record-Route entry with `own` carrying `hidden` sealed (or with nothing

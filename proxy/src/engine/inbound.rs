@@ -30,7 +30,7 @@ impl Inbound for InboundHandler {
         } else {
             match validate_response(&message) {
                 // Delivered here, in arrival order: a 180 must never overtake the 200 behind it.
-                Ok(validated) => engine.on_response(message, &validated.top_via, flow),
+                Ok(validated) => engine.on_response(message, validated.top_via, flow),
                 Err(error) => {
                     // Invalid responses are dropped silently (RFC 4475 §3.1.2.19 and friends).
                     engine
@@ -126,7 +126,7 @@ impl Engine {
         }
     }
 
-    fn on_response(self: Arc<Self>, response: Message, top_via: &Via, flow: Flow) {
+    fn on_response(self: Arc<Self>, response: Message, top_via: Via, flow: Flow) {
         if let Some(unmatched) = self.core.deliver_response(response, top_via) {
             tokio::spawn(async move {
                 self.core
