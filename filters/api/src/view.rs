@@ -80,3 +80,54 @@ impl SipRequest {
         self.context.insert(RequestView::of(&self.message));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::request;
+
+    #[test]
+    fn the_target_is_the_request_uri_when_it_names_a_user_else_to() {
+        let named = request("MESSAGE sip:bob@remote.example SIP/2.0\nTo: <sip:carol@to.example>\n");
+        let view = named.view();
+        assert_eq!(
+            view.target().map(|uri| uri.host.as_str()),
+            Some("remote.example")
+        );
+
+        let bare = request("OPTIONS sip:remote.example SIP/2.0\nTo: <sip:carol@to.example>\n");
+        let view = bare.view();
+        assert_eq!(
+            view.target().map(|uri| uri.host.as_str()),
+            Some("to.example")
+        );
+    }
+
+    #[test]
+    fn the_ends_swap_with_the_side_the_request_arrived_on() {
+        let message = request(
+            "MESSAGE sip:bob@remote.example SIP/2.0\nFrom: <sip:alice@local.example>;tag=1\n",
+        );
+        let view = message.view();
+        let host = |uri: Option<&Uri>| uri.map(|uri| uri.host.clone());
+        let (local, remote) = view.ends(Side::Internal);
+        assert_eq!(host(local).as_deref(), Some("local.example"));
+        assert_eq!(host(remote).as_deref(), Some("remote.example"));
+        let (local, remote) = view.ends(Side::External);
+        assert_eq!(host(local).as_deref(), Some("remote.example"));
+        assert_eq!(host(remote).as_deref(), Some("local.example"));
+        assert_eq!(view.from_tag(), Some("1"));
+    }
+
+    #[test]
+    fn a_rewritten_request_is_read_again_when_readdressed() {
+        let mut message = request("MESSAGE sip:bob@remote.example SIP/2.0\n");
+        message.readdressed();
+        message.message.set_request_uri("sip:bob@elsewhere.example");
+        // The attached view still says what was read: a filter that rewrites says so.
+        let host = |view: &RequestView| view.request_uri.as_ref().map(|uri| uri.host.clone());
+        assert_eq!(host(&message.view()).as_deref(), Some("remote.example"));
+        message.readdressed();
+        assert_eq!(host(&message.view()).as_deref(), Some("elsewhere.example"));
+    }
+}
