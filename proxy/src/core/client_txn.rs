@@ -242,18 +242,26 @@ impl Core {
         }
     }
 
-    /// Keeps `entry` for `key` for `duration`, then forgets it.
+    /// Keeps `entry` for `key` for `duration`; then the reaper forgets it.
     fn linger(self: &Arc<Self>, key: ClientKey, entry: ClientEntry, duration: Duration) {
         if let Ok(mut table) = self.client_txns.lock() {
             table.insert(key.clone(), entry);
         }
-        let core = self.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(duration).await;
-            if let Ok(mut table) = core.client_txns.lock() {
+        if !self.lingering.push(Instant::now() + duration, key.clone()) {
+            self.forget_client_txns(vec![key]);
+        }
+    }
+
+    /// Drops the entries of client transactions done lingering.
+    pub(super) fn forget_client_txns(&self, keys: Vec<ClientKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        if let Ok(mut table) = self.client_txns.lock() {
+            for key in keys {
                 table.remove(&key);
             }
-        });
+        }
     }
 
     /// The hop-by-hop ACK for a non-2xx INVITE answer (§17.1.1.3), kept for Timer D.

@@ -6,6 +6,7 @@
 //! client transactions towards next hops) and keeps the RFC's timers.
 
 mod client_txn;
+mod expiries;
 mod forward;
 mod keys;
 mod listeners;
@@ -17,7 +18,7 @@ mod server_txn;
 mod stateless;
 pub mod topology;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub use server_txn::{ServerTxn, ServerTxnStart};
 
 use crate::sources::Sources;
 use crate::transport::Connections;
+use expiries::Expiries;
 
 /// RFC 3261 timer base values (§17.1.1.1, table 4).
 #[derive(Debug, Clone, Copy)]
@@ -65,10 +67,12 @@ pub struct Core {
     /// What each source on the external listeners may cost.
     pub sources: Arc<Sources>,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
-    /// Answered transactions that only absorb retransmissions now, in the order they expire:
-    /// one reaper removes them, instead of a task and a timer each.
-    expiring: Mutex<VecDeque<(tokio::time::Instant, ServerKey)>>,
+    /// Answered transactions that only absorb retransmissions now, until the reaper removes
+    /// them.
+    expiring: Expiries<ServerKey>,
     client_txns: Mutex<HashMap<ClientKey, client_txn::ClientEntry>>,
+    /// Ended client transactions kept for late answers, until the reaper removes them.
+    lingering: Expiries<ClientKey>,
 }
 
 impl Core {
@@ -90,8 +94,9 @@ impl Core {
             sealer: sealer::Sealer::new(&route_secret),
             sources,
             server_txns: Mutex::new(HashMap::new()),
-            expiring: Mutex::new(VecDeque::new()),
+            expiring: Expiries::new(),
             client_txns: Mutex::new(HashMap::new()),
+            lingering: Expiries::new(),
         }
     }
 

@@ -244,8 +244,7 @@ impl Core {
             // Accepted (2xx to INVITE, RFC 6026) and Completed (Timer J): absorb retransmissions
             // until the reaper removes the transaction.
             let expires = Instant::now() + timers.transaction_timeout();
-            if let Ok(mut expiring) = self.expiring.lock() {
-                expiring.push_back((expires, txn.key.clone()));
+            if self.expiring.push(expires, txn.key.clone()) {
                 return;
             }
         }
@@ -265,28 +264,16 @@ impl Core {
         }
     }
 
-    /// Removes answered transactions whose retransmission window (64·T1) is over, every T1
-    /// (runs for as long as the core). They were queued in the order they expire.
+    /// Every T1, for as long as the core runs: removes answered server transactions whose
+    /// retransmission window (64·T1) is over, and client transactions done lingering.
     pub async fn reap_expired_transactions(self: Arc<Self>) {
         loop {
             tokio::time::sleep(self.timers.t1).await;
             let now = Instant::now();
-            let expired: Vec<ServerKey> = match self.expiring.lock() {
-                Ok(mut expiring) => {
-                    let due = expiring.partition_point(|(at, _)| *at <= now);
-                    let expired = expiring.drain(..due).map(|(_, key)| key).collect();
-                    // After a flood, give the queue's memory back.
-                    if expiring.capacity() > 1024 && expiring.len() < expiring.capacity() / 4 {
-                        let len = expiring.len();
-                        expiring.shrink_to(len * 2);
-                    }
-                    expired
-                }
-                Err(_) => Vec::new(),
-            };
-            for key in expired {
+            for key in self.expiring.take_due(now) {
                 self.forget_server_txn(&key);
             }
+            self.forget_client_txns(self.lingering.take_due(now));
         }
     }
 }
