@@ -127,15 +127,19 @@ impl Toward {
     }
 }
 
+/// The rule tables are probed several times per request and filled only from the config: a
+/// fast hasher.
+type Table<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Both directions of every rule.
 #[derive(Debug, Default)]
 pub(crate) struct AddressMap {
-    to_external: HashMap<Address, Address>,
-    to_internal: HashMap<Address, Address>,
+    to_external: Table<Address, Address>,
+    to_internal: Table<Address, Address>,
     /// Address rules by user part alone, for Contacts (whose host is a device, not a domain);
     /// `None` when two rules share a user part, so a Contact is never mapped by a guess.
-    users_to_external: HashMap<String, Option<String>>,
-    users_to_internal: HashMap<String, Option<String>>,
+    users_to_external: Table<String, Option<String>>,
+    users_to_internal: Table<String, Option<String>>,
 }
 
 impl AddressMap {
@@ -184,18 +188,15 @@ impl AddressMap {
             // A password in the userinfo is not part of the address.
             u.split(':').next().unwrap_or(u).to_lowercase()
         });
-        let by_address = user.as_ref().and_then(|user| {
-            table.get(&Address::User {
-                user: user.clone(),
-                domain: domain.clone(),
-            })
+        let address = user.map(|user| Address::User {
+            user,
+            domain: domain.clone(),
         });
-        let by_directory = user.as_ref().and_then(|user| {
-            resolved.get(&Address::User {
-                user: user.clone(),
-                domain: domain.clone(),
-            })
-        });
+        let by_address = address.as_ref().and_then(|address| table.get(address));
+        let by_directory = address
+            .as_ref()
+            .filter(|_| !resolved.is_empty())
+            .and_then(|address| resolved.get(address));
         let rule = by_directory
             .or(by_address)
             .or_else(|| table.get(&Address::Domain(domain)));
@@ -312,7 +313,7 @@ impl AddressMap {
     }
 }
 
-fn note_user(users: &mut HashMap<String, Option<String>>, from: &str, to: &str) {
+fn note_user(users: &mut Table<String, Option<String>>, from: &str, to: &str) {
     users
         .entry(from.to_string())
         .and_modify(|existing| {

@@ -64,6 +64,8 @@ impl Service<SipRequest> for Translation {
             let sent_from = request.message.headers.first(HeaderKind::From).cloned();
             let sent_to = request.message.headers.first(HeaderKind::To).cloned();
             let mut view = request.view().into_owned();
+            // What the sender wrote in To, parsed, to give back with the answerer's tag.
+            let sent_to_parsed = view.to.clone();
             let local_before = local_address(&view, toward);
             map.map_request(&mut request.message, &mut view, toward, &resolved);
             let local_after = local_address(&view, toward);
@@ -76,7 +78,7 @@ impl Service<SipRequest> for Translation {
             if let Some(local_user) = local_user {
                 response.context.insert(local_user);
             }
-            restore_parties(&mut response.message, sent_from, sent_to);
+            restore_parties(&mut response.message, sent_from, sent_to, sent_to_parsed);
             let back = toward.reverse();
             // A failed lookup on the way back leaves the rules to map the response.
             let resolved = resolve(&directory, &response.message, back)
@@ -120,7 +122,12 @@ async fn resolve(
 
 /// A response carries the From and To its request's sender wrote (RFC 3261 §8.2.6.2), with
 /// the To tag the answerer added.
-fn restore_parties(response: &mut Message, from: Option<Bytes>, to: Option<Bytes>) {
+fn restore_parties(
+    response: &mut Message,
+    from: Option<Bytes>,
+    to: Option<Bytes>,
+    to_parsed: Option<NameAddr>,
+) {
     if let Some(from) = from {
         response.headers.set(HeaderKind::From, from);
     }
@@ -129,8 +136,8 @@ fn restore_parties(response: &mut Message, from: Option<Bytes>, to: Option<Bytes
         .to_header()
         .ok()
         .and_then(|t| t.tag().map(str::to_string));
-    match (answered_tag, NameAddr::parse(&to)) {
-        (Some(tag), Ok(mut original)) if original.tag() != Some(tag.as_str()) => {
+    match (answered_tag, to_parsed) {
+        (Some(tag), Some(mut original)) if original.tag() != Some(tag.as_str()) => {
             original.set_param("tag", Some(&tag));
             response.headers.set(HeaderKind::To, original.to_string());
         }

@@ -159,6 +159,15 @@ pub enum Escapes {
 pub fn control_character_in(headers: &Headers, escapes: Escapes) -> Option<&crate::Header> {
     let is_control = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
     headers.iter().find(|header| {
+        // Nearly every value holds none: one pass without early exit (which the compiler can
+        // run many bytes at a time) clears those; only the rest is read escape by escape.
+        let holds_any = header
+            .value
+            .iter()
+            .fold(false, |found, &b| found | is_control(b));
+        if !holds_any {
+            return false;
+        }
         let mut bytes = header.value.iter();
         while let Some(&b) = bytes.next() {
             if b == b'\\' && escapes == Escapes::Allowed {
