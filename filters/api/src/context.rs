@@ -35,6 +35,14 @@ impl Context {
         self.values.get_mut::<T>()
     }
 
+    /// The value of type `T`, attached first (made by `make`) when there is none.
+    pub fn get_or_insert_with<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        make: impl FnOnce() -> T,
+    ) -> &mut T {
+        self.values.get_or_insert_with(make)
+    }
+
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
         self.values.remove::<T>()
     }

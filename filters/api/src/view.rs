@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use legate_sip::{Message, NameAddr, Uri, Via};
 
-use crate::{Side, SipRequest};
+use crate::{Context, Side, SipRequest};
 
 /// A request's addressing, parsed. A field is `None` when its header is missing or cannot be
 /// read; the proxy's checks have already refused requests that lack what routing needs.
@@ -52,6 +52,12 @@ impl RequestView {
             Side::Internal => (from, self.target()),
             Side::External => (self.target(), from),
         }
+    }
+
+    /// The view attached to a request's `context`, to change in step with a rewrite of
+    /// `message`: read from the message and attached first when there is none.
+    pub fn attached<'a>(context: &'a mut Context, message: &Message) -> &'a mut RequestView {
+        context.get_or_insert_with(|| RequestView::of(message))
     }
 
     /// The From tag, if any.

@@ -13,7 +13,7 @@ use super::directory_mapping::DirectoryMapping;
 use super::local_user::{local_address, MappedLocalUser};
 use super::mapping::{user_addresses, AddressMap, Resolved, Toward};
 use super::NAME;
-use legate_filters_api::{BoxSipService, FilterError, SipRequest, SipResponse};
+use legate_filters_api::{BoxSipService, FilterError, RequestView, SipRequest, SipResponse};
 
 /// Seconds a sender should wait when the mapping directory cannot be asked.
 const RETRY_AFTER_SECONDS: &str = "30";
@@ -63,13 +63,13 @@ impl Service<SipRequest> for Translation {
             };
             let sent_from = request.message.headers.first(HeaderKind::From).cloned();
             let sent_to = request.message.headers.first(HeaderKind::To).cloned();
-            let mut view = request.view().into_owned();
+            let SipRequest { message, context } = &mut request;
+            let view = RequestView::attached(context, message);
             // What the sender wrote in To, parsed, to give back with the answerer's tag.
             let sent_to_parsed = view.to.clone();
-            let local_before = local_address(&view, toward);
-            map.map_request(&mut request.message, &mut view, toward, &resolved);
-            let local_after = local_address(&view, toward);
-            request.context.insert(view);
+            let local_before = local_address(view, toward);
+            map.map_request(message, view, toward, &resolved);
+            let local_after = local_address(view, toward);
             let local_user = MappedLocalUser::from_mapping(local_before, local_after, toward);
             if let Some(local_user) = &local_user {
                 request.context.insert(local_user.clone());
