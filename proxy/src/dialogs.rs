@@ -125,12 +125,11 @@ impl Dialogs {
     }
 
     /// The snapshot a known dialog runs on; refreshes its expiry (re-SUBSCRIBE, re-INVITE).
-    pub fn lookup(&self, request: &Message) -> Option<Arc<Snapshot>> {
-        let id = DialogId::of(request)?;
+    pub fn lookup(&self, id: &DialogId, request: &Message) -> Option<Arc<Snapshot>> {
         let Ok(mut entries) = self.entries.lock() else {
             return None;
         };
-        let entry = entries.get_mut(&id)?;
+        let entry = entries.get_mut(id)?;
         if entry.kind == DialogKind::Invite {
             entry.expires = Instant::now() + self.idle_timeout;
         } else if let Some(expires) = expires_of(request) {
@@ -139,16 +138,13 @@ impl Dialogs {
         Some(entry.snapshot.clone())
     }
 
-    /// Ends the dialog `message` belongs to, `how` it ended.
-    pub fn end(&self, message: &Message, how: &DialogEnd) {
-        let Some(id) = DialogId::of(message) else {
-            return;
-        };
+    /// Ends the dialog `id`, `how` it ended.
+    pub fn end(&self, id: &DialogId, how: &DialogEnd) {
         let removed = {
             let Ok(mut entries) = self.entries.lock() else {
                 return;
             };
-            entries.remove(&id)
+            entries.remove(id)
         };
         if let Some(entry) = removed {
             self.active.dec();
@@ -241,14 +237,18 @@ mod tests {
         );
         let refresh = message("SUBSCRIBE sip:b@remote.example SIP/2.0", "");
         assert_eq!(
-            dialogs.lookup(&refresh).map(|s| s.version),
+            dialogs
+                .lookup(&DialogId::of(&refresh).unwrap(), &refresh)
+                .map(|s| s.version),
             Some(7),
             "pinned to its snapshot"
         );
         tokio::time::advance(Duration::from_secs(61)).await;
         dialogs.sweep();
         assert!(
-            dialogs.lookup(&refresh).is_none(),
+            dialogs
+                .lookup(&DialogId::of(&refresh).unwrap(), &refresh)
+                .is_none(),
             "the subscription should have expired"
         );
 
@@ -261,13 +261,17 @@ mod tests {
         );
         tokio::time::advance(Duration::from_secs(3000)).await;
         assert!(
-            dialogs.lookup(&call).is_some(),
+            dialogs
+                .lookup(&DialogId::of(&call).unwrap(), &call)
+                .is_some(),
             "in-dialog traffic refreshes a call"
         );
         tokio::time::advance(Duration::from_secs(3601)).await;
         dialogs.sweep();
         assert!(
-            dialogs.lookup(&call).is_none(),
+            dialogs
+                .lookup(&DialogId::of(&call).unwrap(), &call)
+                .is_none(),
             "an idle call should have expired"
         );
     }
@@ -300,8 +304,9 @@ mod tests {
             method: "BYE".into(),
             status: 200,
         };
-        dialogs.end(&bye, &how);
-        dialogs.end(&bye, &how);
+        let id = DialogId::of(&bye).unwrap();
+        dialogs.end(&id, &how);
+        dialogs.end(&id, &how);
         assert_eq!(*noted.lock().unwrap(), [how]);
 
         let expiring = Arc::new(Mutex::new(Vec::new()));

@@ -9,14 +9,22 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 pub(crate) struct Expiries<K> {
-    /// By expiry, then arrival (the second part keeps equal instants apart).
-    queue: Mutex<BTreeMap<(Instant, u64), K>>,
+    queue: Mutex<Queue<K>>,
+}
+
+struct Queue<K> {
+    /// By expiry, then arrival number (which keeps equal instants apart).
+    by_expiry: BTreeMap<(Instant, u64), K>,
+    arrivals: u64,
 }
 
 impl<K> Expiries<K> {
     pub fn new() -> Expiries<K> {
         Expiries {
-            queue: Mutex::new(BTreeMap::new()),
+            queue: Mutex::new(Queue {
+                by_expiry: BTreeMap::new(),
+                arrivals: 0,
+            }),
         }
     }
 
@@ -26,9 +34,9 @@ impl<K> Expiries<K> {
         let Ok(mut queue) = self.queue.lock() else {
             return false;
         };
-        let arrival = queue.range((at, 0)..=(at, u64::MAX)).next_back();
-        let arrival = arrival.map_or(0, |((_, n), _)| n + 1);
-        queue.insert((at, arrival), key);
+        queue.arrivals = queue.arrivals.wrapping_add(1);
+        let arrival = queue.arrivals;
+        queue.by_expiry.insert((at, arrival), key);
         true
     }
 
@@ -37,8 +45,8 @@ impl<K> Expiries<K> {
         let Ok(mut queue) = self.queue.lock() else {
             return Vec::new();
         };
-        let later = queue.split_off(&(now, u64::MAX));
-        std::mem::replace(&mut *queue, later)
+        let later = queue.by_expiry.split_off(&(now, u64::MAX));
+        std::mem::replace(&mut queue.by_expiry, later)
             .into_values()
             .collect()
     }

@@ -7,7 +7,7 @@ use legate_filters_api::{
     call, BoxSipService, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo,
     PeerAddress, ProvisionalSink, RequestView, SipRequest,
 };
-use legate_sip::{Header, HeaderKind, Message, Method, NameAddr, Uri, Validated, Via};
+use legate_sip::{Header, HeaderKind, Message, Method, Validated, Via};
 
 use super::checks::{self, Refusal};
 use super::route_set::{self, RouteDecision};
@@ -64,7 +64,7 @@ impl Engine {
                 tokio::spawn(async move { self.core.answer_statelessly(&flow, response).await });
             }
             ServerTxnStart::AckForward => {
-                tokio::spawn(async move { self.forward_ack(request, flow).await });
+                tokio::spawn(async move { self.forward_ack(request, validated, flow).await });
             }
         }
     }
@@ -85,10 +85,11 @@ impl Engine {
             Ok(admitted) => admitted,
             Err(answer) => return self.answer(&txn, &listener.info.name, answer).await,
         };
-        let known = if admitted.in_dialog_route.is_some() {
-            self.dialogs.lookup(&admitted.request)
-        } else {
-            None
+        // Read once from the view: the dialog's table entry, its DialogInfo, and its end.
+        let dialog_id = DialogId::of_view(admitted.request.call_id(), &admitted.view);
+        let known = match (&dialog_id, &admitted.in_dialog_route) {
+            (Some(id), Some(_)) => self.dialogs.lookup(id, &admitted.request),
+            _ => None,
         };
         let known_locally = known.is_some();
         let snapshot = known.unwrap_or_else(|| self.snapshot());
@@ -112,7 +113,7 @@ impl Engine {
         // not copied) to answer it should the chain fail, and to find its dialog.
         let sent = request.clone();
         let mut context = self.context(&txn, &listener, &flow, &snapshot);
-        if let Some(id) = DialogId::of_view(request.call_id(), &view) {
+        if let Some(id) = &dialog_id {
             context.insert(DialogInfo {
                 id: id.as_str().into(),
                 in_dialog,
@@ -134,7 +135,14 @@ impl Engine {
                 &sent,
             )
             .await;
-        self.note_dialog(&sent, starts_dialog, &response, &snapshot, holds);
+        self.note_dialog(
+            &sent,
+            dialog_id.as_ref(),
+            starts_dialog,
+            &response,
+            &snapshot,
+            holds,
+        );
         self.answer(&txn, &listener.info.name, response).await;
     }
 
@@ -274,6 +282,7 @@ impl Engine {
     fn note_dialog(
         &self,
         sent: &Message,
+        dialog: Option<&DialogId>,
         starts_dialog: bool,
         response: &Message,
         snapshot: &Arc<Snapshot>,
@@ -292,13 +301,13 @@ impl Engine {
         }
         // No dialog will keep them (a partner's slot is given back before the answer goes out).
         drop(holds);
-        if ended_by(sent, status) {
+        if let (true, Some(id)) = (ended_by(sent, status), dialog) {
             let method = sent.method().map_or("", |m| m.as_str());
             let how = DialogEnd::Request {
                 method: method.to_string(),
                 status,
             };
-            self.dialogs.end(sent, &how);
+            self.dialogs.end(id, &how);
         }
     }
 
@@ -331,7 +340,7 @@ impl Engine {
 
     /// The ACK for a 2xx is its own end-to-end transaction: route it like any in-dialog request,
     /// statelessly (there is no response to wait for).
-    async fn forward_ack(&self, mut request: Message, flow: Flow) {
+    async fn forward_ack(&self, mut request: Message, validated: Validated, flow: Flow) {
         let listeners = self.core.listeners();
         let Some(ingress) = listeners.of_flow(&flow) else {
             return;
@@ -341,9 +350,8 @@ impl Engine {
             return;
         }
         let edge = self.edge(&ingress);
-        let from = request.from_header().ok();
-        let from_tag = from.as_ref().and_then(NameAddr::tag);
-        let request_uri = request.request_uri().and_then(|uri| Uri::parse(uri).ok());
+        let from_tag = validated.from.tag();
+        let request_uri = validated.request_uri;
         let Ok(route_set::Preprocessed {
             decision: RouteDecision::InDialog(route),
             ..

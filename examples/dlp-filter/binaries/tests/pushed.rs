@@ -10,9 +10,10 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use common::{admin_get, free_tcp_port, free_udp_port, is_ready, message, send, upstream, Running};
+use common::{
+    admin_get, free_tcp_port, free_udp_port, is_ready, message, poll, send, upstream, Running,
+};
 
 const PROXY: &str = env!("CARGO_BIN_EXE_legate-dlp");
 const CONTROL_PLANE: &str = env!("CARGO_BIN_EXE_legate-dlp-control-plane");
@@ -77,10 +78,10 @@ clusters:
     )
 }
 
-/// The denied records in the audit store, as `(rule_id, listener)`; waits until there are
-/// `count` of them (records are written off the request's path), for at most 100 queries.
+/// The denied records in the audit store, as `(rule_id, listener)`, once there are `count` of
+/// them (records are written off the request's path).
 fn denied(store: &Path, count: usize) -> Vec<(String, String)> {
-    for _ in 0..100 {
+    let found = poll(|| {
         let output = Command::new(PROXY)
             .args([
                 "audit",
@@ -94,28 +95,22 @@ fn denied(store: &Path, count: usize) -> Vec<(String, String)> {
             .arg(store)
             .output()
             .unwrap();
-        let found: Vec<(String, String)> = if output.status.success() {
-            let records: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-            records
-                .iter()
-                .map(|chained| &chained["record"])
-                .filter(|record| record["event"] == "denied")
-                .map(|record| {
-                    (
-                        record["rule_id"].as_str().unwrap_or("").to_string(),
-                        record["listener"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if found.len() >= count {
-            return found;
+        if !output.status.success() {
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("fewer than {count} denied records in the audit store");
+        let records: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+        let found: Vec<(String, String)> = records
+            .iter()
+            .map(|chained| &chained["record"])
+            .filter(|record| record["event"] == "denied")
+            .map(|record| {
+                let field = |name: &str| record[name].as_str().unwrap_or("").to_string();
+                (field("rule_id"), field("listener"))
+            })
+            .collect();
+        (found.len() >= count).then_some(found)
+    });
+    found.unwrap_or_else(|| panic!("fewer than {count} denied records in the audit store"))
 }
 
 #[test]

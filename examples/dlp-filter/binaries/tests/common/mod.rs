@@ -27,20 +27,29 @@ impl Running {
         Running { name, child }
     }
 
-    /// Polls `ready` until it holds; fails if the process exits first or 200 polls (10 s)
-    /// pass.
+    /// Polls `ready` until it holds; fails if the process exits first or 10 s pass.
     pub fn wait_until(&mut self, ready: impl Fn() -> bool) {
-        for _ in 0..200 {
+        let became_ready = poll(|| {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("{} exited during start: {status}", self.name);
             }
-            if ready() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
+            ready().then_some(())
+        });
+        if became_ready.is_none() {
+            panic!("{} did not become ready", self.name);
         }
-        panic!("{} did not become ready", self.name);
     }
+}
+
+/// Asks `check` every 50 ms until it answers, for at most 200 times (10 s).
+pub fn poll<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..200 {
+        if let Some(answer) = check() {
+            return Some(answer);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    None
 }
 
 impl Drop for Running {
