@@ -266,6 +266,29 @@ pub(crate) struct Dialog {
     pub(crate) contact: String,
 }
 
+impl Dialog {
+    /// The partner's next request in the dialog: to the Contact Legate gave it, along the
+    /// route Legate recorded.
+    pub(crate) fn request(&self, method: &str, cseq: u32, via: &str) -> String {
+        format!(
+            "{method} {contact} SIP/2.0
+Via: {via}
+Max-Forwards: 70
+Route: {route}
+From: <sip:bob@partner.example>;tag=p1
+To: <sip:alice@acme.example>;tag=a1
+Call-ID: {call}
+CSeq: {cseq} {method}
+Content-Length: 0
+
+",
+            contact = self.contact,
+            route = self.record_route,
+            call = self.call,
+        )
+    }
+}
+
 /// The partner calls alice@acme.example; the IM server answers 200 from its own address.
 pub(crate) fn establish(edge: &Edge, partner: &mut Partner, call: &str) -> Dialog {
     let invite = format!(
@@ -308,22 +331,7 @@ Content-Length: 0
         contact: uri_in(header(&answer, "Contact")[0]).to_string(),
     };
     // The ACK reaches the IM server through Legate: the dialog works.
-    let ack = format!(
-        "ACK {contact} SIP/2.0
-Via: {via}
-Max-Forwards: 70
-Route: {route}
-From: <sip:bob@partner.example>;tag=p1
-To: <sip:alice@acme.example>;tag=a1
-Call-ID: {call}
-CSeq: 1 ACK
-Content-Length: 0
-
-",
-        contact = dialog.contact,
-        route = dialog.record_route,
-        via = partner.via(&format!("{call}-ack"))
-    );
+    let ack = dialog.request("ACK", 1, &partner.via(&format!("{call}-ack")));
     partner.send(&ack);
     let inside = receive(&edge.im);
     assert!(inside.starts_with("ACK "), "{inside}");

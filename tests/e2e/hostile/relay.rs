@@ -55,23 +55,7 @@ fn replays_are_refused(edge: &Edge, mut partner: Partner) {
     );
 
     // The dialog itself still ends normally.
-    let bye = format!(
-        "BYE {contact} SIP/2.0
-Via: {via}
-Max-Forwards: 70
-Route: {route}
-From: <sip:bob@partner.example>;tag=p1
-To: <sip:alice@acme.example>;tag=a1
-Call-ID: {call}
-CSeq: 3 BYE
-Content-Length: 0
-
-",
-        contact = dialog.contact,
-        route = dialog.record_route,
-        call = dialog.call,
-        via = partner.via(&format!("{}-bye", dialog.call))
-    );
+    let bye = dialog.request("BYE", 3, &partner.via(&format!("{}-bye", dialog.call)));
     partner.send(&bye);
     let inside = receive(&edge.im);
     assert!(inside.starts_with("BYE sip:alice@127.0.0.1:"), "{inside}");
