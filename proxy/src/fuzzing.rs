@@ -96,7 +96,7 @@ impl EngineHarness {
             Ok(snapshot) => Arc::new(snapshot),
             Err(error) => panic!("the fuzzing config does not build: {error}"),
         };
-        let bound = match bind_all(&snapshot.loaded.config) {
+        let bound = match bind_all(&snapshot.loaded.config, core.workers.count()) {
             Ok(bound) => bound,
             Err(error) => panic!("the fuzzing listeners cannot bind: {error}"),
         };

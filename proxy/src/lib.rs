@@ -54,6 +54,7 @@ mod snapshot;
 mod sources;
 mod start;
 mod transport;
+mod workers;
 
 pub use gateway::Gateway;
 

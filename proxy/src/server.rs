@@ -38,7 +38,7 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
     let core = start::build_core(&loaded.config, metrics.clone())?;
     let snapshot = Snapshot::build(loaded, version, Some(&core), audit.as_ref())
         .map_err(anyhow::Error::new)?;
-    let bound = bind_all(&snapshot.loaded.config)?;
+    let bound = bind_all(&snapshot.loaded.config, core.workers.count())?;
     let filter_api_metrics = FilterApiMetrics(crate::snapshot::filter_metrics().clone());
     metrics.registry().register(Box::new(filter_api_metrics))?;
     if let Some(log) = &audit {
@@ -51,18 +51,9 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
     // before it, find it here once it runs.
     let engine_slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
 
-    let threads = snapshot
-        .loaded
-        .config
-        .proxy
-        .worker_threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
+    // SIP is served by the core's workers; pingora's runtimes run the control tasks only.
     let conf = ServerConf {
-        threads,
+        threads: 1,
         // Legate drains itself before pingora's shutdown starts, so pingora need not wait again.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),
@@ -89,11 +80,7 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
             version,
         })),
     };
-    // pingora runs a background service on one thread unless told otherwise; the SIP engine
-    // spawns a task per request and should use every core it was given.
-    let mut sip = background_service("sip", sip);
-    sip.threads = Some(threads);
-    server.add_service(sip);
+    server.add_service(background_service("sip", sip));
     let admin_service = AdminService {
         listener: std::sync::Mutex::new(Some(admin)),
         token: admin_token,

@@ -18,6 +18,7 @@ use crate::lifecycle::serve::{self, Opened, CONNECTION_IDLE_TIMEOUT};
 use crate::snapshot::Snapshot;
 use crate::sources::{Sources, BYTE_COUNT_HALF_LIFE};
 use crate::transport::{Connections, Inbound, StreamOptions, TlsClients, Transport};
+use crate::workers::Workers;
 /// How often expired dialogs are dropped.
 const DIALOG_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -49,8 +50,9 @@ pub fn build_core(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Arc<
         "outbound tls (cluster tls_ca, peer trust_bundle or certificates) cannot be set up",
     )?;
     let connections = Arc::new(Connections::new(outbound, tls_clients));
+    let workers = Workers::start(worker_count(config)).context("worker threads cannot start")?;
     Ok(Arc::new(Core::new(
-        Listeners::new(Vec::new()),
+        workers,
         connections,
         timers,
         limits,
@@ -58,6 +60,15 @@ pub fn build_core(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Arc<
         crate::lifecycle::bind::route_secret(config)?,
         edge,
     )))
+}
+
+/// `proxy.worker_threads`, or one worker per CPU.
+pub fn worker_count(config: &Config) -> usize {
+    config.proxy.worker_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
 }
 
 /// What [`start`] brings up: the core, the first snapshot and the bound listeners.
@@ -76,7 +87,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
     let edge = core.sources.clone();
     let opened: Vec<Opened> = listeners
         .into_iter()
-        .filter_map(|bound| serve::open(bound, core.limits, &edge))
+        .filter_map(|bound| serve::open(bound, core.limits, &edge, &core.workers))
         .collect();
     let runtimes: Vec<_> = opened.iter().map(|o| o.runtime.clone()).collect();
     core.update_listeners(|_| Listeners::new(runtimes.clone()));
@@ -90,7 +101,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
     core.connections.set_inbound(inbound.clone());
 
     for listener in opened {
-        listener.serve(&core.connections, &inbound, &shutdown);
+        listener.serve(&core.connections, &inbound, &shutdown, &core.workers);
     }
     spawn_health_checks(&snapshot, &shutdown);
     let sweeper = engine.clone();

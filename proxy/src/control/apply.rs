@@ -45,8 +45,9 @@ impl Applier {
             )
         })?;
         // Last, so a refusal above leaves no socket bound.
-        let listeners =
-            change::prepare(&running.loaded.config, &loaded).map_err(|error| error.to_string())?;
+        let workers = self.engine.core.workers.count();
+        let listeners = change::prepare(&running.loaded.config, &loaded, workers)
+            .map_err(|error| error.to_string())?;
         let drain = running.loaded.config.proxy.shutdown_grace;
         drop(running);
 

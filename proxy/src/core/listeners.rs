@@ -17,7 +17,8 @@ pub struct ListenerRuntime {
     /// Host and port written into Via and Record-Route.
     pub advertised_host: String,
     pub advertised_port: u16,
-    pub udp: Option<Arc<UdpSocket>>,
+    /// A UDP listener's sockets, one per worker (see [`crate::workers`]).
+    pub udp: Option<Arc<[Arc<UdpSocket>]>>,
     /// The TLS acceptor of a TLS listener, replaced when a snapshot rotates its certificate.
     pub tls: Option<crate::transport::RotatingAcceptor>,
     pub phase: PhaseControl,
@@ -43,11 +44,13 @@ impl ListenerRuntime {
         format!("sip:{};transport={token};lr", self.host_port())
     }
 
-    /// A UDP flow from this listener's socket.
+    /// A UDP flow from this listener's address, by the socket of the worker sending (the
+    /// first socket off the workers).
     pub fn udp_flow(&self, remote: SocketAddr) -> Option<Flow> {
-        self.udp
-            .as_ref()
-            .map(|socket| Flow::udp(socket.clone(), self.info.local_addr, remote))
+        let sockets = self.udp.as_ref()?;
+        let index = crate::workers::current().unwrap_or(0) % sockets.len().max(1);
+        let socket = sockets.get(index)?;
+        Some(Flow::udp(socket.clone(), self.info.local_addr, remote))
     }
 }
 

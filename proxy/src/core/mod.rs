@@ -36,6 +36,7 @@ pub use server_txn::{ServerTxn, ServerTxnStart};
 
 use crate::sources::Sources;
 use crate::transport::Connections;
+use crate::workers::Workers;
 use expiries::Expiries;
 
 /// RFC 3261 timer base values (§17.1.1.1, table 4).
@@ -57,6 +58,8 @@ impl Timers {
 pub struct Core {
     /// Replaced when a snapshot adds or removes listeners.
     listeners: ArcSwap<Listeners>,
+    /// The threads that read the listeners' sockets.
+    pub workers: Arc<Workers>,
     pub connections: Arc<Connections>,
     pub timers: Timers,
     pub limits: Limits,
@@ -76,8 +79,9 @@ pub struct Core {
 }
 
 impl Core {
+    /// A core with no listeners yet.
     pub fn new(
-        listeners: Listeners,
+        workers: Arc<Workers>,
         connections: Arc<Connections>,
         timers: Timers,
         limits: Limits,
@@ -86,7 +90,8 @@ impl Core {
         sources: Arc<Sources>,
     ) -> Core {
         Core {
-            listeners: ArcSwap::from_pointee(listeners),
+            listeners: ArcSwap::from_pointee(Listeners::default()),
+            workers,
             connections,
             timers,
             limits,

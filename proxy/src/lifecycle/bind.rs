@@ -2,17 +2,18 @@
 //! the admin address, loading TLS material and reading the Record-Route secret. A failure here names the
 //! listener and address, and Legate exits non-zero without serving anything.
 
-use std::net::{TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 
 use anyhow::{Context as _, Result};
 use legate_api::{Config, ListenerConfig, Transport};
 
 use crate::transport::server_acceptor;
 
-/// A listener's socket, bound but not yet handed to the runtime.
+/// A listener's sockets, bound but not yet handed to the workers: one per worker, all on the
+/// listener's address (SO_REUSEPORT).
 pub enum BoundSocket {
-    Udp(UdpSocket),
-    Stream(TcpListener, Option<tokio_rustls::TlsAcceptor>),
+    Udp(Vec<UdpSocket>),
+    Stream(Vec<TcpListener>, Option<tokio_rustls::TlsAcceptor>),
 }
 
 pub struct BoundListener {
@@ -44,11 +45,11 @@ pub fn route_secret(config: &Config) -> Result<Vec<u8>> {
     })
 }
 
-pub fn bind_all(config: &Config) -> Result<Bound> {
+pub fn bind_all(config: &Config, workers: usize) -> Result<Bound> {
     let listeners = config
         .listeners
         .iter()
-        .map(bind_listener)
+        .map(|listener| bind_listener(listener, workers))
         .collect::<Result<Vec<_>>>()?;
     let admin = TcpListener::bind(config.admin.address)
         .with_context(|| format!("admin API cannot bind {}", config.admin.address))?;
@@ -66,7 +67,10 @@ pub fn bind_all(config: &Config) -> Result<Bound> {
 /// it at net.core.rmem_max / wmem_max.
 const UDP_BUFFER_BYTES: usize = 4 << 20;
 
-fn bind_udp(address: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+/// How many connections wait to be accepted on each worker's TCP socket.
+const TCP_BACKLOG: i32 = 1024;
+
+fn bind_udp(address: SocketAddr) -> std::io::Result<UdpSocket> {
     let domain = socket2::Domain::for_address(address);
     let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
     if let Err(error) = socket
@@ -75,14 +79,43 @@ fn bind_udp(address: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
     {
         tracing::warn!(%address, %error, "udp socket buffers left at the system default");
     }
+    socket.set_reuse_port(true)?;
     socket.bind(&address.into())?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
 }
 
+fn bind_tcp(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(address);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(TCP_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// `count` sockets sharing one address: the first is bound to `address` (port 0 picks one),
+/// the others to wherever it landed.
+fn bind_group<S>(
+    address: SocketAddr,
+    count: usize,
+    bind: impl Fn(SocketAddr) -> std::io::Result<S>,
+    local: impl Fn(&S) -> std::io::Result<SocketAddr>,
+) -> std::io::Result<Vec<S>> {
+    let first = bind(address)?;
+    let bound = local(&first)?;
+    let mut group = vec![first];
+    for _ in 1..count.max(1) {
+        group.push(bind(bound)?);
+    }
+    Ok(group)
+}
+
 /// Binds one listener's socket and loads its TLS material; the error names the listener and
 /// its address.
-pub fn bind_listener(listener: &ListenerConfig) -> Result<BoundListener> {
+pub fn bind_listener(listener: &ListenerConfig, workers: usize) -> Result<BoundListener> {
     let context = || {
         format!(
             "listener `{}` cannot bind {} ({})",
@@ -90,10 +123,13 @@ pub fn bind_listener(listener: &ListenerConfig) -> Result<BoundListener> {
         )
     };
     let socket = match listener.transport {
-        Transport::Udp => BoundSocket::Udp(bind_udp(listener.address).with_context(context)?),
+        Transport::Udp => BoundSocket::Udp(
+            bind_group(listener.address, workers, bind_udp, UdpSocket::local_addr)
+                .with_context(context)?,
+        ),
         Transport::Tcp | Transport::Tls => {
-            let socket = TcpListener::bind(listener.address).with_context(context)?;
-            socket.set_nonblocking(true).with_context(context)?;
+            let sockets = bind_group(listener.address, workers, bind_tcp, TcpListener::local_addr)
+                .with_context(context)?;
             let acceptor =
                 match (&listener.tls, listener.transport) {
                     (Some(tls), Transport::Tls) => Some(
@@ -108,7 +144,7 @@ pub fn bind_listener(listener: &ListenerConfig) -> Result<BoundListener> {
                     ),
                     _ => None,
                 };
-            BoundSocket::Stream(socket, acceptor)
+            BoundSocket::Stream(sockets, acceptor)
         }
     };
     Ok(BoundListener {

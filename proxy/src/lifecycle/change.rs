@@ -31,13 +31,17 @@ fn rebound(running: &Config, listener: &ListenerConfig) -> bool {
 }
 
 /// Binds what `next` adds or moves; the error names the listener's field.
-pub fn prepare(running: &Config, next: &LoadedConfig) -> Result<ListenerChanges, ConfigError> {
+pub fn prepare(
+    running: &Config,
+    next: &LoadedConfig,
+    workers: usize,
+) -> Result<ListenerChanges, ConfigError> {
     let mut added = Vec::new();
     for (index, listener) in next.config.listeners.iter().enumerate() {
         if !rebound(running, listener) {
             continue;
         }
-        let bound = bind_listener(listener).map_err(|error| {
+        let bound = bind_listener(listener, workers).map_err(|error| {
             next.source
                 .error(&format!("listeners[{index}]"), format!("{error:#}"))
         })?;
@@ -71,7 +75,7 @@ impl ListenerChanges {
         let opened: Vec<_> = self
             .added
             .into_iter()
-            .filter_map(|bound| serve::open(bound, core.limits, &core.sources))
+            .filter_map(|bound| serve::open(bound, core.limits, &core.sources, &core.workers))
             .collect();
         if !opened.is_empty() {
             core.update_listeners(|current| {
@@ -82,7 +86,7 @@ impl ListenerChanges {
         }
         if let Some(inbound) = core.connections.inbound() {
             for listener in opened {
-                listener.serve(&core.connections, &inbound, shutdown);
+                listener.serve(&core.connections, &inbound, shutdown, &core.workers);
             }
         }
         for listener in retiring {

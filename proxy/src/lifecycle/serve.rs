@@ -17,30 +17,41 @@ use crate::transport::{
     serve_tcp_listener, serve_udp_socket, Connections, Inbound, ListenerPhase, PhaseControl,
     StreamOptions,
 };
+use crate::workers::Workers;
 
 /// Connections idle this long are closed.
 pub const CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A listener's socket in the runtime, not yet read from.
+/// A listener's sockets, each registered with its worker's runtime, not yet read from.
 pub struct Opened {
     pub runtime: ListenerRuntime,
     socket: OpenedSocket,
 }
 
 enum OpenedSocket {
-    /// The socket, the largest message it reads, and the limits its sources are held to.
-    Udp(Arc<tokio::net::UdpSocket>, usize, Option<Arc<Sources>>),
-    Stream(tokio::net::TcpListener, StreamOptions),
+    /// The sockets, the largest message a datagram may hold, and the limits its sources are
+    /// held to.
+    Udp(
+        Arc<[Arc<tokio::net::UdpSocket>]>,
+        usize,
+        Option<Arc<Sources>>,
+    ),
+    Stream(Vec<tokio::net::TcpListener>, StreamOptions),
 }
 
-/// Hands `bound`'s socket to tokio (so this runs inside the runtime). `None` when the socket
-/// cannot be used, which is logged. An external listener holds what arrives to `edge`'s
-/// per-source limits.
-pub fn open(bound: BoundListener, limits: Limits, edge: &Arc<Sources>) -> Option<Opened> {
+/// Registers `bound`'s sockets with their workers' runtimes. `None` when a socket cannot be
+/// used, which is logged. An external listener holds what arrives to `edge`'s per-source limits.
+pub fn open(
+    bound: BoundListener,
+    limits: Limits,
+    edge: &Arc<Sources>,
+    workers: &Workers,
+) -> Option<Opened> {
     let local_addr = match &bound.socket {
-        BoundSocket::Udp(s) => s.local_addr(),
-        BoundSocket::Stream(s, _) => s.local_addr(),
+        BoundSocket::Udp(sockets) => sockets.first().map(|s| s.local_addr()),
+        BoundSocket::Stream(sockets, _) => sockets.first().map(|s| s.local_addr()),
     }
+    .and_then(Result::ok)
     .unwrap_or(bound.config.address);
     let (advertised_host, advertised_port) = advertised(&bound.config.advertised_host, local_addr);
     let guarded = bound.config.side == legate_filters_api::Side::External;
@@ -58,75 +69,95 @@ pub fn open(bound: BoundListener, limits: Limits, edge: &Arc<Sources>) -> Option
         tls: None,
         phase: phase.clone(),
     };
+    let unusable = |error: std::io::Error| {
+        tracing::error!(%error, listener = %bound.config.name, "socket unusable");
+    };
     let socket = match bound.socket {
-        BoundSocket::Udp(socket) => match tokio::net::UdpSocket::from_std(socket) {
-            Ok(socket) => {
-                let socket = Arc::new(socket);
-                runtime.udp = Some(socket.clone());
-                let edge = guarded.then(|| edge.clone());
-                OpenedSocket::Udp(socket, limits.max_message_bytes, edge)
-            }
-            Err(error) => {
-                tracing::error!(%error, listener = %bound.config.name, "udp socket unusable");
-                return None;
-            }
-        },
-        BoundSocket::Stream(listener, tls) => {
+        BoundSocket::Udp(sockets) => {
+            let sockets = on_workers(sockets, workers, |socket| {
+                tokio::net::UdpSocket::from_std(socket).map(Arc::new)
+            })
+            .map_err(unusable)
+            .ok()?;
+            let sockets: Arc<[_]> = sockets.into();
+            runtime.udp = Some(sockets.clone());
+            let edge = guarded.then(|| edge.clone());
+            OpenedSocket::Udp(sockets, limits.max_message_bytes, edge)
+        }
+        BoundSocket::Stream(sockets, tls) => {
             let tls = tls.map(|acceptor| Arc::new(arc_swap::ArcSwap::from_pointee(acceptor)));
             runtime.tls = tls.clone();
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => OpenedSocket::Stream(
-                    listener,
-                    StreamOptions {
-                        transport: bound.config.transport,
-                        limits,
-                        idle_timeout: CONNECTION_IDLE_TIMEOUT,
-                        tls,
-                        phase: Some(phase.watch()),
-                        edge: edge.clone(),
-                        guarded,
-                    },
-                ),
-                Err(error) => {
-                    tracing::error!(%error, listener = %bound.config.name, "tcp listener unusable");
-                    return None;
-                }
-            }
+            let sockets = on_workers(sockets, workers, tokio::net::TcpListener::from_std)
+                .map_err(unusable)
+                .ok()?;
+            OpenedSocket::Stream(
+                sockets,
+                StreamOptions {
+                    transport: bound.config.transport,
+                    limits,
+                    idle_timeout: CONNECTION_IDLE_TIMEOUT,
+                    tls,
+                    phase: Some(phase.watch()),
+                    edge: edge.clone(),
+                    guarded,
+                },
+            )
         }
     };
     Some(Opened { runtime, socket })
 }
 
+/// Hands socket `i` to worker `i`'s runtime (its readiness is then that worker's to watch).
+fn on_workers<S, T>(
+    sockets: Vec<S>,
+    workers: &Workers,
+    register: impl Fn(S) -> std::io::Result<T>,
+) -> std::io::Result<Vec<T>> {
+    sockets
+        .into_iter()
+        .enumerate()
+        .map(|(index, socket)| {
+            let _inside = workers.handle(index).enter();
+            register(socket)
+        })
+        .collect()
+}
+
 impl Opened {
-    /// Starts reading: call once the runtime is in the core's set, so that every message read
-    /// finds its listener. Shutting Legate down closes the listener.
+    /// Starts reading, each socket on its worker: call once the runtime is in the core's set,
+    /// so that every message read finds its listener. Shutting Legate down closes the listener.
     pub fn serve(
         self,
         connections: &Arc<Connections>,
         inbound: &Arc<dyn Inbound>,
         shutdown: &ShutdownWatch,
+        workers: &Workers,
     ) {
         let info = &self.runtime.info;
-        tracing::info!(listener = %info.name, address = %info.local_addr, transport = %info.transport, side = %info.side, "listening");
+        tracing::info!(listener = %info.name, address = %info.local_addr, transport = %info.transport, side = %info.side, workers = workers.count(), "listening");
         let phase = self.runtime.phase;
         match self.socket {
-            OpenedSocket::Udp(socket, max_message_bytes, edge) => {
-                tokio::spawn(serve_udp_socket(
-                    socket,
-                    max_message_bytes,
-                    inbound.clone(),
-                    edge,
-                    phase.watch(),
-                ));
+            OpenedSocket::Udp(sockets, max_message_bytes, edge) => {
+                for (index, socket) in sockets.iter().enumerate() {
+                    workers.handle(index).spawn(serve_udp_socket(
+                        socket.clone(),
+                        max_message_bytes,
+                        inbound.clone(),
+                        edge.clone(),
+                        phase.watch(),
+                    ));
+                }
             }
-            OpenedSocket::Stream(listener, options) => {
-                tokio::spawn(serve_tcp_listener(
-                    listener,
-                    options,
-                    connections.clone(),
-                    inbound.clone(),
-                    phase.watch(),
-                ));
+            OpenedSocket::Stream(listeners, options) => {
+                for (index, listener) in listeners.into_iter().enumerate() {
+                    workers.handle(index).spawn(serve_tcp_listener(
+                        listener,
+                        options.clone(),
+                        connections.clone(),
+                        inbound.clone(),
+                        phase.watch(),
+                    ));
+                }
             }
         }
         let mut shutdown = shutdown.clone();

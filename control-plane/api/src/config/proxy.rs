@@ -37,8 +37,9 @@ pub struct ProxyConfig {
     /// Dialogs that never see a BYE (or other end signal) are forgotten after this long idle.
     #[serde(with = "humantime_serde")]
     pub dialog_idle_timeout: Duration,
-    /// Threads of the SIP engine; unset means one per available core. One thread costs less
-    /// CPU per transaction at light load; more threads raise the ceiling under heavy load.
+    /// Threads of the SIP engine; unset means one per available core. Each thread reads its own
+    /// socket of every listener (SO_REUSEPORT: the kernel spreads peers over them) and runs
+    /// what it reads to the end, so one message never moves between threads.
     pub worker_threads: Option<usize>,
     /// How requests arriving on external listeners are treated.
     pub edge: EdgeConfig,
