@@ -35,7 +35,7 @@ impl CSeq {
                 let n = n * 10 + u64::from(d - b'0');
                 (n <= MAX_SEQ).then_some(n)
             })
-            .ok_or(invalid("sequence number exceeds 2**31-1"))?;
+            .ok_or_else(|| invalid("sequence number exceeds 2**31-1"))?;
         if !cursor.skip_ws() {
             return Err(invalid("expected white space before the method"));
         }

@@ -140,12 +140,19 @@ impl Iterator for ListSplit<'_> {
         let start = self.pos;
         let mut i = start;
         let mut in_angle = false;
+        // Only quotes, angle brackets and (outside `<...>`) commas matter: jump between them.
         let end = loop {
+            let rest = self.s.get(i..).unwrap_or_default();
+            let next = match in_angle {
+                true => memchr::memchr2(b'"', b'>', rest),
+                false => memchr::memchr3(b'"', b'<', b',', rest),
+            };
+            let Some(offset) = next else {
+                self.done = true;
+                break i.max(self.s.len());
+            };
+            i += offset;
             match self.s.get(i) {
-                None => {
-                    self.done = true;
-                    break i;
-                }
                 Some(b'"') => {
                     // An unterminated quote swallows the rest; the element parser reports it.
                     i = quoted_end(self.s, i).unwrap_or(self.s.len());
@@ -158,11 +165,10 @@ impl Iterator for ListSplit<'_> {
                     in_angle = false;
                     i += 1;
                 }
-                Some(b',') if !in_angle => {
+                _ => {
                     self.pos = i + 1;
                     break i;
                 }
-                Some(_) => i += 1,
             }
         };
         let element = self.s.get(start..end).unwrap_or_default();

@@ -156,9 +156,11 @@ impl Message {
 }
 
 fn required(headers: &Headers, kind: HeaderKind) -> Result<&Bytes, ParseError> {
-    headers.first(kind).ok_or(ParseError::MissingHeader {
-        header: kind.canonical_name(),
-    })
+    headers
+        .first(kind)
+        .ok_or_else(|| ParseError::MissingHeader {
+            header: kind.canonical_name(),
+        })
 }
 
 fn name_addr(headers: &Headers, kind: HeaderKind) -> Result<NameAddr, ParseError> {

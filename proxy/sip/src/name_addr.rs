@@ -29,7 +29,8 @@ impl NameAddr {
             return Err(invalid("empty address"));
         }
         if s.first() == Some(&b'"') {
-            let end = quoted_end(s, 0).ok_or(invalid("unterminated quoted display name"))?;
+            let end =
+                quoted_end(s, 0).ok_or_else(|| invalid("unterminated quoted display name"))?;
             let display = owned_text(&unquote(s.get(..end).unwrap_or_default()));
             let rest = s.get(end..).unwrap_or_default();
             let rest = rest.get(rest.iter().take_while(|&&b| is_ws(b)).count()..);
@@ -76,7 +77,7 @@ impl NameAddr {
 
 /// `<uri> *(;param)`, with `s` starting at the `<`.
 fn bracketed(display: Option<String>, s: &[u8]) -> Result<NameAddr, ParseError> {
-    let close = memchr::memchr(b'>', s).ok_or(invalid("missing '>'"))?;
+    let close = memchr::memchr(b'>', s).ok_or_else(|| invalid("missing '>'"))?;
     let uri = Uri::parse(s.get(1..close).unwrap_or_default())?;
     let params = parse_header_params(s.get(close + 1..).unwrap_or_default())?;
     Ok(NameAddr {

@@ -47,7 +47,8 @@ pub(crate) fn parse_header_params(s: &[u8]) -> Result<Params, ParseError> {
 fn read_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
     if cursor.peek() == Some(b'"') {
         let rest = cursor.rest();
-        let end = quoted_end(rest, 0).ok_or(invalid("unterminated quoted parameter value"))?;
+        let end =
+            quoted_end(rest, 0).ok_or_else(|| invalid("unterminated quoted parameter value"))?;
         let value = owned_text(rest.get(..end).unwrap_or_default());
         cursor.advance(end);
         return Ok(value);

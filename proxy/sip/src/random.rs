@@ -26,21 +26,42 @@ fn random_u64() -> u64 {
 
 /// A From/To tag: 64 random bits in hex.
 pub fn generate_tag() -> String {
-    format!("{:016x}", random_u64())
+    let mut tag = String::with_capacity(16);
+    push_hex(&mut tag, random_u64());
+    tag
 }
 
 /// A Via branch: the magic cookie followed by 128 random bits in hex.
 pub fn generate_branch() -> String {
-    format!(
-        "{BRANCH_MAGIC_COOKIE}{:016x}{:016x}",
-        random_u64(),
-        random_u64()
-    )
+    let mut branch = String::with_capacity(BRANCH_MAGIC_COOKIE.len() + 32);
+    branch.push_str(BRANCH_MAGIC_COOKIE);
+    push_hex(&mut branch, random_u64());
+    push_hex(&mut branch, random_u64());
+    branch
+}
+
+/// Appends `value` as 16 lower-case hex digits, as `{:016x}` does, without the formatter (ids
+/// are made for every message).
+pub fn push_hex(out: &mut String, value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        let nibble = (value >> (shift * 4)) & 0xf;
+        out.push(char::from(DIGITS[nibble as usize]));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_are_the_formatters() {
+        for value in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            let mut text = String::new();
+            push_hex(&mut text, value);
+            assert_eq!(text, format!("{value:016x}"));
+        }
+    }
     use std::collections::HashSet;
 
     #[test]

@@ -74,7 +74,8 @@ fn parse_request_line(line: Bytes) -> Result<RequestLine, ParseError> {
 }
 
 fn parse_status_line(line: Bytes) -> Result<StatusLine, ParseError> {
-    let sp = memchr::memchr(b' ', &line).ok_or(malformed("status line without status code"))?;
+    let sp =
+        memchr::memchr(b' ', &line).ok_or_else(|| malformed("status line without status code"))?;
     let version = line.slice(..sp);
     check_version(&version)?;
     let rest = line.get(sp + 1..).unwrap_or_default();

@@ -42,7 +42,7 @@ impl Uri {
         {
             return Err(invalid("character that must be escaped"));
         }
-        let colon = memchr::memchr(b':', text).ok_or(invalid("missing scheme"))?;
+        let colon = memchr::memchr(b':', text).ok_or_else(|| invalid("missing scheme"))?;
         let scheme = text.get(..colon).unwrap_or_default();
         let valid_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
             && scheme

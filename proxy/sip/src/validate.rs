@@ -113,7 +113,7 @@ fn check_common(message: &Message) -> Result<Validated, ParseError> {
         top_via.get_or_insert(via);
         Ok(())
     })?;
-    let top_via = top_via.ok_or(ParseError::MissingHeader {
+    let top_via = top_via.ok_or_else(|| ParseError::MissingHeader {
         header: HeaderKind::Via.canonical_name(),
     })?;
     Ok(Validated {
@@ -184,7 +184,7 @@ pub fn control_character_in(headers: &Headers, escapes: Escapes) -> Option<&crat
 fn check_call_id(headers: &Headers) -> Result<(), ParseError> {
     let value = headers
         .first(HeaderKind::CallId)
-        .ok_or(ParseError::MissingHeader {
+        .ok_or_else(|| ParseError::MissingHeader {
             header: HeaderKind::CallId.canonical_name(),
         })?;
     if value.is_empty() || value.iter().any(|&b| !(0x21..=0x7e).contains(&b)) {

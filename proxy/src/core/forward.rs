@@ -81,20 +81,32 @@ impl Core {
         }
 
         let branch = loops::branch_for(request);
-        let sent_by = egress
-            .or(ingress_runtime)
-            .map(ListenerRuntime::host_port)
-            .unwrap_or_else(|| ingress.local_addr.to_string());
+        let sent_by = match egress.or(ingress_runtime) {
+            Some(listener) => std::borrow::Cow::Borrowed(listener.host_port()),
+            None => std::borrow::Cow::Owned(ingress.local_addr.to_string()),
+        };
         let (_, transport) = transport_token(hop.transport);
         let hiding = egress.filter(|l| self.hides(l));
         let sealed_vias = match hiding {
             Some(_) => self.seal_vias(&mut message, &branch),
             None => String::new(),
         };
-        message.headers.push_front(Header::new(
-            HeaderKind::Via,
-            format!("SIP/2.0/{transport} {sent_by};branch={branch}{sealed_vias}"),
-        ));
+        let parts = [
+            "SIP/2.0/",
+            transport,
+            " ",
+            &sent_by,
+            ";branch=",
+            &branch,
+            &sealed_vias,
+        ];
+        let mut via = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            via.push_str(part);
+        }
+        message
+            .headers
+            .push_front(Header::new(HeaderKind::Via, via));
         if let Some(egress) = hiding {
             self.hide_request(&mut message, egress);
         }

@@ -17,6 +17,8 @@ pub struct ListenerRuntime {
     /// Host and port written into Via and Record-Route.
     pub advertised_host: String,
     pub advertised_port: u16,
+    /// `advertised_host:advertised_port`, written once.
+    host_port: String,
     /// A UDP listener's sockets, one per worker (see [`crate::workers`]).
     pub udp: Option<Arc<[Arc<UdpSocket>]>>,
     /// The TLS acceptor of a TLS listener, replaced when a snapshot rotates its certificate.
@@ -33,9 +35,22 @@ impl ListenerRuntime {
         self.phase.current() == ListenerPhase::Serving
     }
 
+    /// A listener that advertises `host:port` in Via sent-by and Record-Route.
+    pub fn new(info: ListenerInfo, advertised_host: String, advertised_port: u16) -> Self {
+        ListenerRuntime {
+            host_port: format!("{advertised_host}:{advertised_port}"),
+            info,
+            advertised_host,
+            advertised_port,
+            udp: None,
+            tls: None,
+            phase: PhaseControl::new(),
+        }
+    }
+
     /// `host:port` as written in Via sent-by and Record-Route.
-    pub fn host_port(&self) -> String {
-        format!("{}:{}", self.advertised_host, self.advertised_port)
+    pub fn host_port(&self) -> &str {
+        &self.host_port
     }
 
     /// The Record-Route URI for this listener, before Legate's state parameters.

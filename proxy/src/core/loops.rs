@@ -27,21 +27,24 @@ pub fn loop_hash(request: &Message) -> String {
     for value in request.headers.values(HeaderKind::ProxyRequire) {
         value.hash(&mut hasher);
     }
-    format!("{:016x}", hasher.finish())
+    let mut hash = String::with_capacity(16);
+    legate_sip::push_hex(&mut hash, hasher.finish());
+    hash
 }
 
 /// Whether a Via value carries a branch Legate wrote: the only Vias loop detection must parse.
 pub fn carries_legate_branch(via: &[u8]) -> bool {
-    via.windows(PREFIX.len()).any(|w| w == PREFIX.as_bytes())
+    memchr::memmem::find(via, PREFIX.as_bytes()).is_some()
 }
 
 /// A fresh branch for forwarding `request`.
 pub fn branch_for(request: &Message) -> String {
-    format!(
-        "{PREFIX}{}.{}",
-        loop_hash(request),
-        legate_sip::generate_tag()
-    )
+    let (hash, tag) = (loop_hash(request), legate_sip::generate_tag());
+    let mut branch = String::with_capacity(PREFIX.len() + hash.len() + 1 + tag.len());
+    for part in [PREFIX, &hash, ".", &tag] {
+        branch.push_str(part);
+    }
+    branch
 }
 
 /// The loop hash inside one of our branches, if it is one.

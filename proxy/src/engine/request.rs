@@ -46,9 +46,11 @@ impl Engine {
         };
         match self.core.server_transaction(key, &request, &flow) {
             ServerTxnStart::New(txn) => {
-                tokio::spawn(
-                    async move { self.handle_request(txn, request, flow, validated).await },
-                );
+                // Boxed: the task then holds a pointer, not the whole request's state (several
+                // KiB), which tokio would otherwise copy in and out of the task.
+                let handling =
+                    async move { self.handle_request(txn, request, flow, validated).await };
+                tokio::spawn(Box::pin(handling));
             }
             ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
             ServerTxnStart::OverLimit => {

@@ -14,8 +14,7 @@ use super::bind::{BoundListener, BoundSocket};
 use crate::core::{Core, ListenerRuntime, Listeners};
 use crate::sources::Sources;
 use crate::transport::{
-    serve_tcp_listener, serve_udp_socket, Connections, Inbound, ListenerPhase, PhaseControl,
-    StreamOptions,
+    serve_tcp_listener, serve_udp_socket, Connections, Inbound, ListenerPhase, StreamOptions,
 };
 use crate::workers::Workers;
 
@@ -55,20 +54,14 @@ pub fn open(
     .unwrap_or(bound.config.address);
     let (advertised_host, advertised_port) = advertised(&bound.config.advertised_host, local_addr);
     let guarded = bound.config.side == legate_filters_api::Side::External;
-    let phase = PhaseControl::new();
-    let mut runtime = ListenerRuntime {
-        info: legate_filters_api::ListenerInfo {
-            name: bound.config.name.as_str().into(),
-            side: bound.config.side,
-            transport: bound.config.transport,
-            local_addr,
-        },
-        advertised_host,
-        advertised_port,
-        udp: None,
-        tls: None,
-        phase: phase.clone(),
+    let info = legate_filters_api::ListenerInfo {
+        name: bound.config.name.as_str().into(),
+        side: bound.config.side,
+        transport: bound.config.transport,
+        local_addr,
     };
+    let mut runtime = ListenerRuntime::new(info, advertised_host, advertised_port);
+    let phase = runtime.phase.clone();
     let unusable = |error: std::io::Error| {
         tracing::error!(%error, listener = %bound.config.name, "socket unusable");
     };
