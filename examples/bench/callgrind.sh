@@ -12,6 +12,10 @@
 # PROFILE_DIR keeps both profiles there, to compare by function with
 # `callgrind_annotate --inclusive=yes PROFILE_DIR/callgrind.loaded`.
 #
+#   PROXY=kamailio examples/bench/callgrind.sh
+#
+# counts Kamailio instead, on kamailio.cfg with one UDP child, every process it forks included.
+#
 #   MESSAGES  transactions relayed (2000)     RATE  MESSAGE per second (50)
 set -euo pipefail
 
@@ -21,11 +25,15 @@ cd "$ROOT"
 MESSAGES=${MESSAGES:-2000}
 RATE=${RATE:-50}
 LEGATE_CONFIG=${LEGATE_CONFIG:-relay.yaml}
+PROXY=${PROXY:-legate}
 log() { printf '[callgrind] %s\n' "$*" >&2; }
 
 bash tests/prereqs.sh test
 command -v valgrind >/dev/null || { log "valgrind is needed (apt-get install valgrind)"; exit 1; }
-if [ -n "${LEGATE_BIN:-}" ]; then
+if [ "$PROXY" = kamailio ]; then
+  [ -x /usr/sbin/kamailio ] || { log "kamailio is needed (examples/bench/run.sh installs it)"; exit 1; }
+  LEGATE_CONFIG=kamailio.cfg
+elif [ -n "${LEGATE_BIN:-}" ]; then
   LEGATE="$LEGATE_BIN"
 else
   cargo build --locked --release -p legate >&2
@@ -38,17 +46,40 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 cp "$BENCH"/*.yaml "$WORK/"
 
-instructions() { # callgrind output file: the total of its `summary:` line
-  awk '/^summary:/ { print $2 }' "$1"
+instructions() { # callgrind output files (one per process): the total of their `summary:` lines
+  cat "$1"* | awk '/^summary:/ { total += $2 } END { print total }'
+}
+
+start_proxy() { # callgrind output file, log file; leaves the proxy's pid in $proxy
+  if [ "$PROXY" = kamailio ]; then
+    mkdir -p "$WORK/kamailio"
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$1.%p" \
+      /usr/sbin/kamailio -f "$BENCH/kamailio.cfg" -DD -E -m 1024 -M 16 -x tlsf \
+      -Y "$WORK/kamailio" -P "$WORK/kamailio/pid" -w "$WORK/kamailio" -A "LISTEN_PORT=5060" \
+      -A 'UPSTREAM="sip:127.0.0.1:5070"' -A "CHILDREN=1" 2>"$2" &
+    proxy=$!
+    # Ready once its port is bound and the children it forks are all there (the same set twice).
+    local seen="" children
+    for _ in $(seq 600); do
+      sleep 0.2
+      ss -Hunl "sport = :5060" | grep -q . || continue
+      children=$(awk -v parent="$proxy" '/^Pid:/ { p = $2 } /^PPid:/ && $2 == parent { print p }' \
+        /proc/[0-9]*/status 2>/dev/null | sort | tr '\n' ' ')
+      [ -n "$children" ] && [ "$children" = "$seen" ] && break
+      seen=$children
+    done
+  else
+    valgrind --tool=callgrind --callgrind-out-file="$1" "$LEGATE" run --config "$WORK/$LEGATE_CONFIG" \
+      2>"$2" &
+    proxy=$!
+    for _ in $(seq 600); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
+  fi
 }
 
 measure() { # label, messages to relay
-  local label=$1 messages=$2 out="$WORK/callgrind.$1"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$LEGATE" run --config "$WORK/$LEGATE_CONFIG" \
-    2>"$WORK/$label.log" &
-  local legate=$!
-  PIDS+=("$legate")
-  for _ in $(seq 600); do curl -sf http://127.0.0.1:9901/readyz >/dev/null && break; sleep 0.1; done
+  local label=$1 messages=$2 out="$WORK/callgrind.$1" proxy
+  start_proxy "$out" "$WORK/$label.log"
+  PIDS+=("$proxy")
   (cd "$WORK" && exec sipp -sf "$BENCH/uas_message.xml" -i 127.0.0.1 -p 5070 -nostdin -bg \
     >/dev/null 2>&1) || true
   if [ "$messages" -gt 0 ]; then
@@ -61,8 +92,8 @@ measure() { # label, messages to relay
     sleep "$(cat "$WORK/loaded-seconds")"
   fi
   pkill -f "sipp -sf $BENCH/uas_message.xml" 2>/dev/null || true
-  kill -TERM "$legate"
-  wait "$legate" 2>/dev/null || true
+  kill -TERM "$proxy"
+  wait "$proxy" 2>/dev/null || true
   instructions "$out"
 }
 
@@ -71,6 +102,6 @@ idle=$(measure idle 0)
 per_message=$(( (loaded - idle) / MESSAGES ))
 if [ -n "${PROFILE_DIR:-}" ]; then
   mkdir -p "$PROFILE_DIR"
-  cp "$WORK"/callgrind.loaded "$WORK"/callgrind.idle "$PROFILE_DIR"/
+  cp "$WORK"/callgrind.loaded* "$WORK"/callgrind.idle* "$PROFILE_DIR"/
 fi
 echo "$LEGATE_CONFIG: $MESSAGES MESSAGEs relayed: $loaded instructions, idle for as long: $idle; per relayed MESSAGE: $per_message"

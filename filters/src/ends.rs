@@ -14,7 +14,7 @@ pub(crate) fn user_of(uri: &Uri) -> Option<&str> {
 /// `user@domain` (the domain lower-cased), or the domain alone when the URI names no user.
 pub(crate) fn address_of(uri: &Uri) -> String {
     match user_of(uri) {
-        Some(user) => format!("{user}@{}", uri.host_lowercase()),
+        Some(user) => legate_sip::concat(&[user, "@", &uri.host_lowercase()]),
         None => uri.host_lowercase(),
     }
 }

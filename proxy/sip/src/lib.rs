@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+mod concat;
 mod cseq;
 mod error;
 mod framer;
@@ -38,6 +39,7 @@ mod validate;
 mod via;
 mod write;
 
+pub use concat::concat;
 pub use cseq::CSeq;
 pub use error::ParseError;
 pub use framer::{Frame, FramingError, Progress, StreamFramer};

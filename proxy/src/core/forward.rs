@@ -91,7 +91,7 @@ impl Core {
             Some(_) => self.seal_vias(&mut message, &branch),
             None => String::new(),
         };
-        let parts = [
+        let via = legate_sip::concat(&[
             "SIP/2.0/",
             transport,
             " ",
@@ -99,11 +99,7 @@ impl Core {
             ";branch=",
             &branch,
             &sealed_vias,
-        ];
-        let mut via = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in parts {
-            via.push_str(part);
-        }
+        ]);
         message
             .headers
             .push_front(Header::new(HeaderKind::Via, via));

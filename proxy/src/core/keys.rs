@@ -37,7 +37,10 @@ impl ServerKey {
             }
         };
         let sent_by = match via.port {
-            Some(port) => format!("{}:{port}", via.host.to_ascii_lowercase()),
+            Some(port) => {
+                let host = via.host.to_ascii_lowercase();
+                legate_sip::concat(&[&host, ":", &port.to_string()])
+            }
             None => via.host.to_ascii_lowercase(),
         };
         Ok(ServerKey {

@@ -40,11 +40,7 @@ pub fn carries_legate_branch(via: &[u8]) -> bool {
 /// A fresh branch for forwarding `request`.
 pub fn branch_for(request: &Message) -> String {
     let (hash, tag) = (loop_hash(request), legate_sip::generate_tag());
-    let mut branch = String::with_capacity(PREFIX.len() + hash.len() + 1 + tag.len());
-    for part in [PREFIX, &hash, ".", &tag] {
-        branch.push_str(part);
-    }
-    branch
+    legate_sip::concat(&[PREFIX, &hash, ".", &tag])
 }
 
 /// The loop hash inside one of our branches, if it is one.

@@ -221,7 +221,7 @@ impl Core {
             .sealer
             .seal_values(&vias, &bound(HIDDEN_VIAS, branch.as_bytes()));
         message.headers.remove_all(HeaderKind::Via);
-        format!(";{HIDDEN_VIAS}={token}")
+        legate_sip::concat(&[";", HIDDEN_VIAS, "=", &token])
     }
 
     /// Replaces every Record-Route entry with `own` carrying `hidden` sealed (or with nothing

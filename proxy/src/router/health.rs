@@ -65,9 +65,7 @@ impl HealthCheck for SipOptionsCheck {
             .serving()
             .find(|l| l.transport() == self.transport)
             .or(listeners.first());
-        let sent_by = listener
-            .map(|l| l.host_port())
-            .unwrap_or("127.0.0.1");
+        let sent_by = listener.map(|l| l.host_port()).unwrap_or("127.0.0.1");
         let (token, upper) = transport_token(self.transport);
         let branch = format!("z9hG4bKlghc.{}", legate_sip::generate_tag());
         let text = format!(

@@ -38,8 +38,9 @@ pub struct ProxyConfig {
     #[serde(with = "humantime_serde")]
     pub dialog_idle_timeout: Duration,
     /// Threads of the SIP engine; unset means one per available core. Each thread reads its own
-    /// socket of every listener (SO_REUSEPORT: the kernel spreads peers over them) and runs
-    /// what it reads to the end, so one message never moves between threads.
+    /// socket of every listener (SO_REUSEPORT: the kernel spreads peers over them, one peer
+    /// address and port to one thread) and runs what it reads to the end, so a message never
+    /// moves between threads.
     pub worker_threads: Option<usize>,
     /// How requests arriving on external listeners are treated.
     pub edge: EdgeConfig,
