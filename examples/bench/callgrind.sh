@@ -56,7 +56,7 @@ start_proxy() { # callgrind output file, log file; leaves the proxy's pid in $pr
     valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$1.%p" \
       /usr/sbin/kamailio -f "$BENCH/kamailio.cfg" -DD -E -m 1024 -M 16 -x tlsf \
       -Y "$WORK/kamailio" -P "$WORK/kamailio/pid" -w "$WORK/kamailio" -A "LISTEN_PORT=5060" \
-      -A 'UPSTREAM="sip:127.0.0.1:5070"' -A "CHILDREN=1" 2>"$2" &
+      -A 'UPSTREAM="sip:127.0.0.1:5070"' -A "CHILDREN=1" >"$2" 2>&1 &
     proxy=$!
     # Ready once its port is bound and the children it forks are all there (the same set twice).
     local seen="" children
