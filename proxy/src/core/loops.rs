@@ -6,15 +6,19 @@
 //! changed is a spiral and goes on. The fields are hashed as received: they are not rewritten
 //! along a loop, so nothing needs parsing on this per-request path.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use legate_sip::{HeaderKind, Message};
 
 const PREFIX: &str = "z9hG4bKlg";
 
+/// Any constant will do; it only has to be the same in every replica.
+const LOOP_HASH_SEED: u64 = 0x4c65_6761_7465;
+
 /// The loop-detection hash of a request as Legate would forward it.
 pub fn loop_hash(request: &Message) -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    // Fixed keys: every replica computes the same hash, so a loop through several is seen.
+    let mut hasher = foldhash::fast::FixedState::with_seed(LOOP_HASH_SEED).build_hasher();
     request.request_uri().hash(&mut hasher);
     for kind in [
         HeaderKind::CallId,

@@ -39,7 +39,8 @@ pub fn check(request: &Message, listeners: &Listeners, side: Side) -> Result<(),
             header: None,
         });
     }
-    let hash = loops::loop_hash(request);
+    // Hashed only once a Via of ours shows up: most requests never carry one.
+    let mut hash = None;
     for value in request.headers.values(HeaderKind::Via).iter() {
         if !loops::carries_legate_branch(value) {
             continue;
@@ -50,6 +51,7 @@ pub fn check(request: &Message, listeners: &Listeners, side: Side) -> Result<(),
         if !listeners.is_local(&via.host, via.port) {
             continue;
         }
+        let hash = hash.get_or_insert_with(|| loops::loop_hash(request));
         if via.branch().and_then(loops::hash_in_branch) == Some(hash.as_str()) {
             return Err(Refusal {
                 code: 482,
