@@ -30,6 +30,7 @@
 #   EXTERNAL_PORT                            federation.yaml's external listener (5064)
 #   LEGATE_BIN                               a legate binary to measure instead of building this
 #                                            tree's (another commit's, say); RESULTS names the file
+#                                            (in examples/bench, or an absolute path)
 #   BENCH_KEEP=1                             keep the work directory (logs, sipp statistics)
 set -euo pipefail
 
@@ -55,6 +56,10 @@ EXTERNAL_PORT=${EXTERNAL_PORT:-5064}
 case "$LEGATE_CONFIG" in
   relay.yaml) RESULTS=${RESULTS:-results.md} ;;
   *) RESULTS=${RESULTS:-"results-${LEGATE_CONFIG%.yaml}.md"} ;;
+esac
+case "$RESULTS" in
+  /*) RESULTS_FILE=$RESULTS ;;
+  *) RESULTS_FILE="$BENCH/$RESULTS" ;;
 esac
 # Kamailio takes a fixed shared memory pool; it holds every transaction, and 256 MiB ran out at
 # 6000 MESSAGE/s here. Pages are only resident once used, so a large pool costs nothing idle.
@@ -641,7 +646,7 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
     died=$(get "$p" died)
     [ "$died" != "?" ] && echo "- $p: process $died had exited before the end of the run."
   done
-} >"$BENCH/$RESULTS"
+} >"$RESULTS_FILE"
 
-log "results written to examples/bench/$RESULTS"
+log "results written to $RESULTS_FILE"
 FINISHED=1
