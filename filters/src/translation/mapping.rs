@@ -5,9 +5,12 @@ use std::fmt;
 
 use bytes::Bytes;
 use legate_filters_api::RequestView;
-use legate_sip::{Header, HeaderKind, Message, NameAddr, Uri};
+use legate_sip::{printed, Header, HeaderKind, Message, NameAddr, Uri};
 
 use crate::address_list::split_addresses;
+
+/// Room for a rewritten From, To or Contact: most fit, a longer one grows its string.
+const ADDRESS_CAPACITY: usize = 128;
 
 /// Identity headers that carry addresses to map besides From, To and Contact.
 pub(super) const IDENTITY_HEADERS: [&str; 2] = ["P-Asserted-Identity", "P-Preferred-Identity"];
@@ -231,7 +234,7 @@ impl AddressMap {
             if self.map_uri(uri, toward, resolved)
                 || (our_contact && self.map_contact_user(uri, toward))
             {
-                message.set_request_uri(uri.to_string());
+                message.set_request_uri(printed(uri, ADDRESS_CAPACITY));
             }
         }
         for (kind, address) in [
@@ -240,7 +243,9 @@ impl AddressMap {
         ] {
             if let Some(address) = address {
                 if self.map_uri(&mut address.uri, toward, resolved) {
-                    message.headers.set(kind, address.to_string());
+                    message
+                        .headers
+                        .set(kind, printed(address, ADDRESS_CAPACITY));
                 }
             }
         }
@@ -257,7 +262,7 @@ impl AddressMap {
     fn map_address(&self, value: &[u8], toward: Toward, resolved: &Resolved) -> Option<String> {
         let mut address = NameAddr::parse(value).ok()?;
         self.map_uri(&mut address.uri, toward, resolved)
-            .then(|| address.to_string())
+            .then(|| printed(&address, ADDRESS_CAPACITY))
     }
 
     fn map_contacts(&self, message: &mut Message, toward: Toward) {
@@ -267,7 +272,7 @@ impl AddressMap {
             .map(|c| {
                 let mut contact = NameAddr::parse(c).ok()?;
                 self.map_contact_user(&mut contact.uri, toward)
-                    .then(|| contact.to_string())
+                    .then(|| printed(&contact, ADDRESS_CAPACITY))
             })
             .collect();
         if mapped.iter().all(Option::is_none) {

@@ -102,6 +102,19 @@ fn slash(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
     Ok(())
 }
 
+impl Via {
+    /// The Via as header text, like `to_string` but into a string sized once.
+    pub fn to_text(&self) -> String {
+        let params: usize = self
+            .params
+            .iter()
+            .map(|(name, value)| 2 + name.len() + value.as_ref().map_or(0, String::len))
+            .sum();
+        let size = self.protocol.len() + self.transport.len() + self.host.len() + 8 + params;
+        crate::printed(self, size)
+    }
+}
+
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{} {}", self.protocol, self.transport, self.host)?;
@@ -127,6 +140,7 @@ mod tests {
         assert_eq!(via.branch(), Some("z9hG4bK776asdhds"));
         assert_eq!(via.param("rport"), Some(None));
         assert_eq!(via.to_string(), text);
+        assert_eq!(via.to_text(), text);
         Ok(())
     }
 

@@ -394,7 +394,7 @@ fn mark_received(request: &mut Message, via: &mut Via, flow: &Flow) {
     }
     request
         .headers
-        .replace_first_value(HeaderKind::Via, via.to_string());
+        .replace_first_value(HeaderKind::Via, via.to_text());
 }
 
 /// Requests addressed to Legate itself: OPTIONS is answered (peers use it as a keep-alive),
