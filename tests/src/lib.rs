@@ -73,12 +73,33 @@ pub fn scenario(name: &str) -> PathBuf {
     workspace().join("tests/scenarios").join(name)
 }
 
-/// A loopback port free for both UDP and TCP right now.
+/// A loopback port free for both UDP and TCP right now, never handed out before in this process
+/// and below the kernel's ephemeral range: between being picked and being bound, it can be taken
+/// neither by another test's pick nor by a connection's source port (the connection floods open
+/// thousands).
 pub fn free_port() -> u16 {
+    static NEXT: Mutex<Option<u16>> = Mutex::new(None);
+    const LOWEST: u16 = 10_000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .max(LOWEST + 1_000);
+    let mut next = NEXT.lock().unwrap();
+    // Each test binary starts somewhere else, so two running at once rarely meet.
+    let span = u64::from(ephemeral_start - LOWEST);
+    let offset = u64::from(std::process::id()) * 7_919 % span;
+    let mut port = next.unwrap_or(LOWEST + offset as u16);
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        port = if port + 1 >= ephemeral_start {
+            LOWEST
+        } else {
+            port + 1
+        };
+        let free = UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            *next = Some(port);
             return port;
         }
     }
