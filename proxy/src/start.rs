@@ -87,7 +87,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
     let edge = core.sources.clone();
     let opened: Vec<Opened> = listeners
         .into_iter()
-        .filter_map(|bound| serve::open(bound, core.limits, &edge, &core.workers))
+        .filter_map(|bound| serve::open(bound, &core))
         .collect();
     let runtimes: Vec<_> = opened.iter().map(|o| o.runtime.clone()).collect();
     core.update_listeners(|_| Listeners::new(runtimes.clone()));
@@ -101,7 +101,7 @@ pub fn start(boot: Boot, shutdown: ShutdownWatch) -> Arc<Engine> {
     core.connections.set_inbound(inbound.clone());
 
     for listener in opened {
-        listener.serve(&core.connections, &inbound, &shutdown, &core.workers);
+        listener.serve(&core, &inbound, &shutdown);
     }
     spawn_health_checks(&snapshot, &shutdown);
     let sweeper = engine.clone();

@@ -73,10 +73,10 @@ pub fn scenario(name: &str) -> PathBuf {
     workspace().join("tests/scenarios").join(name)
 }
 
-/// A loopback port free for both UDP and TCP right now, never handed out before in this process
-/// and below the kernel's ephemeral range: between being picked and being bound, it can be taken
-/// neither by another test's pick nor by a connection's source port (the connection floods open
-/// thousands).
+/// A loopback port free for both UDP and TCP right now, below the kernel's ephemeral range and
+/// handed out in turn through that range: between being picked and being bound, it can be
+/// taken neither by another test's pick nor by a connection's source port (the connection
+/// floods open thousands).
 pub fn free_port() -> u16 {
     static NEXT: Mutex<Option<u16>> = Mutex::new(None);
     const LOWEST: u16 = 10_000;

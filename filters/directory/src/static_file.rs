@@ -159,12 +159,7 @@ impl StaticDirectory {
 }
 
 fn key(user: &str, domain: &str) -> String {
-    // Built by hand: one lookup per request, and the formatter costs more than the lookup.
-    let mut key = String::with_capacity(user.len() + 1 + domain.len());
-    key.push_str(user);
-    key.push('@');
-    key.push_str(domain);
-    key
+    legate_sip::concat(&[user, "@", domain])
 }
 
 impl Directory for StaticDirectory {

@@ -136,21 +136,18 @@ fn restore_parties(
         .to_header()
         .ok()
         .and_then(|t| t.tag().map(str::to_string));
-    let untagged_text = to_parsed
-        .as_ref()
-        .filter(|original| original.tag().is_none())
-        .and_then(|_| std::str::from_utf8(&to).ok());
-    match (answered_tag, to_parsed) {
+    let restored: Bytes = match (answered_tag, to_parsed) {
         // The usual case, a request outside a dialog: the sender's own To, the tag appended.
-        (Some(tag), Some(_)) if untagged_text.is_some() => {
-            let text = untagged_text.unwrap_or_default().trim_end();
-            let with_tag = legate_sip::concat(&[text, ";tag=", &tag]);
-            response.headers.set(HeaderKind::To, with_tag);
+        (Some(tag), Some(original)) if original.tag().is_none() => {
+            [to.trim_ascii_end(), b";tag=", tag.as_bytes()]
+                .concat()
+                .into()
         }
         (Some(tag), Some(mut original)) if original.tag() != Some(tag.as_str()) => {
             original.set_param("tag", Some(&tag));
-            response.headers.set(HeaderKind::To, original.to_string());
+            original.to_string().into()
         }
-        _ => response.headers.set(HeaderKind::To, to),
-    }
+        _ => to,
+    };
+    response.headers.set(HeaderKind::To, restored);
 }

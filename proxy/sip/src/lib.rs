@@ -51,7 +51,7 @@ pub use message::Message;
 pub use method::Method;
 pub use name_addr::NameAddr;
 pub use parse::{parse_head, parse_message};
-pub use random::{generate_branch, generate_tag, push_hex, BRANCH_MAGIC_COOKIE};
+pub use random::{generate_branch, generate_tag, hex, BRANCH_MAGIC_COOKIE};
 pub use start_line::{RequestLine, StartLine, StatusLine};
 pub use uri::Uri;
 pub use validate::{control_character_in, validate_request, validate_response, Escapes, Validated};

@@ -26,9 +26,7 @@ fn random_u64() -> u64 {
 
 /// A From/To tag: 64 random bits in hex.
 pub fn generate_tag() -> String {
-    let mut tag = String::with_capacity(16);
-    push_hex(&mut tag, random_u64());
-    tag
+    hex(random_u64())
 }
 
 /// A Via branch: the magic cookie followed by 128 random bits in hex.
@@ -40,9 +38,15 @@ pub fn generate_branch() -> String {
     branch
 }
 
-/// Appends `value` as 16 lower-case hex digits, as `{:016x}` does, without the formatter (ids
-/// are made for every message).
-pub fn push_hex(out: &mut String, value: u64) {
+/// `value` as 16 lower-case hex digits, as `{:016x}` prints it, without the formatter (ids are
+/// made for every message).
+pub fn hex(value: u64) -> String {
+    let mut text = String::with_capacity(16);
+    push_hex(&mut text, value);
+    text
+}
+
+fn push_hex(out: &mut String, value: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for shift in (0..16).rev() {
         let nibble = (value >> (shift * 4)) & 0xf;
@@ -53,16 +57,14 @@ pub fn push_hex(out: &mut String, value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn hex_digits_are_the_formatters() {
         for value in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
-            let mut text = String::new();
-            push_hex(&mut text, value);
-            assert_eq!(text, format!("{value:016x}"));
+            assert_eq!(hex(value), format!("{value:016x}"));
         }
     }
-    use std::collections::HashSet;
 
     #[test]
     fn tags_are_distinct_tokens() {

@@ -36,13 +36,11 @@ impl ServerKey {
                 )
             }
         };
-        let sent_by = match via.port {
-            Some(port) => {
-                let host = via.host.to_ascii_lowercase();
-                legate_sip::concat(&[&host, ":", &port.to_string()])
-            }
-            None => via.host.to_ascii_lowercase(),
-        };
+        let mut sent_by = via.host.to_ascii_lowercase();
+        if let Some(port) = via.port {
+            sent_by.push(':');
+            sent_by.push_str(&port.to_string());
+        }
         Ok(ServerKey {
             branch,
             sent_by,

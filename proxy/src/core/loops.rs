@@ -31,9 +31,7 @@ pub fn loop_hash(request: &Message) -> String {
     for value in request.headers.values(HeaderKind::ProxyRequire) {
         value.hash(&mut hasher);
     }
-    let mut hash = String::with_capacity(16);
-    legate_sip::push_hex(&mut hash, hasher.finish());
-    hash
+    legate_sip::hex(hasher.finish())
 }
 
 /// Whether a Via value carries a branch Legate wrote: the only Vias loop detection must parse.

@@ -75,7 +75,7 @@ impl ListenerChanges {
         let opened: Vec<_> = self
             .added
             .into_iter()
-            .filter_map(|bound| serve::open(bound, core.limits, &core.sources, &core.workers))
+            .filter_map(|bound| serve::open(bound, core))
             .collect();
         if !opened.is_empty() {
             core.update_listeners(|current| {
@@ -86,7 +86,7 @@ impl ListenerChanges {
         }
         if let Some(inbound) = core.connections.inbound() {
             for listener in opened {
-                listener.serve(&core.connections, &inbound, shutdown, &core.workers);
+                listener.serve(core, &inbound, shutdown);
             }
         }
         for listener in retiring {

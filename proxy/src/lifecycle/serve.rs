@@ -7,14 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use legate_sip::Limits;
 use pingora_core::server::ShutdownWatch;
 
 use super::bind::{BoundListener, BoundSocket};
 use crate::core::{Core, ListenerRuntime, Listeners};
 use crate::sources::Sources;
 use crate::transport::{
-    serve_tcp_listener, serve_udp_socket, Connections, Inbound, ListenerPhase, StreamOptions,
+    serve_tcp_listener, serve_udp_socket, Inbound, ListenerPhase, StreamOptions,
 };
 use crate::workers::Workers;
 
@@ -38,14 +37,11 @@ enum OpenedSocket {
     Stream(Vec<tokio::net::TcpListener>, StreamOptions),
 }
 
-/// Registers `bound`'s sockets with their workers' runtimes. `None` when a socket cannot be
-/// used, which is logged. An external listener holds what arrives to `edge`'s per-source limits.
-pub fn open(
-    bound: BoundListener,
-    limits: Limits,
-    edge: &Arc<Sources>,
-    workers: &Workers,
-) -> Option<Opened> {
+/// Registers `bound`'s sockets with the runtimes of `core`'s workers. `None` when a socket
+/// cannot be used, which is logged. An external listener holds what arrives to the core's
+/// per-source limits.
+pub fn open(bound: BoundListener, core: &Core) -> Option<Opened> {
+    let (limits, edge, workers) = (core.limits, &core.sources, &*core.workers);
     let local_addr = match &bound.socket {
         BoundSocket::Udp(sockets) => sockets.first().map(|s| s.local_addr()),
         BoundSocket::Stream(sockets, _) => sockets.first().map(|s| s.local_addr()),
@@ -119,13 +115,8 @@ fn on_workers<S, T>(
 impl Opened {
     /// Starts reading, each socket on its worker: call once the runtime is in the core's set,
     /// so that every message read finds its listener. Shutting Legate down closes the listener.
-    pub fn serve(
-        self,
-        connections: &Arc<Connections>,
-        inbound: &Arc<dyn Inbound>,
-        shutdown: &ShutdownWatch,
-        workers: &Workers,
-    ) {
+    pub fn serve(self, core: &Core, inbound: &Arc<dyn Inbound>, shutdown: &ShutdownWatch) {
+        let workers = &core.workers;
         let info = &self.runtime.info;
         tracing::info!(listener = %info.name, address = %info.local_addr, transport = %info.transport, side = %info.side, workers = workers.count(), "listening");
         let phase = self.runtime.phase;
@@ -146,7 +137,7 @@ impl Opened {
                     workers.handle(index).spawn(serve_tcp_listener(
                         listener,
                         options.clone(),
-                        connections.clone(),
+                        core.connections.clone(),
                         inbound.clone(),
                         phase.watch(),
                     ));
