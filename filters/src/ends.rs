@@ -15,6 +15,6 @@ pub(crate) fn user_of(uri: &Uri) -> Option<&str> {
 pub(crate) fn address_of(uri: &Uri) -> String {
     match user_of(uri) {
         Some(user) => legate_sip::concat(&[user, "@", &uri.host_lowercase()]),
-        None => uri.host_lowercase(),
+        None => uri.host_lowercase().into(),
     }
 }

@@ -139,7 +139,7 @@ impl Authn {
         }
         Ok(Authenticated::Peer {
             name: peer.name.clone(),
-            domain,
+            domain: domain.into(),
         })
     }
 
@@ -185,7 +185,13 @@ impl Authn {
         } else {
             view.request_uri.as_ref()
         };
-        uri.is_some_and(|uri| self.compiled.local_domains.contains(&uri.host_lowercase()))
+        uri.is_some_and(|uri| {
+            let host = uri.host_lowercase();
+            self.compiled
+                .local_domains
+                .iter()
+                .any(|domain| *domain == host)
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use legate_filters_api::metrics::IntCounter;
 use legate_filters_api::{Metrics, MetricsError};
+use legate_sip::Text;
 
 use super::classify::Service;
 use super::config::{Action, Direction};
@@ -16,7 +17,7 @@ pub struct PolicyDecision {
     pub service: Service,
     pub direction: Direction,
     /// Lower-case.
-    pub remote_domain: String,
+    pub remote_domain: Text,
     /// `user@domain`, lower-case, when the request names a local user.
     pub local_user: Option<String>,
 }

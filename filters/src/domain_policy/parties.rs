@@ -1,7 +1,7 @@
 //! Who the request is between, seen from the organisation: the local user and the remote domain.
 
 use legate_filters_api::RequestView;
-use legate_sip::Uri;
+use legate_sip::{Text, Uri};
 
 use super::config::Direction;
 use crate::ends::user_of;
@@ -10,8 +10,8 @@ use crate::ends::user_of;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parties {
     /// `(user, domain)`; `None` when the local side names no user (`sip:corp.example`).
-    pub local: Option<(String, String)>,
-    pub remote_domain: String,
+    pub local: Option<(Text, Text)>,
+    pub remote_domain: Text,
 }
 
 impl Parties {
@@ -45,7 +45,7 @@ pub(crate) fn parties(view: &RequestView, direction: Direction) -> Result<Partie
     })
 }
 
-/// The user part, lower-case.
-fn user(uri: &Uri) -> Option<String> {
-    user_of(uri).map(str::to_lowercase)
+/// The user part, lower-case (a parsed URI's user part is ASCII: anything else is escaped).
+fn user(uri: &Uri) -> Option<Text> {
+    user_of(uri).map(|user| Text::new(user).to_ascii_lowercase())
 }

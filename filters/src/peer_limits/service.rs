@@ -82,7 +82,7 @@ fn remote_user(request: &SipRequest) -> String {
     let uri = &from.uri;
     match &uri.user {
         Some(user) => format!("{user}@{}", uri.host).to_ascii_lowercase(),
-        None => uri.host.to_ascii_lowercase(),
+        None => uri.host.to_ascii_lowercase().into(),
     }
 }
 

@@ -39,8 +39,8 @@ impl DirectoryMapping {
                     .find_by_attribute(&self.attribute, &address.to_string())
                     .await?
                     .map(|entry| Address::User {
-                        user: entry.user.clone(),
-                        domain: entry.domain.clone(),
+                        user: entry.user.as_str().into(),
+                        domain: entry.domain.as_str().into(),
                     }),
             };
             if let Some(mapped) = mapped {

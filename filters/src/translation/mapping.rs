@@ -5,7 +5,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use legate_filters_api::RequestView;
-use legate_sip::{printed, Header, HeaderKind, Message, NameAddr, Uri};
+use legate_sip::{printed, Header, HeaderKind, Message, NameAddr, Text, Uri};
 
 use crate::address_list::split_addresses;
 
@@ -18,8 +18,8 @@ pub(super) const IDENTITY_HEADERS: [&str; 2] = ["P-Asserted-Identity", "P-Prefer
 /// A domain, or one user's address; lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Address {
-    Domain(String),
-    User { user: String, domain: String },
+    Domain(Text),
+    User { user: Text, domain: Text },
 }
 
 impl Address {
@@ -47,7 +47,7 @@ impl Address {
                     domain: domain.into(),
                 })
             }
-            None if valid_domain(&text) => Ok(Address::Domain(text)),
+            None if valid_domain(&text) => Ok(Address::Domain(text.into())),
             _ => Err(format!(
                 "`{text}` is neither a domain nor a user@domain address"
             )),
@@ -102,7 +102,7 @@ pub(super) fn user_addresses(message: &Message) -> Vec<Address> {
         .filter_map(|uri| {
             let user = uri.user.as_deref()?;
             Some(Address::User {
-                user: user.split(':').next().unwrap_or(user).to_lowercase(),
+                user: Text::new(user.split(':').next().unwrap_or(user)).to_ascii_lowercase(),
                 domain: uri.host_lowercase(),
             })
         })
@@ -141,8 +141,8 @@ pub(crate) struct AddressMap {
     to_internal: Table<Address, Address>,
     /// Address rules by user part alone, for Contacts (whose host is a device, not a domain);
     /// `None` when two rules share a user part, so a Contact is never mapped by a guess.
-    users_to_external: Table<String, Option<String>>,
-    users_to_internal: Table<String, Option<String>>,
+    users_to_external: Table<Text, Option<Text>>,
+    users_to_internal: Table<Text, Option<Text>>,
 }
 
 impl AddressMap {
@@ -164,7 +164,7 @@ impl AddressMap {
             Toward::External => &self.users_to_external,
             Toward::Internal => &self.users_to_internal,
         };
-        let Some(user) = uri.user.as_deref().map(str::to_lowercase) else {
+        let Some(user) = uri.user.as_ref().map(Text::to_ascii_lowercase) else {
             return false;
         };
         match users.get(&user) {
@@ -189,7 +189,7 @@ impl AddressMap {
         let domain = uri.host_lowercase();
         let user = uri.user.as_deref().map(|u| {
             // A password in the userinfo is not part of the address.
-            u.split(':').next().unwrap_or(u).to_lowercase()
+            Text::new(u.split(':').next().unwrap_or(u)).to_ascii_lowercase()
         });
         let address = user.map(|user| Address::User {
             user,
@@ -318,13 +318,13 @@ impl AddressMap {
     }
 }
 
-fn note_user(users: &mut Table<String, Option<String>>, from: &str, to: &str) {
+fn note_user(users: &mut Table<Text, Option<Text>>, from: &str, to: &str) {
     users
-        .entry(from.to_string())
+        .entry(Text::new(from))
         .and_modify(|existing| {
             if existing.as_deref() != Some(to) {
                 *existing = None;
             }
         })
-        .or_insert_with(|| Some(to.to_string()));
+        .or_insert_with(|| Some(Text::new(to)));
 }

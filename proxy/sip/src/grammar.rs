@@ -1,6 +1,7 @@
 //! Character classes and small scanners from the RFC 3261 grammar (§25.1), shared by every
 //! parser in this crate: tokens, linear white space, quoted strings and comma-separated lists.
 
+use crate::Text;
 use std::ops::Range;
 
 /// `token` characters: alphanumerics and `-.!%*_+`'~`.
@@ -27,10 +28,10 @@ static TOKEN_CHARS: [bool; 256] = {
 
 /// `bytes` as an owned string: copied as is when they are UTF-8 (the fast path, and for what
 /// the grammar already limited to ASCII, the only one), with U+FFFD for what is not.
-pub(crate) fn owned_text(bytes: &[u8]) -> String {
+pub(crate) fn owned_text(bytes: &[u8]) -> Text {
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        Ok(text) => Text::new(text),
+        Err(_) => Text::from(String::from_utf8_lossy(bytes)),
     }
 }
 

@@ -93,6 +93,8 @@ pub(crate) struct Fields<'a> {
     /// Set once the empty line is seen: where the body starts.
     body_start: Option<usize>,
     finished: bool,
+    /// The line at `pos`, when looking for continuation lines already read it.
+    peeked: Option<Line>,
 }
 
 impl<'a> Fields<'a> {
@@ -104,6 +106,7 @@ impl<'a> Fields<'a> {
             line: 1,
             body_start: None,
             finished: false,
+            peeked: None,
         }
     }
 
@@ -145,7 +148,7 @@ impl Iterator for Fields<'_> {
         if self.finished {
             return None;
         }
-        let Some(first) = read_line(self.buf, self.pos) else {
+        let Some(first) = self.peeked.take().or_else(|| read_line(self.buf, self.pos)) else {
             self.finished = true;
             return None;
         };
@@ -168,6 +171,7 @@ impl Iterator for Fields<'_> {
             let starts_with_ws = self.buf.get(next.content.start).is_some_and(|&b| is_ws(b))
                 && !next.content.is_empty();
             if !starts_with_ws {
+                self.peeked = Some(next);
                 break;
             }
             self.line += 1;

@@ -1,6 +1,7 @@
 //! `host [":" port]` as it appears in SIP URIs and in Via sent-by, shared by both parsers.
 
 use crate::grammar::{owned_text, Cursor};
+use crate::Text;
 
 /// Why a host or port was rejected; the caller turns it into its own error variant.
 pub(crate) type HostError = &'static str;
@@ -8,7 +9,7 @@ pub(crate) type HostError = &'static str;
 /// Reads a host at the cursor: an IPv6 reference in brackets (kept with its brackets), or a
 /// hostname / IPv4 address. Underscores are accepted in hostnames because deployed peers use
 /// them, even though RFC 3261 does not.
-pub(crate) fn read_host(cursor: &mut Cursor<'_>) -> Result<String, HostError> {
+pub(crate) fn read_host(cursor: &mut Cursor<'_>) -> Result<Text, HostError> {
     if cursor.peek() == Some(b'[') {
         let rest = cursor.rest();
         let close = memchr::memchr(b']', rest).ok_or("unterminated ipv6 reference")?;
@@ -47,7 +48,7 @@ pub(crate) fn read_port(cursor: &mut Cursor<'_>) -> Result<u16, HostError> {
 mod tests {
     use super::*;
 
-    fn host(s: &str) -> Result<(String, usize), HostError> {
+    fn host(s: &str) -> Result<(Text, usize), HostError> {
         let mut cursor = Cursor::new(s.as_bytes());
         let host = read_host(&mut cursor)?;
         Ok((host, cursor.pos()))

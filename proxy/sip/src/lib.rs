@@ -56,3 +56,7 @@ pub use start_line::{RequestLine, StartLine, StatusLine};
 pub use uri::Uri;
 pub use validate::{control_character_in, validate_request, validate_response, Escapes, Validated};
 pub use via::Via;
+
+/// Text parsed out of a message (a host, a user, a parameter): most of it is short enough to be
+/// kept inline, so parsing an address or a Via allocates nothing for it.
+pub type Text = compact_str::CompactString;

@@ -7,14 +7,15 @@ use crate::error::ParseError;
 use crate::grammar::{is_token_char, is_ws, owned_text, quoted_end, trim, unquote};
 use crate::params::{self, parse_header_params};
 use crate::uri::Uri;
+use crate::Text;
 
 /// An address with an optional display name and header parameters (`tag`, `expires`, ...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameAddr {
     /// The display name with quotes and escapes removed.
-    pub display: Option<String>,
+    pub display: Option<Text>,
     pub uri: Uri,
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<(Text, Option<Text>)>,
 }
 
 fn invalid(detail: &'static str) -> ParseError {
@@ -76,7 +77,7 @@ impl NameAddr {
 }
 
 /// `<uri> *(;param)`, with `s` starting at the `<`.
-fn bracketed(display: Option<String>, s: &[u8]) -> Result<NameAddr, ParseError> {
+fn bracketed(display: Option<Text>, s: &[u8]) -> Result<NameAddr, ParseError> {
     let close = memchr::memchr(b'>', s).ok_or_else(|| invalid("missing '>'"))?;
     let uri = Uri::parse(s.get(1..close).unwrap_or_default())?;
     let params = parse_header_params(s.get(close + 1..).unwrap_or_default())?;

@@ -6,10 +6,11 @@ use std::fmt;
 
 use crate::error::ParseError;
 use crate::grammar::{is_token_char, owned_text, quoted_end, Cursor};
+use crate::Text;
 
 /// Parameters in order, names as written; a value-less parameter has `None`. Quoted values
 /// keep their quotes so that they are written back unchanged.
-pub(crate) type Params = Vec<(String, Option<String>)>;
+pub(crate) type Params = Vec<(Text, Option<Text>)>;
 
 fn invalid(detail: &'static str) -> ParseError {
     ParseError::InvalidParameter { detail }
@@ -44,7 +45,7 @@ pub(crate) fn parse_header_params(s: &[u8]) -> Result<Params, ParseError> {
 }
 
 /// `gen-value = token / host / quoted-string`.
-fn read_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
+fn read_value(cursor: &mut Cursor<'_>) -> Result<Text, ParseError> {
     if cursor.peek() == Some(b'"') {
         let rest = cursor.rest();
         let end =
@@ -62,7 +63,7 @@ fn read_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
 }
 
 /// Bytes already checked to be ASCII, as a String.
-pub(crate) fn ascii(bytes: &[u8]) -> String {
+pub(crate) fn ascii(bytes: &[u8]) -> Text {
     owned_text(bytes)
 }
 
@@ -76,13 +77,13 @@ pub(crate) fn find<'a>(params: &'a Params, name: &str) -> Option<Option<&'a str>
 
 /// Replaces the value of a parameter (matched ignoring case) or appends it.
 pub(crate) fn set(params: &mut Params, name: &str, value: Option<&str>) {
-    let value = value.map(str::to_owned);
+    let value = value.map(Text::new);
     match params
         .iter_mut()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
     {
         Some(slot) => slot.1 = value,
-        None => params.push((name.to_owned(), value)),
+        None => params.push((Text::new(name), value)),
     }
 }
 
@@ -103,8 +104,8 @@ pub(crate) fn write(f: &mut fmt::Formatter<'_>, params: &Params) -> fmt::Result 
 mod tests {
     use super::*;
 
-    fn p(name: &str, value: Option<&str>) -> (String, Option<String>) {
-        (name.to_owned(), value.map(str::to_owned))
+    fn p(name: &str, value: Option<&str>) -> (Text, Option<Text>) {
+        (Text::new(name), value.map(Text::new))
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::error::ParseError;
 use crate::grammar::{escapes_are_valid, is_unreserved, Cursor};
 use crate::host::{read_host, read_port};
 use crate::params::{self, ascii, Params};
+use crate::Text;
 
 /// A parsed URI.
 ///
@@ -17,15 +18,15 @@ use crate::params::{self, ascii, Params};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uri {
     /// Lower-cased scheme (`sip`, `sips`, `tel`, ...).
-    pub scheme: String,
+    pub scheme: Text,
     /// The userinfo (user and password) as written, escapes kept.
-    pub user: Option<String>,
+    pub user: Option<Text>,
     /// The host as written; an IPv6 reference keeps its brackets.
-    pub host: String,
+    pub host: Text,
     pub port: Option<u16>,
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<(Text, Option<Text>)>,
     /// The text after `?`, as written.
-    pub headers: Option<String>,
+    pub headers: Option<Text>,
 }
 
 fn invalid(detail: &'static str) -> ParseError {
@@ -80,7 +81,7 @@ impl Uri {
     }
 
     /// The host lower-cased, for comparisons (host names are case-insensitive).
-    pub fn host_lowercase(&self) -> String {
+    pub fn host_lowercase(&self) -> Text {
         self.host.to_ascii_lowercase()
     }
 
@@ -91,7 +92,7 @@ impl Uri {
 }
 
 /// `[ userinfo "@" ] hostport uri-parameters [ headers ]`.
-fn parse_sip(scheme: String, rest: &[u8]) -> Result<Uri, ParseError> {
+fn parse_sip(scheme: Text, rest: &[u8]) -> Result<Uri, ParseError> {
     // Neither hostport, parameters nor headers may hold a raw '@', so the first one ends the
     // userinfo even when the user part is full of `;?/,`.
     let (user, hostport) = match memchr::memchr(b'@', rest) {
@@ -130,7 +131,7 @@ fn parse_sip(scheme: String, rest: &[u8]) -> Result<Uri, ParseError> {
 }
 
 /// `telephone-subscriber` (the number, with visual separators) followed by parameters.
-fn parse_tel(scheme: String, rest: &[u8]) -> Result<Uri, ParseError> {
+fn parse_tel(scheme: Text, rest: &[u8]) -> Result<Uri, ParseError> {
     let mut cursor = Cursor::new(rest);
     let number = cursor.take_while(|b| {
         b.is_ascii_hexdigit() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
@@ -198,7 +199,7 @@ fn read_uri_params(cursor: &mut Cursor<'_>) -> Result<Params, ParseError> {
 }
 
 /// `"?" header *( "&" header )`, kept as written.
-fn read_headers(cursor: &mut Cursor<'_>) -> Result<Option<String>, ParseError> {
+fn read_headers(cursor: &mut Cursor<'_>) -> Result<Option<Text>, ParseError> {
     if !cursor.eat(b'?') {
         return Ok(None);
     }

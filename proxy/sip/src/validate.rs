@@ -39,7 +39,9 @@ pub fn validate_request(message: &Message) -> Result<Validated, ParseError> {
         cause: Box::new(cause),
     })?;
     if !uri.is_supported_scheme() {
-        return Err(ParseError::UnsupportedUriScheme { scheme: uri.scheme });
+        return Err(ParseError::UnsupportedUriScheme {
+            scheme: uri.scheme.into(),
+        });
     }
     let mut validated = check_common(message)?;
     let cseq = message.cseq()?;

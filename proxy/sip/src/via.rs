@@ -7,17 +7,18 @@ use crate::error::ParseError;
 use crate::grammar::{is_token_char, Cursor};
 use crate::host::{read_host, read_port};
 use crate::params::{self, ascii, parse_header_params};
+use crate::Text;
 
 /// A Via value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Via {
     /// Protocol name and version, white space removed (`SIP/2.0`).
-    pub protocol: String,
+    pub protocol: Text,
     /// Upper-cased transport (`UDP`, `TCP`, `TLS`, `SCTP`, or any other token).
-    pub transport: String,
-    pub host: String,
+    pub transport: Text,
+    pub host: Text,
     pub port: Option<u16>,
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<(Text, Option<Text>)>,
 }
 
 fn invalid(detail: &'static str) -> ParseError {
@@ -47,8 +48,7 @@ impl Via {
             None
         };
         let params = parse_header_params(cursor.rest())?;
-        let mut protocol = String::with_capacity(name.len() + 1 + version.len());
-        protocol.push_str(&ascii(name));
+        let mut protocol = ascii(name);
         protocol.push('/');
         protocol.push_str(&ascii(version));
         let mut transport = ascii(transport);
@@ -108,7 +108,7 @@ impl Via {
         let params: usize = self
             .params
             .iter()
-            .map(|(name, value)| 2 + name.len() + value.as_ref().map_or(0, String::len))
+            .map(|(name, value)| 2 + name.len() + value.as_ref().map_or(0, Text::len))
             .sum();
         let size = self.protocol.len() + self.transport.len() + self.host.len() + 8 + params;
         crate::printed(self, size)

@@ -221,7 +221,7 @@ fn specific_valid_expectations() -> TestResult {
         };
         assert_eq!(line.reason, reason.as_bytes());
     }
-    let transports: Vec<String> = valid("transports")?
+    let transports: Vec<legate_sip::Text> = valid("transports")?
         .headers
         .values(HeaderKind::Via)
         .iter()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use legate_filters_api::Transport;
-use legate_sip::{Header, HeaderKind, Message, Method, RequestLine, StartLine, Via};
+use legate_sip::{Header, HeaderKind, Message, Method, RequestLine, StartLine, Text, Via};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -98,7 +98,7 @@ impl Core {
         self: &Arc<Self>,
         request: Message,
         flow: Flow,
-        branch: String,
+        branch: Text,
         on_provisional: &(dyn Fn(Message) + Send + Sync),
         mut cancelled: Option<watch::Receiver<bool>>,
     ) -> ClientOutcome {
@@ -289,7 +289,7 @@ impl Core {
         let cancel = build_cancel(invite);
         let core = self.clone();
         let flow = flow.clone();
-        let branch = branch.to_string();
+        let branch = Text::new(branch);
         tokio::spawn(async move {
             let ignore = |_: Message| {};
             core.client_transaction(cancel, flow, branch, &ignore, None)
@@ -299,7 +299,7 @@ impl Core {
 }
 
 fn client_key_of(response: &Message, top_via: &Via) -> Option<ClientKey> {
-    let branch = top_via.branch()?.to_string();
+    let branch = Text::new(top_via.branch()?);
     let method = response.cseq().ok()?.method;
     Some(ClientKey { branch, method })
 }

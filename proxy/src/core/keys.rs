@@ -1,13 +1,13 @@
 //! Transaction matching keys (RFC 3261 §17.1.3 and §17.2.3).
 
-use legate_sip::{Message, Method, ParseError, Via};
+use legate_sip::{Message, Method, ParseError, Text, Via};
 
 /// Matches requests to server transactions: the top Via's branch and sent-by, and the method
 /// (ACK matches the INVITE it acknowledges; CANCEL has its own transaction).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServerKey {
-    pub branch: String,
-    pub sent_by: String,
+    pub branch: Text,
+    pub sent_by: Text,
     pub method: Method,
 }
 
@@ -20,7 +20,7 @@ impl ServerKey {
             None => Method::Extension(String::new()),
         };
         let branch = match via.branch() {
-            Some(branch) if branch.starts_with("z9hG4bK") => branch.to_string(),
+            Some(branch) if branch.starts_with("z9hG4bK") => Text::new(branch),
             // RFC 2543 peers: fall back to the dialog-identifying fields (§17.2.3).
             _ => {
                 let cseq = request.cseq()?;
@@ -28,12 +28,12 @@ impl ServerKey {
                 let call_id = request
                     .call_id()
                     .map(|c| String::from_utf8_lossy(c).into_owned());
-                format!(
+                Text::from(format!(
                     "2543:{}:{}:{}",
                     call_id.unwrap_or_default(),
                     from_tag,
                     cseq.seq
-                )
+                ))
             }
         };
         let mut sent_by = via.host.to_ascii_lowercase();
@@ -60,6 +60,6 @@ impl ServerKey {
 /// Matches responses to client transactions: our branch and the CSeq method (§17.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey {
-    pub branch: String,
+    pub branch: Text,
     pub method: Method,
 }

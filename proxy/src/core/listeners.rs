@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use legate_filters_api::{ListenerInfo, Transport};
+use legate_sip::Text;
 use tokio::net::UdpSocket;
 
 use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl};
@@ -15,7 +16,7 @@ use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl};
 pub struct ListenerRuntime {
     pub info: ListenerInfo,
     /// Host and port written into Via and Record-Route.
-    pub advertised_host: String,
+    pub advertised_host: Text,
     pub advertised_port: u16,
     /// `advertised_host:advertised_port`, written once.
     host_port: String,
@@ -40,7 +41,7 @@ impl ListenerRuntime {
         ListenerRuntime {
             host_port: format!("{advertised_host}:{advertised_port}"),
             info,
-            advertised_host,
+            advertised_host: advertised_host.into(),
             advertised_port,
             udp: None,
             tls: None,

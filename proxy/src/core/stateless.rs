@@ -51,8 +51,8 @@ impl Core {
 pub fn via_destination(via: &Via) -> Option<NextHop> {
     let transport = parse_transport(&via.transport)?;
     let host = match via.param("received") {
-        Some(Some(received)) => received.to_string(),
-        _ => via.host.clone(),
+        Some(Some(received)) => received,
+        _ => &via.host,
     };
     let port = match via.param("rport") {
         Some(Some(port)) => port.parse().ok()?,

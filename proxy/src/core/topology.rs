@@ -241,7 +241,10 @@ impl Core {
             let token = self
                 .sealer
                 .seal_values(hidden, &bound(HIDDEN_ROUTES, call_id));
-            entry.uri.params.push((HIDDEN_ROUTES.into(), Some(token)));
+            entry
+                .uri
+                .params
+                .push((HIDDEN_ROUTES.into(), Some(token.into())));
         }
         message
             .headers
@@ -275,7 +278,7 @@ impl Core {
                 port: Some(listener.advertised_port),
                 params: vec![
                     ("transport".into(), Some(transport.into())),
-                    (HIDDEN_CONTACT.into(), Some(sealed)),
+                    (HIDDEN_CONTACT.into(), Some(sealed.into())),
                 ],
                 headers: None,
             };

@@ -70,7 +70,7 @@ impl<'a> Attempts<'a> {
             .client_transaction(
                 plan.message,
                 flow,
-                plan.branch,
+                plan.branch.into(),
                 &on_provisional,
                 self.cancel.clone(),
             )

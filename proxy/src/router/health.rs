@@ -89,7 +89,7 @@ impl HealthCheck for SipOptionsCheck {
         let ignore = |_| {};
         let outcome = tokio::time::timeout(
             self.config.timeout,
-            core.client_transaction(request, flow, branch, &ignore, None),
+            core.client_transaction(request, flow, branch.into(), &ignore, None),
         )
         .await;
         match outcome {

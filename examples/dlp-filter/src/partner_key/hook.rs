@@ -89,12 +89,12 @@ impl PartnerKey {
             .from_header()
             .map_err(|_| "domain-not-owned")?;
         let domain = from.uri.host_lowercase();
-        if !partner.domains.contains(&domain) {
+        if !partner.domains.iter().any(|owned| *owned == domain) {
             return Err("domain-not-owned");
         }
         Ok(Authenticated::Peer {
             name: partner.name.clone(),
-            domain,
+            domain: domain.into(),
         })
     }
 }
