@@ -7,10 +7,11 @@
 #                      dnsmasq (dnsmasq-base: the DNS server of the peers tests), python3 (the
 #                      decision service of the ext_authz tests), and the PostgreSQL server (the
 #                      audit store tests run their own cluster with initdb on a free loopback
-#                      port; the system one is not used)
+#                      port; the system one is not used), and prometheus (the metrics tests run
+#                      promtool and a server of their own on a free loopback port)
 set -euo pipefail
 want=(cmake make)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3 postgresql)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3 postgresql prometheus)
 
 # A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
 # (dnsmasq, kamailio and slapd install there).
@@ -41,7 +42,10 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if [[ " ${missing[*]} " == *" slapd "* ]] && command -v service >/dev/null 2>&1; then
   $sudo service slapd stop >/dev/null 2>&1 || true
 fi
-# Likewise the package's own cluster on port 5432.
+# Likewise Prometheus's own server on port 9090, and PostgreSQL's cluster on port 5432.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v service >/dev/null 2>&1; then
+  $sudo service prometheus stop >/dev/null 2>&1 || true
+fi
 if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
   $sudo service postgresql stop >/dev/null 2>&1 || true
 fi

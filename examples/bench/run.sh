@@ -28,6 +28,9 @@
 #                                            audit.yaml (the audit filter, SQLite store); the
 #                                            results go to results.md or results-<name>.md
 #   EXTERNAL_PORT                            federation.yaml's external listener (5064)
+#   TRACE_RATIO                              trace this share of dialogs (0.01, 1), exported over
+#                                            OTLP/HTTP to otlp_sink.py on OTLP_PORT (4318); unset:
+#                                            tracing off
 #   LEGATE_BIN                               a legate binary to measure instead of building this
 #                                            tree's (another commit's, say); RESULTS names the file
 #                                            (in examples/bench, or an absolute path)
@@ -53,6 +56,8 @@ DRAIN_SECONDS=${DRAIN_SECONDS:-35}
 WORKERS=${WORKERS:-$(nproc)}
 LEGATE_CONFIG=${LEGATE_CONFIG:-relay.yaml}
 EXTERNAL_PORT=${EXTERNAL_PORT:-5064}
+TRACE_RATIO=${TRACE_RATIO:-}
+OTLP_PORT=${OTLP_PORT:-4318}
 case "$LEGATE_CONFIG" in
   relay.yaml) RESULTS=${RESULTS:-results.md} ;;
   *) RESULTS=${RESULTS:-"results-${LEGATE_CONFIG%.yaml}.md"} ;;
@@ -282,6 +287,12 @@ start_legate() {
     -e "s/127\.0\.0\.1:5064/127.0.0.1:$EXTERNAL_PORT/" \
     -e "s/127\.0\.0\.1:9901/127.0.0.1:$ADMIN_PORT/" "$BENCH/$LEGATE_CONFIG" >"$dir/legate.yaml"
   printf '\nproxy:\n  worker_threads: %s\n' "$WORKERS" >>"$dir/legate.yaml"
+  if [ -n "$TRACE_RATIO" ]; then
+    python3 "$BENCH/otlp_sink.py" "$OTLP_PORT" "$dir/otlp-exports" &
+    STARTED+=("$!")
+    printf 'telemetry:\n  otlp: { endpoint: "http://127.0.0.1:%s", protocol: http/protobuf }\n  sampling_ratio: %s\n' \
+      "$OTLP_PORT" "$TRACE_RATIO" >>"$dir/legate.yaml"
+  fi
   # Files the config names sit beside it.
   cp "$BENCH"/*-users.yaml "$dir/" 2>/dev/null || true
   PROXY_LOG="$dir/legate.log"
@@ -552,7 +563,11 @@ git diff --quiet HEAD -- proxy filters control-plane Cargo.toml Cargo.lock 2>/de
   echo
   echo "- machine: $(nproc) CPUs, $model, $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
   echo "- Legate: $("$LEGATE" --version), commit $commit, release build, examples/bench/$LEGATE_CONFIG,"
-  echo "  worker_threads: $WORKERS"
+  if [ -n "$TRACE_RATIO" ]; then
+    echo "  worker_threads: $WORKERS, tracing: sampling $TRACE_RATIO, OTLP/HTTP to examples/bench/otlp_sink.py"
+  else
+    echo "  worker_threads: $WORKERS, tracing off"
+  fi
   echo "- Kamailio: $("$KAMAILIO" -v | head -n 1 | sed 's/^version: //; s/ *$//'), examples/bench/kamailio.cfg,"
   echo "  $WORKERS UDP children, -m $KAMAILIO_SHM_MB (shared MiB) -M $KAMAILIO_PKG_MB (private MiB per process),"
   echo "  -x $KAMAILIO_MEMORY_MANAGER (memory manager)"

@@ -14,8 +14,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Log format: `auto` writes JSON lines when standard error is not a terminal (a
+    /// container's log), human-readable text when it is.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
     pub log_format: LogFormat,
 }
 
@@ -74,8 +75,9 @@ pub struct ControlArgs {
     pub state_dir: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
+    Auto,
     Text,
     Json,
 }

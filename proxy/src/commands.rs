@@ -29,10 +29,19 @@ pub fn execute(command: Command) -> ExitCode {
     }
 }
 
+/// Where the embedded quickstart keeps its audit database and spool (its config names them).
+const QUICKSTART_STATE: &str = "legate-state";
+
 fn run(config: Option<&Path>) -> ExitCode {
     let loaded = match config {
         Some(path) => legate_api::load_file(path),
-        None => legate_api::load_str(QUICKSTART, QUICKSTART_ORIGIN),
+        None => {
+            if let Err(error) = prepare_quickstart_state() {
+                eprintln!("error: {QUICKSTART_STATE}: {error}");
+                return ExitCode::FAILURE;
+            }
+            legate_api::load_str(QUICKSTART, QUICKSTART_ORIGIN)
+        }
     };
     let loaded = match loaded {
         Ok(loaded) => loaded,
@@ -42,6 +51,19 @@ fn run(config: Option<&Path>) -> ExitCode {
         }
     };
     exit_code(server::run(loaded, 1, None))
+}
+
+/// Creates the quickstart's state folder (on the first run) and says where its records go.
+fn prepare_quickstart_state() -> std::io::Result<()> {
+    std::fs::create_dir_all(QUICKSTART_STATE)?;
+    let database = std::fs::canonicalize(QUICKSTART_STATE)?.join("audit.db");
+    tracing::info!(
+        audit = %database.display(),
+        "quickstart: audit records go to {}; `legate audit query --sqlite {}` lists them",
+        database.display(),
+        database.display()
+    );
+    Ok(())
 }
 
 fn run_under_control_plane(config: Option<&Path>, args: ControlArgs) -> ExitCode {

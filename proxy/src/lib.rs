@@ -53,6 +53,7 @@ mod server;
 mod snapshot;
 mod sources;
 mod start;
+mod telemetry;
 mod transport;
 mod workers;
 

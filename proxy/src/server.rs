@@ -36,6 +36,8 @@ pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings
     }
     let metrics = Arc::new(Metrics::new());
     let core = start::build_core(&loaded.config, metrics.clone())?;
+    core.start_telemetry(&loaded.config.telemetry)
+        .map_err(|error| anyhow::anyhow!("telemetry: {error}"))?;
     let snapshot = Snapshot::build(loaded, version, Some(&core), audit.as_ref())
         .map_err(anyhow::Error::new)?;
     let bound = bind_all(&snapshot.loaded.config, core.workers.count())?;

@@ -45,6 +45,7 @@ pub fn build_core(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Arc<
         phase: None,
         edge: edge.clone(),
         guarded: false,
+        active: None,
     };
     let tls_clients = TlsClients::new(config).context(
         "outbound tls (cluster tls_ca, peer trust_bundle or certificates) cannot be set up",

@@ -131,7 +131,8 @@ async fn query_and_verify_an_sqlite_file_then_catch_tampering() {
         lines[1].starts_with("2023-11-14T22:15:20.000Z")
             && lines[1].contains("carol@b.example")
             && lines[1].contains("deny-b")
-            && lines[1].ends_with("node-1:2"),
+            && lines[1].contains(" node-1:2 ")
+            && lines[1].ends_with(" -"),
         "{text}"
     );
 

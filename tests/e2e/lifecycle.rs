@@ -49,10 +49,13 @@ fn invalid_config_is_refused_with_file_line_and_field() {
 }
 
 #[test]
-fn the_embedded_quickstart_carries_a_message_to_remote_example() {
+fn the_embedded_quickstart_lets_alice_federate_refuses_mallory_and_audits_both() {
     // The quickstart's fixed ports: 5060 (internal), 5080 (external), 9901 (admin), peer 5070.
+    // It keeps its state (the audit database) in ./legate-state.
+    let folder = tempfile::tempdir().unwrap();
     let mut child = Command::new(legate_bin())
         .arg("run")
+        .current_dir(folder.path())
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -76,8 +79,49 @@ fn the_embedded_quickstart_carries_a_message_to_remote_example() {
             1,
             &[],
         );
-        assert_sipp_success(&output, "quickstart MESSAGE");
+        assert_sipp_success(&output, "quickstart MESSAGE from alice");
         assert!(peer.wait_success(Duration::from_secs(10)));
+        let from_mallory = "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-quickstart-mallory\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:mallory@local.example>;tag=1\r\n\
+             To: <sip:bob@remote.example>\r\n\
+             Call-ID: quickstart-mallory@local.example\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             Content-Length: 0\r\n\r\n";
+        let answer = udp_exchange("127.0.0.1:5060", from_mallory.as_bytes()).unwrap();
+        assert!(answer.starts_with("SIP/2.0 403 "), "{answer}");
+
+        // Both are in the audit database, with the policy's rule.
+        let database = folder.path().join("legate-state/audit.db");
+        let query = || {
+            let output = Command::new(legate_bin())
+                .args(["audit", "query", "--sqlite"])
+                .arg(&database)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let mut table = query();
+        for _ in 0..100 {
+            if table.lines().count() >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            table = query();
+        }
+        let alice = table.lines().find(|l| l.contains("alice@local.example"));
+        let mallory = table.lines().find(|l| l.contains("mallory@local.example"));
+        assert!(
+            alice.is_some_and(|l| l.contains(" request ") && l.contains(" federated-users ")),
+            "{table}"
+        );
+        assert!(
+            mallory.is_some_and(|l| l.contains(" denied ")
+                && l.contains(" contractors-stay-inside ")
+                && l.contains(" 403 ")),
+            "{table}"
+        );
     });
     let _ = child.kill();
     let _ = child.wait();

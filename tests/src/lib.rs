@@ -23,8 +23,10 @@ pub mod control_plane_process;
 pub mod dns;
 pub mod kamailio;
 pub mod ldap;
+pub mod otlp;
 pub mod partner;
 pub mod postgres;
+pub mod prometheus;
 pub mod raw_sip;
 pub mod stream;
 pub mod tls;
@@ -143,30 +145,35 @@ impl Legate {
     /// Starts legate on `yaml` (which must put the admin API on `admin_port`) and waits for
     /// /readyz.
     pub fn start(yaml: &str, admin_port: u16) -> Legate {
-        Legate::start_with(yaml, admin_port, false)
+        Legate::start_with(yaml, admin_port, false, &[])
     }
 
     /// The same, keeping what legate writes to standard output ([`Legate::stdout`]).
     pub fn start_capturing_stdout(yaml: &str, admin_port: u16) -> Legate {
-        Legate::start_with(yaml, admin_port, true)
+        Legate::start_with(yaml, admin_port, true, &[])
     }
 
-    fn start_with(yaml: &str, admin_port: u16, capture: bool) -> Legate {
+    /// The same, with these environment variables set (`OTEL_…`), keeping standard output.
+    pub fn start_with_env(yaml: &str, admin_port: u16, env: &[(&str, &str)]) -> Legate {
+        Legate::start_with(yaml, admin_port, true, env)
+    }
+
+    fn start_with(yaml: &str, admin_port: u16, capture: bool, env: &[(&str, &str)]) -> Legate {
         let mut config = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
         config.write_all(yaml.as_bytes()).unwrap();
         let args = ["run".into(), "--config".into(), config.path().into()];
-        Legate::launch(legate_bin(), &args, Some(config), admin_port, capture)
+        Legate::launch(legate_bin(), &args, Some(config), admin_port, capture, env)
     }
 
     /// Starts `legate` with `args` (a `run` command whose config puts the admin API on
     /// `admin_port`) and waits for /readyz.
     pub fn start_with_args(args: &[std::ffi::OsString], admin_port: u16) -> Legate {
-        Legate::launch(legate_bin(), args, None, admin_port, false)
+        Legate::launch(legate_bin(), args, None, admin_port, false, &[])
     }
 
     /// The same with the optimised build ([`legate_release_bin`]).
     pub fn start_release_with_args(args: &[std::ffi::OsString], admin_port: u16) -> Legate {
-        Legate::launch(legate_release_bin(), args, None, admin_port, false)
+        Legate::launch(legate_release_bin(), args, None, admin_port, false, &[])
     }
 
     fn launch(
@@ -175,9 +182,11 @@ impl Legate {
         config: Option<tempfile::NamedTempFile>,
         admin_port: u16,
         capture: bool,
+        env: &[(&str, &str)],
     ) -> Legate {
         let mut child = Command::new(binary)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(if capture {
                 Stdio::piped()
             } else {

@@ -23,21 +23,55 @@ fn quickstart_loads_and_describes_two_sides() {
     assert_eq!(names, ["internal", "external"]);
     assert_eq!(config.listeners[0].side, Side::Internal);
     assert_eq!(config.listeners[1].side, Side::External);
+    let names = |listener: &legate_api::config::ListenerConfig| -> Vec<String> {
+        listener.filters.iter().map(|f| f.name.clone()).collect()
+    };
+    // Inside: authenticated, audited and checked by policy; outside: marked and routed.
+    assert_eq!(
+        names(&config.listeners[0]),
+        [
+            "legate.filters.sip.authn",
+            "legate.filters.sip.audit",
+            "legate.filters.sip.domain_policy",
+            "legate.filters.sip.header_mutation",
+            "legate.filters.sip.router"
+        ]
+    );
+    assert_eq!(
+        names(&config.listeners[1]),
+        [
+            "legate.filters.sip.header_mutation",
+            "legate.filters.sip.router"
+        ]
+    );
     for (listener, side) in config.listeners.iter().zip(["internal", "external"]) {
         assert_eq!(listener.transport, Transport::Udp);
-        let filters: Vec<_> = listener.filters.iter().map(|f| f.name.as_str()).collect();
+        let marking = listener
+            .filters
+            .iter()
+            .find(|f| f.name == "legate.filters.sip.header_mutation")
+            .map(|f| &f.config["request"]["add"][0]);
         assert_eq!(
-            filters,
-            [
-                "legate.filters.sip.header_mutation",
-                "legate.filters.sip.router"
-            ]
+            marking.and_then(|added| added["name"].as_str()),
+            Some("X-Legate-Side")
         );
-        let added = &listener.filters[0].config["request"]["add"][0];
-        assert_eq!(added["name"].as_str(), Some("X-Legate-Side"));
-        assert_eq!(added["value"].as_str(), Some(side));
-        assert!(listener.filters[1].config.is_null());
+        assert_eq!(
+            marking.and_then(|added| added["value"].as_str()),
+            Some(side)
+        );
+        assert!(listener.filters.last().is_some_and(|f| f.config.is_null()));
     }
+    let directory = &config.directories[0];
+    let users = directory
+        .static_file
+        .as_ref()
+        .and_then(|s| s.users.as_ref());
+    assert_eq!(users.map(Vec::len), Some(2), "alice and mallory");
+    assert!(config.audit.is_some());
+    assert_eq!(
+        config.telemetry.otlp.endpoint, None,
+        "traces off until a collector is named"
+    );
 
     assert_eq!(config.routes[0].name, "to-remote");
     assert_eq!(config.routes[0].matcher.domain, "remote.example");
@@ -93,8 +127,11 @@ fn examples_round_trip_through_yaml_and_json() {
         let dump = redacted_json(&loaded.config);
         assert_eq!(dump["proxy"]["timers"]["t1"], "500ms");
         assert_eq!(dump["proxy"]["dialog_idle_timeout"], "12h");
+        let last = dump["listeners"][0]["filters"]
+            .as_array()
+            .map_or(0, Vec::len);
         assert_eq!(
-            dump["listeners"][0]["filters"][0]["config"]["request"]["add"][0]["name"],
+            dump["listeners"][0]["filters"][last - 2]["config"]["request"]["add"][0]["name"],
             "X-Legate-Side"
         );
     }

@@ -69,6 +69,17 @@ impl ControlPlaneBinary {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format: `auto` writes JSON lines when standard error is not a terminal (a
+    /// container's log), human-readable text when it is.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Auto,
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -130,13 +141,22 @@ impl ServeTls {
 }
 
 async fn main(cli: Cli, registry: Registry) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        );
+    let json = match cli.log_format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match cli.command {
         Command::Serve {
             config_dir,

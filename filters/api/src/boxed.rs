@@ -67,6 +67,32 @@ where
     }
 }
 
+impl BoxSipService {
+    /// A service made of one function from request to the call's future.
+    pub(crate) fn from_fn<F>(call: F) -> BoxSipService
+    where
+        F: Fn(SipRequest) -> SipFuture + Send + Sync + 'static,
+    {
+        BoxSipService(Arc::new(FnFilter(call)))
+    }
+
+    /// Calls the service without a mutable handle (it is always ready).
+    pub(crate) fn call_shared(&self, request: SipRequest) -> SipFuture {
+        self.0.call(request)
+    }
+}
+
+struct FnFilter<F>(F);
+
+impl<F> Shared for FnFilter<F>
+where
+    F: Fn(SipRequest) -> SipFuture + Send + Sync + 'static,
+{
+    fn call(&self, request: SipRequest) -> SipFuture {
+        (self.0)(request)
+    }
+}
+
 impl Service<SipRequest> for BoxSipService {
     type Response = SipResponse;
     type Error = FilterError;

@@ -11,10 +11,18 @@ use std::sync::Arc;
 pub use legate_api::{Side, Transport};
 use legate_sip::Message;
 
+use crate::FilterTrace;
+
 /// Typed values attached to one request as it runs through the chain.
 #[derive(Default, Clone)]
 pub struct Context {
     values: http::Extensions,
+    /// The chain's record of a sampled request: a field of its own, since every filter of
+    /// every request asks for it.
+    trace: Option<Arc<FilterTrace>>,
+    /// On a response: how long the part of the chain it came back from took, so each filter's
+    /// own time is its total less this.
+    pub(crate) chain_time: Option<std::time::Duration>,
 }
 
 impl Context {
@@ -45,6 +53,16 @@ impl Context {
 
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
         self.values.remove::<T>()
+    }
+
+    /// Makes the request traced: the chain records its steps in `trace`.
+    pub fn set_trace(&mut self, trace: Arc<FilterTrace>) {
+        self.trace = Some(trace);
+    }
+
+    /// The chain's record of the request, when it is sampled.
+    pub fn trace(&self) -> Option<&Arc<FilterTrace>> {
+        self.trace.as_ref()
     }
 }
 

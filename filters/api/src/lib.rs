@@ -40,6 +40,7 @@ mod refusal;
 mod registry;
 mod service;
 pub mod testing;
+mod trace;
 mod view;
 
 pub use answer::{local_answer, with_to_tag};
@@ -63,6 +64,7 @@ pub use peers::{PeerConfig, Peers};
 pub use refusal::Refusal;
 pub use registry::{FilterInfo, Registry, RegistryError, BUILTIN_PREFIX};
 pub use service::{SipRequest, SipResponse};
+pub use trace::{FilterStep, FilterTrace, StepOutcome, TraceIds};
 pub use view::RequestView;
 
 /// The guide to writing filters, `README.md`: its examples run as doc tests.

@@ -26,6 +26,9 @@ pub struct Refusal {
     pub warning: String,
     /// The configured rule (or limit) that decided, for audit and traces.
     pub rule_id: Option<String>,
+    /// What the filter decided on (`remote_domain`, `service`, …), shown in the request's
+    /// trace so a refusal can be explained; never message bodies.
+    pub inputs: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
@@ -42,6 +45,7 @@ impl Refusal {
             reason: reason.into(),
             warning: String::new(),
             rule_id: None,
+            inputs: Vec::new(),
         }
     }
 
@@ -54,6 +58,12 @@ impl Refusal {
     /// The rule that decided.
     pub fn rule(mut self, id: impl Into<String>) -> Refusal {
         self.rule_id = Some(id.into());
+        self
+    }
+
+    /// One thing the decision was made on, for the trace (`remote_domain`, `service`).
+    pub fn input(mut self, name: &'static str, value: impl Into<String>) -> Refusal {
+        self.inputs.push((name, value.into()));
         self
     }
 }

@@ -25,15 +25,21 @@ pub fn build_directories(
     for (index, directory) in loaded.config.directories.iter().enumerate() {
         let built: Arc<dyn Directory> = if let Some(source) = &directory.static_file {
             // The loader's errors already name the file and the entry at fault.
-            let file = StaticDirectory::load(&ConfigFolder::beside(origin, &source.file)).map_err(
-                |error| {
-                    loaded.source.error(
-                        &format!("directories[{index}].static.file"),
-                        error.to_string(),
-                    )
-                },
-            )?;
-            Arc::new(file)
+            let (field, built) = match (&source.file, &source.users) {
+                (Some(file), _) => (
+                    "file",
+                    StaticDirectory::load(&ConfigFolder::beside(origin, file)),
+                ),
+                (None, users) => (
+                    "users",
+                    StaticDirectory::from_users(users.clone().unwrap_or_default(), origin),
+                ),
+            };
+            let built = built.map_err(|error| {
+                let field = format!("directories[{index}].static.{field}");
+                loaded.source.error(&field, error.to_string())
+            })?;
+            Arc::new(built)
         } else if let Some(config) = &directory.ldap {
             let config = with_paths_beside_config(origin, config);
             let settings = LdapSettings::from_config(&config).map_err(|error| {

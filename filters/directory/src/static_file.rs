@@ -1,12 +1,13 @@
 //! The static directory: users and groups from a YAML file, read once per configuration
 //! snapshot and then only read from memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
+use legate_api::config::StaticUser;
 use legate_filters_api::{Directory, DirectoryUser, LookupFuture};
 
 /// Why a static directory file could not be used. Every variant names where it came from.
@@ -49,18 +50,7 @@ pub enum StaticDirectoryError {
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
-    users: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Entry {
-    user: String,
-    domain: String,
-    #[serde(default)]
-    groups: Vec<String>,
-    #[serde(default)]
-    attributes: BTreeMap<String, String>,
+    users: Vec<StaticUser>,
 }
 
 /// Users from a YAML file, looked up by `user@domain` ignoring case.
@@ -82,9 +72,18 @@ impl StaticDirectory {
                 line: error.location().map(|l| l.line()),
                 message: error.to_string(),
             })?;
-        let mut users = HashMap::with_capacity(file.users.len());
-        let mut first_index = HashMap::with_capacity(file.users.len());
-        for (index, entry) in file.users.into_iter().enumerate() {
+        StaticDirectory::from_users(file.users, origin)
+    }
+
+    /// The directory of `entries` (a file's list, or one written in the configuration);
+    /// `origin` prefixes errors.
+    pub fn from_users(
+        entries: Vec<StaticUser>,
+        origin: &str,
+    ) -> Result<StaticDirectory, StaticDirectoryError> {
+        let mut users = HashMap::with_capacity(entries.len());
+        let mut first_index = HashMap::with_capacity(entries.len());
+        for (index, entry) in entries.into_iter().enumerate() {
             let bad = |field: &'static str, message: &str| StaticDirectoryError::BadEntry {
                 origin: origin.to_string(),
                 index,

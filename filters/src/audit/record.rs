@@ -12,7 +12,7 @@ use crate::ends::address_of;
 use crate::translation::MappedLocalUser;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
-    ConfigVersion, Context, ListenerInfo, Peers, Side, SipRequest, SipResponse,
+    ConfigVersion, Context, ListenerInfo, Peers, Side, SipRequest, SipResponse, TraceIds,
 };
 
 /// The kind of dialog a request opens, if it is answered with a 2xx.
@@ -43,6 +43,8 @@ pub(crate) struct Observed {
     partner: Option<String>,
     pub opens: Option<Opens>,
     body: Option<String>,
+    /// The request's trace, so its record and its spans lead to each other.
+    trace_id: Option<String>,
 }
 
 impl Observed {
@@ -89,6 +91,7 @@ impl Observed {
             partner,
             opens,
             body: None,
+            trace_id: context.get::<TraceIds>().map(|ids| ids.trace_id.clone()),
         }
     }
 
@@ -179,7 +182,7 @@ impl Observed {
             rule_id: decision.and_then(|d| d.rule_id.clone()),
             status,
             config_version: self.config_version,
-            trace_id: None,
+            trace_id: self.trace_id.clone(),
             body: self.body.clone(),
         }
     }

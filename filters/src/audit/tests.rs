@@ -217,6 +217,31 @@ async fn a_message_out_is_one_request_record_with_everything_known() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_traced_request_names_its_trace_in_the_record() {
+    let fixture = Fixture::new().await;
+    let chain = fixture.chain(Side::Internal, &[AUDIT]);
+    let mut message = request(
+        Side::Internal,
+        "MESSAGE",
+        "alice@acme.example",
+        "bob@partner.example",
+        "hello",
+    );
+    message.context.insert(legate_filters_api::TraceIds {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        span_id: "00f067aa0ba902b7".into(),
+        sampled: false,
+    });
+    send(&chain, message).await;
+    let record = fixture.records(1).await.remove(0);
+    assert_eq!(
+        record.trace_id.as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736"),
+        "named whether or not the trace is sampled"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_call_starts_a_dialog_whose_hold_writes_the_end() {
     let fixture = Fixture::new().await;
     let chain = fixture.chain(Side::External, &[AUDIT]);

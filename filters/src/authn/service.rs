@@ -71,6 +71,9 @@ impl Service<SipRequest> for Authn {
         match outcome {
             Ok(who) => {
                 tracing::debug!(filter = NAME, ?who, "authenticated");
+                if let (Some(trace), Some(partner)) = (request.trace(), who.partner()) {
+                    trace.note("legate.partner", partner);
+                }
                 request.context.insert(who.clone());
                 let answer = self.inner.call(request);
                 // Filters in front of this one (audit) learn who the request was from.
@@ -90,7 +93,10 @@ impl Service<SipRequest> for Authn {
                     remote = ?remote,
                     "request refused"
                 );
-                let refusal = Refusal::new(NAME, 403, "Forbidden").warning(refusal.reason());
+                let refusal = Refusal::new(NAME, 403, "Forbidden")
+                    .warning(refusal.reason())
+                    .input("refusal", refusal.label())
+                    .input("side", side.as_str());
                 let answer = request.refuse(refusal);
                 Box::pin(std::future::ready(Ok(answer)))
             }

@@ -165,6 +165,11 @@ async fn check(
         remote_domain: parties.remote_domain,
         local_user,
     };
+    if let Some(trace) = request.trace() {
+        trace.note("legate.service", service.as_str());
+        trace.note("legate.policy.decision", verdict.action.as_str());
+        trace.note("legate.policy.rule_id", rule_id.unwrap_or("default"));
+    }
     match verdict.action {
         Action::Allow => {
             tracing::debug!(
@@ -189,8 +194,13 @@ async fn check(
                 "denied by policy"
             );
             request.context.insert(decision.clone());
-            let mut refusal =
-                Refusal::new(NAME, 403, "Forbidden").warning("not permitted by policy");
+            let groups = user.as_ref().map_or(String::new(), |u| u.groups.join(","));
+            let mut refusal = Refusal::new(NAME, 403, "Forbidden")
+                .warning("not permitted by policy")
+                .input("remote_domain", decision.remote_domain.as_str())
+                .input("local_groups", groups)
+                .input("service", service.as_str())
+                .input("direction", direction.as_str());
             refusal.rule_id = decision.rule_id.clone();
             let mut answer = request.refuse(refusal);
             answer.context.insert(decision);

@@ -73,7 +73,9 @@ impl Service<SipRequest> for ExtAuthz {
                 }) => {
                     shared.counts.denied.inc();
                     tracing::info!(filter = NAME, status, %reason, rule = rule_id.as_deref().unwrap_or(""), "denied by the authorization service");
-                    let mut refusal = Refusal::new(NAME, status, reason.clone()).warning(reason);
+                    let mut refusal = Refusal::new(NAME, status, reason.clone())
+                        .warning(reason)
+                        .input("authorization_service_status", status.to_string());
                     refusal.rule_id = rule_id;
                     Ok(request.refuse(refusal))
                 }

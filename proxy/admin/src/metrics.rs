@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::labels;
@@ -32,6 +32,11 @@ pub struct Metrics {
     transactions_active: IntGauge,
     dialogs_active: IntGauge,
     endpoint_healthy: IntGaugeVec,
+    spans_exported: IntCounter,
+    spans_dropped: IntCounterVec,
+    partner_requests: IntCounterVec,
+    partner_refusals: IntCounterVec,
+    connections_active: IntGaugeVec,
 }
 
 impl Metrics {
@@ -91,8 +96,95 @@ impl Metrics {
                 "1 when a cluster endpoint passes its health checks, 0 when it does not.",
                 &["cluster", "endpoint"],
             ),
+            spans_exported: plain_counter(
+                &registry,
+                "legate_telemetry_spans_exported_total",
+                "Trace spans the OTLP collector accepted.",
+            ),
+            spans_dropped: counter(
+                &registry,
+                "legate_telemetry_spans_dropped_total",
+                "Trace spans dropped, by reason: queue_full (the collector keeps up too slowly), \
+                 export_failed (refused or unreachable), export_timeout.",
+                &["reason"],
+            ),
+            partner_requests: counter(
+                &registry,
+                "legate_partner_requests_total",
+                "Requests exchanged with a federation partner: inbound once the partner is \
+                 authenticated, outbound when routed to it.",
+                &["partner", "direction"],
+            ),
+            partner_refusals: counter(
+                &registry,
+                "legate_partner_refusals_total",
+                "Requests from or to a federation partner refused by a filter, by the filter and \
+                 the rule (or limit) that decided.",
+                &["partner", "direction", "filter", "rule"],
+            ),
+            connections_active: gauge_vec(
+                &registry,
+                "legate_listener_connections_active",
+                "TCP and TLS connections open on a listener.",
+                &["listener"],
+            ),
             registry,
         }
+        .with_build_info()
+    }
+
+    /// `legate_build_info{version, commit} 1`: which build runs where. And the series whose
+    /// labels are known in advance, at 0, so that a rate over them has something to work on.
+    fn with_build_info(self) -> Metrics {
+        for reason in ["queue_full", "export_failed", "export_timeout"] {
+            self.spans_dropped.with_label_values(&[reason]);
+        }
+        let info = gauge_vec(
+            &self.registry,
+            "legate_build_info",
+            "Always 1; the labels name the running build.",
+            &["version", "commit"],
+        );
+        info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("LEGATE_COMMIT")])
+            .set(1);
+        self
+    }
+
+    /// Counts a request exchanged with `partner`: `legate_partner_requests_total`.
+    pub fn partner_request(&self, partner: &str, direction: &'static str) {
+        self.partner_requests
+            .with_label_values(&[partner, direction])
+            .inc();
+    }
+
+    /// Counts a refusal of a request from or to `partner`: `legate_partner_refusals_total`.
+    pub fn partner_refusal(
+        &self,
+        partner: &str,
+        direction: &'static str,
+        filter: &str,
+        rule: &str,
+    ) {
+        self.partner_refusals
+            .with_label_values(&[partner, direction, filter, rule])
+            .inc();
+    }
+
+    /// The open-connections gauge of `listener`: `legate_listener_connections_active`.
+    pub fn listener_connections(&self, listener: &str) -> IntGauge {
+        self.connections_active.with_label_values(&[listener])
+    }
+
+    /// Counts spans the collector accepted: `legate_telemetry_spans_exported_total`.
+    pub fn spans_exported(&self, count: u64) {
+        self.spans_exported.inc_by(count);
+    }
+
+    /// Counts spans dropped for `reason`: `legate_telemetry_spans_dropped_total`.
+    pub fn spans_dropped(&self, reason: &'static str, count: u64) {
+        self.spans_dropped
+            .with_label_values(&[reason])
+            .inc_by(count);
     }
 
     /// Counts a request on `listener` refused by `filter`: `legate_filter_refusals_total`.
@@ -208,6 +300,12 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
 fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
     let opts = HistogramOpts::new(name, help).buckets(TRANSACTION_BUCKETS.to_vec());
     let metric = HistogramVec::new(opts, labels).expect("histogram definitions are valid");
+    register(registry, Box::new(metric.clone()));
+    metric
+}
+
+fn plain_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let metric = IntCounter::new(name, help).expect("counter definitions are valid");
     register(registry, Box::new(metric.clone()));
     metric
 }

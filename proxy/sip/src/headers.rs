@@ -34,13 +34,14 @@ impl Headers {
     }
 
     /// Headers whose name matches `name`, ignoring case; compact forms match long forms.
-    pub fn by_name(&self, name: &str) -> impl Iterator<Item = &Header> {
+    pub fn by_name<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Header> + 'a {
         let kind = HeaderKind::from_name(name.as_bytes());
-        // Known kinds compare as enums; only other names need the name kept around.
-        let other = (kind == HeaderKind::Other).then(|| name.as_bytes().to_vec());
-        self.0.iter().filter(move |h| match &other {
-            None => h.kind == kind,
-            Some(name) => h.kind == HeaderKind::Other && same_header_name(&h.name, name),
+        // Known kinds compare as enums; only other names compare as text.
+        self.0.iter().filter(move |h| match kind {
+            HeaderKind::Other => {
+                h.kind == HeaderKind::Other && same_header_name(&h.name, name.as_bytes())
+            }
+            kind => h.kind == kind,
         })
     }
 

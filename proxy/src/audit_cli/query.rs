@@ -114,6 +114,7 @@ const HEADERS: &[&str] = &[
     "RULE",
     "STATUS",
     "RECORD",
+    "TRACE",
 ];
 
 fn table(records: &[ChainedRecord]) -> String {
@@ -139,6 +140,7 @@ fn table(records: &[ChainedRecord]) -> String {
                 or_dash(&record.rule_id),
                 record.status.to_string(),
                 format!("{}:{}", chained.partition, chained.seq),
+                or_dash(&record.trace_id),
             ]
             .iter()
             .map(|cell| printable(cell))

@@ -49,6 +49,7 @@ impl Applier {
         let listeners = change::prepare(&running.loaded.config, &loaded, workers)
             .map_err(|error| error.to_string())?;
         let drain = running.loaded.config.proxy.shutdown_grace;
+        let telemetry_changed = running.loaded.config.telemetry != loaded.config.telemetry;
         drop(running);
 
         let (version, core, audit) = (push.version, self.engine.core.clone(), self.audit.clone());
@@ -59,8 +60,12 @@ impl Applier {
         .map_err(|error| format!("building the snapshot failed: {error}"))?
         .map_err(|error| error.to_string())?;
         let snapshot = Arc::new(built);
-        crate::start::spawn_health_checks(&snapshot, &self.shutdown);
         let core = &self.engine.core;
+        if telemetry_changed {
+            core.start_telemetry(&snapshot.loaded.config.telemetry)
+                .map_err(|error| format!("{}: telemetry: {error}", push.origin))?;
+        }
+        crate::start::spawn_health_checks(&snapshot, &self.shutdown);
         tls_rotation::install(core, acceptors);
         core.connections.replace_tls_clients(tls_clients);
         self.engine.swap(snapshot);

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use legate_admin::Metrics;
+use legate_api::config::TelemetryConfig;
 use legate_sip::Limits;
 
 pub use client_txn::{ClientOutcome, NextHop};
@@ -35,6 +36,7 @@ pub use route_state::RouteState;
 pub use server_txn::{ServerTxn, ServerTxnStart};
 
 use crate::sources::Sources;
+use crate::telemetry::{Telemetry, TraceKeys};
 use crate::transport::Connections;
 use crate::workers::Workers;
 use expiries::Expiries;
@@ -69,6 +71,10 @@ pub struct Core {
     pub sealer: sealer::Sealer,
     /// What each source on the external listeners may cost.
     pub sources: Arc<Sources>,
+    /// Tracing; replaced when a snapshot changes the `telemetry` section.
+    pub telemetry: ArcSwap<Telemetry>,
+    /// Derived from the Record-Route secret: a dialog's trace id is the same on every replica.
+    pub trace_keys: TraceKeys,
     server_txns: Mutex<HashMap<ServerKey, Arc<ServerTxn>>>,
     /// Answered transactions that only absorb retransmissions now, until the reaper removes
     /// them.
@@ -98,11 +104,29 @@ impl Core {
             metrics,
             sealer: sealer::Sealer::new(&route_secret),
             sources,
+            telemetry: ArcSwap::from_pointee(Telemetry::off(
+                &TelemetryConfig::default(),
+                TraceKeys::new(&route_secret),
+            )),
+            trace_keys: TraceKeys::new(&route_secret),
             server_txns: Mutex::new(HashMap::new()),
             expiring: Expiries::new(),
             client_txns: Mutex::new(HashMap::new()),
             lingering: Expiries::new(),
         }
+    }
+
+    /// Starts tracing as `config` says, replacing what ran before (whose queued spans are sent
+    /// before its thread ends).
+    pub fn start_telemetry(
+        &self,
+        config: &TelemetryConfig,
+    ) -> Result<(), crate::telemetry::TelemetryError> {
+        let telemetry = Telemetry::start(config, self.trace_keys.clone(), self.metrics.clone())?;
+        let previous = self.telemetry.swap(Arc::new(telemetry));
+        // Flushing may wait on a slow collector: not on a worker.
+        std::thread::spawn(move || drop(previous));
+        Ok(())
     }
 
     /// The listeners as they are now.

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use legate_filters_api::{
-    call, BoxSipService, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo, ListenerInfo,
-    PeerAddress, ProvisionalSink, RequestView, SipRequest,
+    call, Authenticated, BoxSipService, ConfigVersion, Context, DialogEnd, DialogHolds, DialogInfo,
+    ListenerInfo, PeerAddress, ProvisionalSink, RequestView, Side, SipRequest,
 };
 use legate_sip::{Header, HeaderKind, Message, Method, Validated, Via};
 
@@ -19,6 +19,7 @@ use crate::core::{
 use crate::dialogs::{ended_by, DialogId, DialogKind};
 use crate::router::{CancelSignal, CoreHandle, InDialogRoute};
 use crate::snapshot::Snapshot;
+use crate::telemetry::{RequestTrace, TransactionEnd};
 use crate::transport::Flow;
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK, PUBLISH";
@@ -52,7 +53,8 @@ impl Engine {
                     async move { self.handle_request(txn, request, flow, validated).await };
                 tokio::spawn(Box::pin(handling));
             }
-            ServerTxnStart::Retransmission | ServerTxnStart::AckAbsorbed => {}
+            ServerTxnStart::Retransmission => {}
+            ServerTxnStart::AckAbsorbed => self.count_ack(&flow),
             ServerTxnStart::OverLimit => {
                 let mut response = local_answer(
                     &request,
@@ -66,26 +68,80 @@ impl Engine {
                 tokio::spawn(async move { self.core.answer_statelessly(&flow, response).await });
             }
             ServerTxnStart::AckForward => {
+                self.count_ack(&flow);
                 tokio::spawn(async move { self.forward_ack(request, validated, flow).await });
             }
         }
     }
 
-    /// A new request, in phases: admitted (or answered at the door), given the chain of its
-    /// snapshot and its context, run through the chain, its dialog noted, and answered.
+    /// An ACK is a request like any other for `legate_sip_requests_received_total`, though it
+    /// starts no server transaction.
+    fn count_ack(&self, flow: &Flow) {
+        if let Some(listener) = self.core.listeners().of_flow(flow) {
+            self.core
+                .metrics
+                .request_received(&listener.info.name, Method::Ack.as_str());
+        }
+    }
+
+    /// A new request: traced (when tracing is on), handled, answered.
     async fn handle_request(
         self: Arc<Self>,
         txn: Arc<ServerTxn>,
-        request: Message,
+        mut request: Message,
         flow: Flow,
         validated: Validated,
     ) {
         let Some(listener) = self.core.listeners().of_flow(&flow).cloned() else {
             return;
         };
-        let admitted = match self.admit(&txn, &listener, request, validated).await {
+        let telemetry = self.core.telemetry.load_full();
+        let trace = telemetry.begin(&mut request, listener.info.side);
+        let summary = trace
+            .as_ref()
+            .filter(|trace| trace.sampled)
+            .map(|_| TraceSummary::of(&request, &validated));
+        let handled = self
+            .handle(&txn, &listener, request, &flow, validated, trace.as_ref())
+            .await;
+        let status = handled.response.status().unwrap_or(500);
+        self.answer(&txn, &listener.info.name, handled.response)
+            .await;
+        if let (Some(trace), Some(summary)) = (trace, summary) {
+            let end = TransactionEnd {
+                method: &summary.method,
+                status,
+                call_id: &summary.call_id,
+                from: summary.from.as_deref(),
+                to: summary.to.as_deref(),
+                listener: &listener.info,
+                peer: flow.remote,
+                config_version: handled.config_version,
+            };
+            telemetry.finish(&trace, &end);
+        }
+    }
+
+    /// The request in phases: admitted (or answered at the door), given the chain of its
+    /// snapshot and its context, run through the chain, and its dialog noted.
+    async fn handle(
+        &self,
+        txn: &Arc<ServerTxn>,
+        listener: &ListenerRuntime,
+        request: Message,
+        flow: &Flow,
+        validated: Validated,
+        trace: Option<&Arc<RequestTrace>>,
+    ) -> Handled {
+        let current_version = || self.snapshot.load().version;
+        let admitted = match self.admit(txn, listener, request, validated).await {
             Ok(admitted) => admitted,
-            Err(answer) => return self.answer(&txn, &listener.info.name, answer).await,
+            Err(response) => {
+                return Handled {
+                    response,
+                    config_version: current_version(),
+                }
+            }
         };
         // Read once from the view: the dialog's table entry, its DialogInfo, and its end.
         let dialog_id = DialogId::of_view(admitted.request.call_id(), &admitted.view);
@@ -95,6 +151,7 @@ impl Engine {
         };
         let known_locally = known.is_some();
         let snapshot = known.unwrap_or_else(|| self.snapshot());
+        let config_version = snapshot.version;
         let Some(chain) = snapshot.chain(&listener.info.name) else {
             let response = local_answer(
                 &admitted.request,
@@ -102,7 +159,10 @@ impl Engine {
                 "Server Internal Error",
                 Some("listener has no filter chain"),
             );
-            return self.answer(&txn, &listener.info.name, response).await;
+            return Handled {
+                response,
+                config_version,
+            };
         };
         let Admitted {
             request,
@@ -114,7 +174,7 @@ impl Engine {
         // The chain takes the request; the engine keeps a copy (its header values are shared,
         // not copied) to answer it should the chain fail, and to find its dialog.
         let sent = request.clone();
-        let mut context = self.context(&txn, &listener, &flow, &snapshot);
+        let mut context = self.context(txn, listener, flow, &snapshot, trace);
         if let Some(id) = &dialog_id {
             context.insert(DialogInfo {
                 id: id.as_str().into(),
@@ -133,7 +193,7 @@ impl Engine {
                     message: request,
                     context,
                 },
-                &listener,
+                listener,
                 &sent,
             )
             .await;
@@ -145,7 +205,10 @@ impl Engine {
             &snapshot,
             holds,
         );
-        self.answer(&txn, &listener.info.name, response).await;
+        Handled {
+            response,
+            config_version,
+        }
     }
 
     /// What happens at the door: the request is counted, an INVITE gets 100 Trying, a CANCEL
@@ -231,8 +294,16 @@ impl Engine {
         listener: &ListenerRuntime,
         flow: &Flow,
         snapshot: &Snapshot,
+        trace: Option<&Arc<RequestTrace>>,
     ) -> Context {
         let mut context = Context::new();
+        if let Some(trace) = trace {
+            context.insert(trace.trace_ids());
+            if let Some(filters) = &trace.filters {
+                context.set_trace(filters.clone());
+            }
+            context.insert(trace.clone());
+        }
         context.insert(listener.info.clone());
         context.insert(PeerAddress(flow.remote));
         if let Some(identity) = flow.peer_identity() {
@@ -260,10 +331,18 @@ impl Engine {
     ) -> (Message, DialogHolds) {
         match call(chain, request).await {
             Ok(mut response) => {
+                let partner = response
+                    .context
+                    .get::<Authenticated>()
+                    .and_then(Authenticated::partner);
+                if let Some(partner) = partner {
+                    self.core.metrics.partner_request(partner, "inbound");
+                }
                 if let Some(refusal) = &response.refusal {
                     self.core
                         .metrics
                         .request_refused(&listener.info.name, refusal.filter);
+                    self.count_partner_refusal(partner, refusal, listener, sent);
                 }
                 let holds = response.context.remove::<DialogHolds>();
                 let mut message = response.message;
@@ -276,6 +355,39 @@ impl Engine {
                 error_response(sent, &error, listener.info.side),
                 DialogHolds::default(),
             ),
+        }
+    }
+
+    /// Counts a refusal against the partner it concerns: the authenticated sender, or, for a
+    /// request from inside, the partner its domain is routed to.
+    fn count_partner_refusal(
+        &self,
+        sender: Option<&str>,
+        refusal: &legate_filters_api::Refusal,
+        listener: &ListenerRuntime,
+        sent: &Message,
+    ) {
+        let rule = refusal.rule_id.as_deref().unwrap_or("");
+        if let Some(partner) = sender {
+            let metrics = &self.core.metrics;
+            return metrics.partner_refusal(partner, "inbound", refusal.filter, rule);
+        }
+        if listener.info.side != Side::Internal {
+            return;
+        }
+        let Some(domain) = sent
+            .request_uri()
+            .and_then(|uri| legate_sip::Uri::parse(uri).ok())
+            .map(|uri| uri.host_lowercase())
+        else {
+            return;
+        };
+        let snapshot = self.snapshot.load();
+        let routed = snapshot.routing.routes.lookup(&domain, Side::Internal);
+        if let Some(legate_api::RouteTarget::Peer(partner)) = routed.map(|m| m.target) {
+            self.core
+                .metrics
+                .partner_refusal(partner, "outbound", refusal.filter, rule);
         }
     }
 
@@ -363,13 +475,18 @@ impl Engine {
         };
         let egress =
             listeners.in_dialog_egress(route.egress.as_deref(), route.hop.transport, &ingress);
-        let plan = match self
+        let mut plan = match self
             .core
             .prepare_forward(&request, &ingress, egress, &route.hop, None)
         {
             Ok(plan) => plan,
             Err(too_large) => return tracing::debug!(%too_large, "ack not forwarded"),
         };
+        let side = egress.map_or(ingress.side, |listener| listener.info.side);
+        self.core
+            .telemetry
+            .load()
+            .outgoing(&mut plan.message, side, None);
         match self.core.flow_to(&route.hop, egress).await {
             Ok(out) => {
                 let _ = out.send(plan.message.to_bytes()).await;
@@ -411,6 +528,35 @@ fn answer_to_self(request: &Message) -> Message {
             "Not Found",
             Some("request addressed to the proxy itself"),
         )
+    }
+}
+
+/// What handling a request came to: the answer, and the configuration version it ran under.
+struct Handled {
+    response: Message,
+    config_version: u64,
+}
+
+/// What a sampled request's transaction span reports, read before the chain takes the request.
+struct TraceSummary {
+    method: String,
+    call_id: Vec<u8>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl TraceSummary {
+    fn of(request: &Message, validated: &Validated) -> TraceSummary {
+        let address = |uri: &legate_sip::Uri| match &uri.user {
+            Some(user) => format!("{user}@{}", uri.host),
+            None => uri.host.to_string(),
+        };
+        TraceSummary {
+            method: request.method().map_or("", |m| m.as_str()).to_string(),
+            call_id: request.call_id().map(|c| c.to_vec()).unwrap_or_default(),
+            from: Some(address(&validated.from.uri)),
+            to: Some(address(&validated.to.uri)),
+        }
     }
 }
 

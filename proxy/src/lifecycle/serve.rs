@@ -89,6 +89,7 @@ pub fn open(bound: BoundListener, core: &Core) -> Option<Opened> {
                     phase: Some(phase.watch()),
                     edge: edge.clone(),
                     guarded,
+                    active: Some(core.metrics.listener_connections(&bound.config.name)),
                 },
             )
         }

@@ -3,6 +3,7 @@
 //! or a typed [`UpstreamFailure`].
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use legate_filters_api::{ListenerInfo, ProvisionalSink, SipRequest, SipResponse};
 use legate_sip::{Header, HeaderKind, Message};
@@ -14,6 +15,7 @@ use super::NAME;
 use crate::core::{
     sender_warning, ClientOutcome, Core, ListenerRuntime, NextHop, RouteState, TooLarge,
 };
+use crate::telemetry::{new_span_id, Attempt, AttemptResult, RequestTrace, SpanId};
 use crate::transport::ServerTrust;
 
 /// How long peers should wait before retrying when no endpoint is available.
@@ -39,18 +41,59 @@ impl<'a> Attempts<'a> {
         }
     }
 
-    /// One attempt at `hop`: its final answer, unless that is a 503 or there is none.
+    /// One attempt at `hop` (of `target`, as traces name it): its final answer, unless that is
+    /// a 503 or there is none. A traced request records the attempt as a span of its own.
     pub async fn attempt(
         &self,
+        target: &str,
         hop: &NextHop,
         egress: Option<&ListenerRuntime>,
         state: Option<&RouteState>,
         trust: ServerTrust<'_>,
     ) -> Result<Message, UpstreamFailure> {
-        let plan = self
+        let trace = self
+            .request
+            .context
+            .get::<Arc<RequestTrace>>()
+            .map(|trace| (trace, new_span_id()));
+        let start = SystemTime::now();
+        let result = self.send(hop, egress, state, trust, trace).await;
+        if let Some((trace, span_id)) = trace.filter(|(trace, _)| trace.sampled) {
+            trace.record_attempt(Attempt {
+                span_id,
+                start,
+                end: SystemTime::now(),
+                addr: hop.addr,
+                transport: hop.transport,
+                tls_server_name: hop.server_name.clone(),
+                target: target.to_string(),
+                result: match &result {
+                    Ok(answer) => AttemptResult::Answered(answer.status().unwrap_or(500)),
+                    Err(failure) => AttemptResult::Failed(failure.describe()),
+                },
+            });
+        }
+        result
+    }
+
+    async fn send(
+        &self,
+        hop: &NextHop,
+        egress: Option<&ListenerRuntime>,
+        state: Option<&RouteState>,
+        trust: ServerTrust<'_>,
+        trace: Option<(&Arc<RequestTrace>, SpanId)>,
+    ) -> Result<Message, UpstreamFailure> {
+        let mut plan = self
             .core
             .prepare_forward(&self.request.message, self.ingress, egress, hop, state)
             .map_err(UpstreamFailure::TooLarge)?;
+        let side = egress.map_or(self.ingress.side, |listener| listener.info.side);
+        self.core.telemetry.load().outgoing(
+            &mut plan.message,
+            side,
+            trace.map(|(trace, span_id)| (trace.as_ref(), span_id)),
+        );
         let flow = self
             .core
             .flow_trusting(hop, egress, trust)

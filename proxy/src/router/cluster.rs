@@ -39,6 +39,13 @@ impl Cluster {
                 ext: Default::default(),
             })
             .collect();
+        if let (Some(core), Some(_)) = (core, &config.health_check) {
+            // Endpoints start healthy until a check says otherwise, and the gauge says so.
+            for backend in &backends {
+                let endpoint = backend.addr.to_string();
+                core.metrics.endpoint_health(&config.name, &endpoint, true);
+            }
+        }
         let mut backends = Backends::new(discovery::Static::new(backends));
         if let Some(health) = &config.health_check {
             backends.set_health_check(Box::new(SipOptionsCheck::new(

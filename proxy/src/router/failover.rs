@@ -74,7 +74,13 @@ pub(super) async fn fail_over(
             state
         });
         let failure = match attempts
-            .attempt(&hop, egress, state.as_ref(), destination.trust)
+            .attempt(
+                &destination.what,
+                &hop,
+                egress,
+                state.as_ref(),
+                destination.trust,
+            )
             .await
         {
             Ok(answer) => {

@@ -83,7 +83,10 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         );
         let trust = ServerTrust::ByAddress;
         return Ok(
-            match attempts.attempt(&in_dialog.hop, egress, None, trust).await {
+            match attempts
+                .attempt("in-dialog next hop", &in_dialog.hop, egress, None, trust)
+                .await
+            {
                 Ok(answer) => SipResponse::upstream(answer),
                 Err(failure) => failure.answer(&attempts),
             },
@@ -110,6 +113,10 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
     let call_id = request.message.call_id().cloned().unwrap_or_default();
     let cluster = match matched.target {
         RouteTarget::Peer(peer) => {
+            core.metrics.partner_request(peer, "outbound");
+            if let Some(trace) = request.trace() {
+                trace.note("legate.partner", peer);
+            }
             return Ok(
                 match routing.peers.destination(peer, target, &attempts).await {
                     Ok(destination) => fail_over(&attempts, destination, initiator).await,

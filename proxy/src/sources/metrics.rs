@@ -50,6 +50,10 @@ impl EdgeMetrics {
                 tracing::warn!(%error, "an edge metric is not exported");
             }
         }
+        // Every reason is there from the start, so a rate over it has a series to work on.
+        for reason in ["rate", "banned"] {
+            metrics.messages_dropped.with_label_values(&[reason]);
+        }
         metrics
     }
 

@@ -39,6 +39,8 @@ pub struct StreamOptions {
     /// external listener (`guarded`) also count against their source's limits.
     pub edge: Arc<Sources>,
     pub guarded: bool,
+    /// The listener's `legate_listener_connections_active`; `None` for outbound connections.
+    pub active: Option<prometheus::IntGauge>,
 }
 
 /// How long to wait before accepting again after an accept failed, at first and at most: a
@@ -132,6 +134,7 @@ where
     };
     connections.insert(key.clone(), handle.clone());
     let serving = handle.clone();
+    let counted = options.active.clone().map(OpenConnection::new);
     tokio::spawn(async move {
         read_and_write(
             stream,
@@ -145,8 +148,25 @@ where
         )
         .await;
         drop(slot);
+        drop(counted);
     });
     handle
+}
+
+/// One open connection in its listener's gauge, for as long as it lives.
+struct OpenConnection(prometheus::IntGauge);
+
+impl OpenConnection {
+    fn new(gauge: prometheus::IntGauge) -> OpenConnection {
+        gauge.inc();
+        OpenConnection(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

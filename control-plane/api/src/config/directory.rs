@@ -1,5 +1,6 @@
 //! The `directories` section: where users and groups come from.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -29,10 +30,34 @@ pub struct DirectoryConfig {
     pub ldap: Option<LdapDirectoryConfig>,
 }
 
-/// A directory kept in a YAML file next to the configuration.
+/// A directory kept in a YAML file next to the configuration, or written in it.
+///
+/// ```yaml
+/// static: { file: users.yaml }
+/// # or
+/// static:
+///   users:
+///     - { user: alice, domain: corp.example, groups: [federated] }
+/// ```
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StaticDirectoryConfig {
-    /// The file; a relative path is taken from the configuration file's folder.
-    pub file: PathBuf,
+    /// The file (a `users:` list); a relative path is taken from the configuration file's
+    /// folder.
+    pub file: Option<PathBuf>,
+    /// The users themselves, as the file would list them.
+    pub users: Option<Vec<StaticUser>>,
+}
+
+/// One user of a static directory.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StaticUser {
+    pub user: String,
+    pub domain: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Attributes address mapping and routing can look up (`sip_uri`, `home_cluster`, …).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }

@@ -19,6 +19,7 @@ mod peer;
 mod proxy;
 mod route;
 mod secret;
+mod telemetry;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub use audit::{
     WebhookSinkConfig,
 };
 pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
-pub use directory::{DirectoryConfig, StaticDirectoryConfig};
+pub use directory::{DirectoryConfig, StaticDirectoryConfig, StaticUser};
 pub use dns::DnsConfig;
 pub use edge::{EdgeConfig, ForeignRoutes, PerSourceLimits, StreamDeadlines, TotalLimits};
 pub use ldap_directory::{
@@ -39,6 +40,9 @@ pub use peer::{ClientCertificate, PeerConfig, PeerLimits, PeerProtocol, PeerReac
 pub use proxy::{MessageLimits, ProxyConfig, Timers};
 pub use route::{AttributeRouting, RouteConfig, RouteMatch, RouteTarget};
 pub use secret::Secret;
+pub use telemetry::{
+    AddressDisplay, OtlpConfig, OtlpProtocol, TelemetryConfig, TraceContextMode, TraceContextSides,
+};
 
 pub use crate::{
     load_file, load_str, redacted_json, validate, validate_all, ConfigError, LoadedConfig, Source,
@@ -76,4 +80,7 @@ pub struct Config {
     /// `legate.filters.sip.audit` filter.
     #[serde(default)]
     pub audit: Option<AuditConfig>,
+    /// Traces of the transactions that cross Legate, exported over OTLP.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }

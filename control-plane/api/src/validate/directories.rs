@@ -27,10 +27,20 @@ pub(super) fn check(directories: &[DirectoryConfig], problems: &mut Problems<'_>
                 &format!("{path}.ldap"),
                 "a directory has one source: give either `static` or `ldap`, not both",
             ),
-            (Some(source), None) if source.file.as_os_str().is_empty() => {
-                problems.report(&format!("{path}.static.file"), "must not be empty")
-            }
-            (Some(_), None) => {}
+            (Some(source), None) => match (&source.file, &source.users) {
+                (None, None) => problems.report(
+                    &format!("{path}.static"),
+                    "needs `file` (a YAML file of users) or `users` (the list itself)",
+                ),
+                (Some(_), Some(_)) => problems.report(
+                    &format!("{path}.static.users"),
+                    "give either `file` or `users`, not both",
+                ),
+                (Some(file), None) if file.as_os_str().is_empty() => {
+                    problems.report(&format!("{path}.static.file"), "must not be empty")
+                }
+                _ => {}
+            },
             (None, Some(ldap)) => ldap_directory::check(ldap, &format!("{path}.ldap"), problems),
         }
     }

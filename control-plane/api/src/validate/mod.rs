@@ -16,6 +16,7 @@ mod listeners;
 mod peers;
 mod proxy;
 mod routes;
+mod telemetry;
 
 use std::time::Duration;
 
@@ -56,6 +57,7 @@ pub fn validate_all(loaded: &LoadedConfig) -> Vec<ConfigError> {
     if let Some(audit) = &config.audit {
         audit::check(audit, &mut problems);
     }
+    telemetry::check(&config.telemetry, &mut problems);
 
     let mut found = problems.found;
     // Stable, so problems at the same spot keep the order the checks found them in.
