@@ -4,6 +4,7 @@
 #
 #   examples/bench/rounds.sh                                   # relay.yaml, 5 rounds
 #   ROUNDS=7 LEGATE_CONFIG=federation.yaml examples/bench/rounds.sh
+#   TRACE_RATIO=0.01 LEGATE_CONFIG=federation.yaml examples/bench/rounds.sh   # with tracing
 #
 # Each round is a run.sh with its MESSAGE load as configured (MSG_RATE, MSG_CALLS) and its other
 # phases cut short (CALL_CALLS 200, one 1 s step at 500/s, a 1 s drain; set them to change
@@ -14,11 +15,14 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROUNDS=${ROUNDS:-5}
 LEGATE_CONFIG=${LEGATE_CONFIG:-relay.yaml}
+TRACE_RATIO=${TRACE_RATIO:-}
+traced=""
+[ -n "$TRACE_RATIO" ] && traced="-traced-$TRACE_RATIO"
 case "$LEGATE_CONFIG" in
-  relay.yaml) OUT="$BENCH/rounds.md" ;;
-  *) OUT="$BENCH/rounds-${LEGATE_CONFIG%.yaml}.md" ;;
+  relay.yaml) OUT="$BENCH/rounds$traced.md" ;;
+  *) OUT="$BENCH/rounds-${LEGATE_CONFIG%.yaml}$traced.md" ;;
 esac
-export LEGATE_CONFIG CALL_CALLS=${CALL_CALLS:-200} STEP_RATES=${STEP_RATES:-500}
+export LEGATE_CONFIG TRACE_RATIO CALL_CALLS=${CALL_CALLS:-200} STEP_RATES=${STEP_RATES:-500}
 export STEP_SECONDS=${STEP_SECONDS:-1} DRAIN_SECONDS=${DRAIN_SECONDS:-1}
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -51,7 +55,8 @@ ratio=$(for r in $(seq "$ROUNDS"); do column "$WORK/round-$r.md" 5; done | media
   echo "# CPU per MESSAGE transaction over $ROUNDS runs"
   echo
   echo "Produced by \`examples/bench/rounds.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with"
-  echo "\`LEGATE_CONFIG=$LEGATE_CONFIG\`, MESSAGE at ${MSG_RATE:-500}/s × ${MSG_CALLS:-12000} per run;"
+  echo "\`LEGATE_CONFIG=$LEGATE_CONFIG\`${TRACE_RATIO:+ and \`TRACE_RATIO=$TRACE_RATIO\` (traces to otlp_sink.py)},"
+  echo "MESSAGE at ${MSG_RATE:-500}/s × ${MSG_CALLS:-12000} per run;"
   echo "each run's other figures are in its own run.sh table (not kept). Overwritten by every run."
   echo
   echo "| run | Legate, µs | Kamailio, µs | ratio (Legate/Kamailio) |"
