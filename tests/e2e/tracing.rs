@@ -11,6 +11,7 @@ use std::time::Duration;
 use legate_audit::ChainedRecord;
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
 use legate_e2e::otlp::{Behaviour, OtlpReceiver, ReceivedSpan};
+use legate_e2e::tls::Ca;
 use legate_e2e::upstream::AcceptingUpstream;
 use legate_e2e::{
     assert_sipp_success, free_port, play, sipp_client, udp_exchange, Legate, SippServer,
@@ -473,6 +474,43 @@ fn a_collector_that_is_down_or_slow_costs_spans_never_traffic() {
     let before = failed();
     play(&p, "uas_message.xml", "uac_message.xml", 20, &[]);
     wait_until(|| failed() > before);
+}
+
+#[test]
+fn an_https_collector_is_trusted_through_the_configured_ca_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "otlp");
+    let receiver = OtlpReceiver::start_https(&ca.server("collector"));
+    let p = Ports::pick();
+    let config = traced_config(
+        &p,
+        &udp_cluster(&[p.peer]),
+        &receiver.https_endpoint(),
+        "http/protobuf",
+        dir.path(),
+    );
+    // Trusting the collector's CA, spans arrive.
+    let trusting = config.replace(
+        "timeout: 1s }",
+        &format!("timeout: 1s, ca: \"{}\" }}", ca.pem.display()),
+    );
+    let legate = Legate::start_with_env(&trusting, p.admin, &FAST_EXPORT);
+    play(&p, "uas_message.xml", "uac_message.xml", 1, &[]);
+    receiver.wait_for(WAIT, |spans| server_span(spans, "MESSAGE").is_some());
+    drop(legate);
+
+    // Trusting only the system's roots, the collector's certificate is refused: spans are
+    // dropped, calls still succeed.
+    let before = receiver.spans().len();
+    let legate = Legate::start_with_env(&config, p.admin, &FAST_EXPORT);
+    play(&p, "uas_message.xml", "uac_message.xml", 1, &[]);
+    wait_until(|| {
+        legate
+            .metric("legate_telemetry_spans_dropped_total{reason=\"export_failed\"}")
+            .unwrap_or(0.0)
+            > 0.0
+    });
+    assert_eq!(receiver.spans().len(), before);
 }
 
 /// Waits (bounded) until `done` holds.

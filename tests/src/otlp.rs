@@ -1,7 +1,8 @@
 //! An OTLP trace receiver for the tracing tests, on 127.0.0.1: OTLP/gRPC (the collector service
 //! of the official protobuf definitions, served by tonic) and OTLP/HTTP with protobuf bodies,
-//! each on a port of its own. It keeps every span it accepts; it can be told to refuse exports
-//! or to answer them slowly, as a collector in trouble does.
+//! each on a port of its own (and OTLP/HTTP over TLS when given a certificate). It keeps every
+//! span it accepts; it can be told to refuse exports or to answer them slowly, as a collector
+//! in trouble does.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -20,6 +21,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use prost::Message as _;
+
+use crate::tls::Issued;
 
 /// One span as received, with what the tests look at.
 #[derive(Debug, Clone)]
@@ -65,6 +68,8 @@ struct Shared {
 pub struct OtlpReceiver {
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    /// OTLP/HTTP over TLS, when started with a certificate.
+    pub https: Option<SocketAddr>,
     shared: Arc<Shared>,
     _runtime: tokio::runtime::Runtime,
 }
@@ -72,6 +77,15 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts both endpoints; they accept until told otherwise.
     pub fn start() -> OtlpReceiver {
+        OtlpReceiver::start_with(None)
+    }
+
+    /// The same, and OTLP/HTTP over TLS with `certificate` on a third port.
+    pub fn start_https(certificate: &Issued) -> OtlpReceiver {
+        OtlpReceiver::start_with(Some(certificate))
+    }
+
+    fn start_with(certificate: Option<&Issued>) -> OtlpReceiver {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -97,10 +111,28 @@ impl OtlpReceiver {
                 .serve_with_incoming(incoming)
                 .await;
         });
-        runtime.spawn(serve_http(http_listener, shared.clone()));
+        runtime.spawn(serve_http(http_listener, None, shared.clone()));
+        let https = certificate.map(|certificate| {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .unwrap();
+            let address = listener.local_addr().unwrap();
+            let tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.der()], certificate.key_der())
+            .unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+            runtime.spawn(serve_http(listener, Some(acceptor), shared.clone()));
+            address
+        });
         OtlpReceiver {
             grpc,
             http,
+            https,
             shared,
             _runtime: runtime,
         }
@@ -114,6 +146,12 @@ impl OtlpReceiver {
     /// The base URL of the HTTP endpoint (`/v1/traces` is added by the exporter).
     pub fn http_endpoint(&self) -> String {
         format!("http://{}", self.http)
+    }
+
+    /// The base URL of the HTTPS endpoint, by the name its certificate has (`localhost`).
+    pub fn https_endpoint(&self) -> String {
+        let port = self.https.expect("started with a certificate").port();
+        format!("https://localhost:{port}")
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
@@ -185,20 +223,36 @@ impl TraceService for Grpc {
     }
 }
 
-async fn serve_http(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shared: Arc<Shared>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let shared = shared.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(answer_http(request, &shared).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            let _ = match tls {
+                None => {
+                    http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await
+                }
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => {
+                        http.serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await
+                    }
+                    Err(_) => return,
+                },
+            };
         });
     }
 }
