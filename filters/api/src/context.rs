@@ -11,12 +11,13 @@ use std::sync::Arc;
 pub use legate_api::{Side, Transport};
 use legate_sip::Message;
 
+use crate::type_map::TypeMap;
 use crate::FilterTrace;
 
 /// Typed values attached to one request as it runs through the chain.
 #[derive(Default, Clone)]
 pub struct Context {
-    values: http::Extensions,
+    values: TypeMap,
     /// The chain's record of a sampled request: a field of its own, since every filter of
     /// every request asks for it.
     trace: Option<Arc<FilterTrace>>,
@@ -48,7 +49,13 @@ impl Context {
         &mut self,
         make: impl FnOnce() -> T,
     ) -> &mut T {
-        self.values.get_or_insert_with(make)
+        if self.values.get::<T>().is_none() {
+            self.values.insert(make());
+        }
+        match self.values.get_mut::<T>() {
+            Some(value) => value,
+            None => unreachable!("a value of this type was just attached"),
+        }
     }
 
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {

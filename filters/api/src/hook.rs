@@ -38,6 +38,9 @@ use crate::{BoxSipService, FilterError, FilterLayer, Refusal, SipRequest, SipRes
 
 /// What a hook decided about a request.
 #[derive(Debug)]
+// Returned once per hook call and matched at once, never stored: boxing the answer would cost
+// an allocation per local answer and a `Box::new` in every filter that answers.
+#[allow(clippy::large_enum_variant)]
 pub enum Verdict {
     /// Pass it on (changed or not) to the rest of the chain.
     Continue,

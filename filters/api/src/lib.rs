@@ -41,6 +41,7 @@ mod registry;
 mod service;
 pub mod testing;
 mod trace;
+mod type_map;
 mod view;
 
 pub use answer::{local_answer, with_to_tag};

@@ -19,7 +19,7 @@ impl Parties {
     pub fn local_address(&self) -> Option<String> {
         self.local
             .as_ref()
-            .map(|(user, domain)| format!("{user}@{domain}"))
+            .map(|(user, domain)| legate_sip::concat(&[user, "@", domain]))
     }
 }
 

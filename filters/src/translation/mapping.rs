@@ -5,12 +5,9 @@ use std::fmt;
 
 use bytes::Bytes;
 use legate_filters_api::RequestView;
-use legate_sip::{printed, Header, HeaderKind, Message, NameAddr, Text, Uri};
+use legate_sip::{Header, HeaderKind, Message, NameAddr, Text, Uri};
 
 use crate::address_list::split_addresses;
-
-/// Room for a rewritten From, To or Contact: most fit, a longer one grows its string.
-const ADDRESS_CAPACITY: usize = 128;
 
 /// Identity headers that carry addresses to map besides From, To and Contact.
 pub(super) const IDENTITY_HEADERS: [&str; 2] = ["P-Asserted-Identity", "P-Preferred-Identity"];
@@ -234,7 +231,7 @@ impl AddressMap {
             if self.map_uri(uri, toward, resolved)
                 || (our_contact && self.map_contact_user(uri, toward))
             {
-                message.set_request_uri(printed(uri, ADDRESS_CAPACITY));
+                message.set_request_uri(uri.to_text());
             }
         }
         for (kind, address) in [
@@ -243,9 +240,7 @@ impl AddressMap {
         ] {
             if let Some(address) = address {
                 if self.map_uri(&mut address.uri, toward, resolved) {
-                    message
-                        .headers
-                        .set(kind, printed(address, ADDRESS_CAPACITY));
+                    message.headers.set(kind, address.to_text());
                 }
             }
         }
@@ -262,7 +257,7 @@ impl AddressMap {
     fn map_address(&self, value: &[u8], toward: Toward, resolved: &Resolved) -> Option<String> {
         let mut address = NameAddr::parse(value).ok()?;
         self.map_uri(&mut address.uri, toward, resolved)
-            .then(|| printed(&address, ADDRESS_CAPACITY))
+            .then(|| address.to_text())
     }
 
     fn map_contacts(&self, message: &mut Message, toward: Toward) {
@@ -272,7 +267,7 @@ impl AddressMap {
             .map(|c| {
                 let mut contact = NameAddr::parse(c).ok()?;
                 self.map_contact_user(&mut contact.uri, toward)
-                    .then(|| printed(&contact, ADDRESS_CAPACITY))
+                    .then(|| contact.to_text())
             })
             .collect();
         if mapped.iter().all(Option::is_none) {

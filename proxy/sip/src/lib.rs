@@ -39,7 +39,7 @@ mod validate;
 mod via;
 mod write;
 
-pub use concat::{concat, printed};
+pub use concat::{concat, ip_text, push_decimal};
 pub use cseq::CSeq;
 pub use error::ParseError;
 pub use framer::{Frame, FramingError, Progress, StreamFramer};

@@ -108,24 +108,43 @@ fn bare(s: &[u8]) -> Result<NameAddr, ParseError> {
     })
 }
 
-impl fmt::Display for NameAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl NameAddr {
+    /// The address as header text, built without the formatter: always the bracketed form,
+    /// which is correct whatever the URI and parameters hold.
+    pub fn to_text(&self) -> String {
+        let display = self.display.as_ref().map_or(0, |d| d.len() + 4);
+        let size = display + self.uri.text_len() + 2 + params::text_len(&self.params);
+        let mut text = String::with_capacity(size);
         if let Some(display) = &self.display {
-            f.write_str("\"")?;
+            text.push('"');
             for c in display.chars() {
                 match c {
                     // Line breaks cannot be escaped inside a quoted string.
-                    '\r' | '\n' => f.write_str(" ")?,
-                    '"' | '\\' => write!(f, "\\{c}")?,
-                    c if (c.is_ascii_control() && c != '\t') => write!(f, "\\{c}")?,
-                    c => write!(f, "{c}")?,
+                    '\r' | '\n' => text.push(' '),
+                    '"' | '\\' => {
+                        text.push('\\');
+                        text.push(c);
+                    }
+                    c if c.is_ascii_control() && c != '\t' => {
+                        text.push('\\');
+                        text.push(c);
+                    }
+                    c => text.push(c),
                 }
             }
-            f.write_str("\" ")?;
+            text.push_str("\" ");
         }
-        // The bracketed form is always correct, whatever the URI and parameters hold.
-        write!(f, "<{}>", self.uri)?;
-        params::write(f, &self.params)
+        text.push('<');
+        self.uri.push_to(&mut text);
+        text.push('>');
+        params::push(&mut text, &self.params);
+        text
+    }
+}
+
+impl fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
     }
 }
 

@@ -2,8 +2,6 @@
 //! allowed around `;` and `=`, and quoted values) used after a name-addr and in Via, plus the
 //! lookup, update and display helpers every parameterised type shares.
 
-use std::fmt;
-
 use crate::error::ParseError;
 use crate::grammar::{is_token_char, owned_text, quoted_end, Cursor};
 use crate::Text;
@@ -87,17 +85,24 @@ pub(crate) fn set(params: &mut Params, name: &str, value: Option<&str>) {
     }
 }
 
-/// Writes `;name[=value]` for each parameter.
-pub(crate) fn write(f: &mut fmt::Formatter<'_>, params: &Params) -> fmt::Result {
+/// Appends `;name[=value]` for each parameter.
+pub(crate) fn push(text: &mut String, params: &Params) {
     for (name, value) in params {
-        f.write_str(";")?;
-        f.write_str(name)?;
+        text.push(';');
+        text.push_str(name);
         if let Some(value) = value {
-            f.write_str("=")?;
-            f.write_str(value)?;
+            text.push('=');
+            text.push_str(value);
         }
     }
-    Ok(())
+}
+
+/// The bytes [`push`] appends.
+pub(crate) fn text_len(params: &Params) -> usize {
+    params
+        .iter()
+        .map(|(name, value)| 2 + name.len() + value.as_ref().map_or(0, Text::len))
+        .sum()
 }
 
 #[cfg(test)]

@@ -210,24 +210,47 @@ fn read_headers(cursor: &mut Cursor<'_>) -> Result<Option<Text>, ParseError> {
     Ok(Some(ascii(headers)))
 }
 
+impl Uri {
+    /// The URI as text, built without the formatter (rewritten addresses are written for every
+    /// request translation maps).
+    pub fn to_text(&self) -> String {
+        let mut text = String::with_capacity(self.text_len());
+        self.push_to(&mut text);
+        text
+    }
+
+    pub(crate) fn text_len(&self) -> usize {
+        self.scheme.len()
+            + self.user.as_ref().map_or(0, |user| user.len() + 1)
+            + self.host.len()
+            + 7
+            + params::text_len(&self.params)
+            + self.headers.as_ref().map_or(0, |headers| headers.len() + 1)
+    }
+
+    pub(crate) fn push_to(&self, text: &mut String) {
+        text.push_str(&self.scheme);
+        text.push(':');
+        if let Some(user) = &self.user {
+            text.push_str(user);
+            text.push('@');
+        }
+        text.push_str(&self.host);
+        if let Some(port) = self.port {
+            text.push(':');
+            crate::push_decimal(text, u64::from(port));
+        }
+        params::push(text, &self.params);
+        if let Some(headers) = &self.headers {
+            text.push('?');
+            text.push_str(headers);
+        }
+    }
+}
+
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.scheme)?;
-        f.write_str(":")?;
-        if let Some(user) = &self.user {
-            f.write_str(user)?;
-            f.write_str("@")?;
-        }
-        f.write_str(&self.host)?;
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        params::write(f, &self.params)?;
-        if let Some(headers) = &self.headers {
-            f.write_str("?")?;
-            f.write_str(headers)?;
-        }
-        Ok(())
+        f.write_str(&self.to_text())
     }
 }
 

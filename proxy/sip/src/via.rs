@@ -103,25 +103,30 @@ fn slash(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
 }
 
 impl Via {
-    /// The Via as header text, like `to_string` but into a string sized once.
+    /// The Via as header text, built without the formatter (every request's top Via is
+    /// written again when `received` and `rport` are added).
     pub fn to_text(&self) -> String {
-        let params: usize = self
-            .params
-            .iter()
-            .map(|(name, value)| 2 + name.len() + value.as_ref().map_or(0, Text::len))
-            .sum();
-        let size = self.protocol.len() + self.transport.len() + self.host.len() + 8 + params;
-        crate::printed(self, size)
+        let size = self.protocol.len()
+            + self.transport.len()
+            + self.host.len()
+            + 8
+            + params::text_len(&self.params);
+        let mut text = String::with_capacity(size);
+        for part in [&self.protocol, "/", &self.transport, " ", &self.host] {
+            text.push_str(part);
+        }
+        if let Some(port) = self.port {
+            text.push(':');
+            crate::push_decimal(&mut text, u64::from(port));
+        }
+        params::push(&mut text, &self.params);
+        text
     }
 }
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{} {}", self.protocol, self.transport, self.host)?;
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        params::write(f, &self.params)
+        f.write_str(&self.to_text())
     }
 }
 
@@ -156,6 +161,9 @@ mod tests {
         assert_eq!(spaced.branch(), Some("z9hG4bK9ikj8"));
         let port = Via::parse(b"SIP/2.0/UDP host.example.com : 5070 ; received = 192.0.2.9")?;
         assert_eq!(port.port, Some(5070));
+        for via in [&spaced, &port] {
+            assert_eq!(via.to_text(), via.to_string());
+        }
         assert_eq!(port.param("received"), Some(Some("192.0.2.9")));
         Ok(())
     }

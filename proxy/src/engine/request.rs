@@ -500,14 +500,17 @@ impl Engine {
 /// (`via`, as validation parsed it, is kept in step).
 fn mark_received(request: &mut Message, via: &mut Via, flow: &Flow) {
     let wants_rport = via.param("rport").is_some();
-    let host = via.host.trim_start_matches('[').trim_end_matches(']');
-    let sent_from_host = host.parse::<std::net::IpAddr>() == Ok(flow.remote.ip());
-    if !wants_rport && sent_from_host {
-        return;
+    if !wants_rport {
+        let host = via.host.trim_start_matches('[').trim_end_matches(']');
+        if host.parse::<std::net::IpAddr>() == Ok(flow.remote.ip()) {
+            return;
+        }
     }
-    via.set_param("received", Some(&flow.remote.ip().to_string()));
+    via.set_param("received", Some(&legate_sip::ip_text(flow.remote.ip())));
     if wants_rport {
-        via.set_param("rport", Some(&flow.remote.port().to_string()));
+        let mut port = String::with_capacity(5);
+        legate_sip::push_decimal(&mut port, u64::from(flow.remote.port()));
+        via.set_param("rport", Some(&port));
     }
     request
         .headers

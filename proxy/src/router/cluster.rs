@@ -19,6 +19,8 @@ enum Balancer {
 
 pub struct Cluster {
     pub name: String,
+    /// `cluster <name>`: what warnings, logs and traces call it.
+    pub description: String,
     pub transport: Transport,
     pub tls_server_name: Option<String>,
     pub health_check: Option<HealthCheckConfig>,
@@ -66,6 +68,7 @@ impl Cluster {
         };
         let cluster = Cluster {
             name: config.name.clone(),
+            description: format!("cluster {}", config.name),
             transport: config.transport,
             tls_server_name: config.tls_server_name.clone(),
             health_check: config.health_check,

@@ -2,6 +2,7 @@
 //! addresses of a federation partner. The next one is tried when an endpoint cannot be reached,
 //! times out or answers 503; any other final answer ends the request.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use legate_api::Transport;
@@ -16,9 +17,9 @@ use crate::transport::ServerTrust;
 /// Where a routed request may go.
 pub(super) struct Destination<'a> {
     /// What the Warning and logs call it: `cluster im`, `partner acme (acme.example)`.
-    pub what: String,
+    pub what: Cow<'a, str>,
     /// The `cluster` label of `legate_sip_upstream_responses_total`.
-    pub metric_label: String,
+    pub metric_label: Cow<'a, str>,
     pub transport: Transport,
     pub server_name: Option<String>,
     pub trust: ServerTrust<'a>,

@@ -72,8 +72,8 @@ impl PeerRoutes {
         };
         let bare = domain.trim_start_matches('[').trim_end_matches(']');
         Ok(Destination {
-            what: format!("partner {peer} ({domain})"),
-            metric_label: format!("peer:{peer}"),
+            what: format!("partner {peer} ({domain})").into(),
+            metric_label: format!("peer:{peer}").into(),
             transport: Transport::Tls,
             server_name: Some(bare.to_string()),
             trust: ServerTrust::Peer(peer),

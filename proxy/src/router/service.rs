@@ -140,8 +140,8 @@ async fn route(routing: Routing, request: SipRequest) -> Result<SipResponse, Fil
         }
     };
     let destination = Destination {
-        what: format!("cluster {}", cluster.name),
-        metric_label: cluster.name.clone(),
+        what: cluster.description.as_str().into(),
+        metric_label: cluster.name.as_str().into(),
         transport: cluster.transport,
         server_name: cluster.tls_server_name.clone(),
         trust: ServerTrust::ByAddress,
