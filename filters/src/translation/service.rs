@@ -132,10 +132,12 @@ fn restore_parties(
         response.headers.set(HeaderKind::From, from);
     }
     let Some(to) = to else { return };
+    // Validation parsed the answer's To; only its tag is needed here.
     let answered_tag = response
-        .to_header()
-        .ok()
-        .and_then(|t| t.tag().map(str::to_string));
+        .headers
+        .first(HeaderKind::To)
+        .and_then(|to| NameAddr::tag_in(to))
+        .map(str::to_string);
     let restored: Bytes = match (answered_tag, to_parsed) {
         // The usual case, a request outside a dialog: the sender's own To, the tag appended.
         (Some(tag), Some(original)) if original.tag().is_none() => {

@@ -60,6 +60,36 @@ impl NameAddr {
         }
     }
 
+    /// The `tag` parameter of an address header's value (From, To) that validation has
+    /// accepted, found without parsing the address: the header's parameters are what follows
+    /// the address outside quotes and `<>`.
+    pub fn tag_in(value: &[u8]) -> Option<&str> {
+        let mut i = 0;
+        let mut params_start = None;
+        let mut in_brackets = false;
+        while let Some(&b) = value.get(i) {
+            match b {
+                b'"' if !in_brackets => {
+                    i = quoted_end(value, i)?;
+                    continue;
+                }
+                b'<' => in_brackets = true,
+                b'>' => in_brackets = false,
+                b';' if !in_brackets => {
+                    params_start = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let params = value.get(params_start?..)?;
+        params.split(|&b| b == b';').find_map(|param| {
+            let (name, tag) = std::str::from_utf8(param).ok()?.split_once('=')?;
+            name.trim().eq_ignore_ascii_case("tag").then(|| tag.trim())
+        })
+    }
+
     /// The `tag` parameter.
     pub fn tag(&self) -> Option<&str> {
         self.param("tag").flatten()
@@ -209,6 +239,22 @@ mod tests {
         assert_eq!(addr.display.as_deref(), Some("BEL:\x07 NUL:\x00 DEL:\x7f"));
         let again = NameAddr::parse(addr.to_string().as_bytes())?;
         assert_eq!(again, addr);
+        Ok(())
+    }
+
+    #[test]
+    fn the_tag_is_found_in_the_text_as_parsing_finds_it() -> Result<(), ParseError> {
+        for value in [
+            "<sip:bob@example.com>;tag=abc",
+            "\"Bob;tag=fake\" <sip:bob@example.com;tag=uri> ; TAG = real ;lr",
+            "sip:bob@example.com;tag=bare",
+            "<sip:bob@example.com>",
+            "\"A \\\" quote ;tag=no\" <sip:a@example.com>;expires=5;tag=t1",
+            "Bob <sip:bob@example.com;transport=tcp>;lr",
+        ] {
+            let parsed = parse(value)?;
+            assert_eq!(NameAddr::tag_in(value.as_bytes()), parsed.tag(), "{value}");
+        }
         Ok(())
     }
 
