@@ -9,7 +9,6 @@ mod address_list;
 pub mod audit;
 pub mod authn;
 pub mod domain_policy;
-mod ends;
 pub mod ext_authz;
 pub mod header_mutation;
 pub mod peer_limits;

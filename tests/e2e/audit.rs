@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use legate_audit::{verify, ChainedRecord, EventKind};
-use legate_e2e::config::{proxy_config, udp_cluster, Ports};
+use legate_e2e::config::{proxy_config, udp_cluster, with_internal_filters, Ports};
 use legate_e2e::{legate_bin, play, udp_exchange, Legate};
 
 const PARTITION: &str = "e2e";
@@ -25,11 +25,7 @@ fn audit_config(p: &Ports, spool: &Path) -> String {
           rules:
             - { id: no-blocked, action: deny, remote_domains: [blocked.example] }
 ";
-    let chain = base.replacen(
-        "    filters:\n      - name: legate.filters.sip.header_mutation",
-        &format!("    filters:\n{filters}      - name: legate.filters.sip.header_mutation"),
-        1,
-    );
+    let chain = with_internal_filters(&base, filters);
     format!(
         "{chain}audit:\n  partition: {PARTITION}\n  spool_dir: \"{}\"\n  sinks:\n    - {{ name: log, stdout: {{}} }}\n",
         spool.display()

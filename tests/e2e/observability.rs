@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use legate_e2e::config::{proxy_config, Ports};
+use legate_e2e::config::{proxy_config, with_internal_filters, Ports};
 use legate_e2e::otlp::OtlpReceiver;
 use legate_e2e::prometheus::{promtool, Prometheus};
 use legate_e2e::tls::Ca;
@@ -37,16 +37,18 @@ fn gateway_config(p: &Ports, ca: &Ca, checked: u16, collector: &str, spool: &str
     );
     let routes =
         "  - { name: to-acme, match: { domain: acme.example, side: internal }, peer: acme }\n";
-    let base = proxy_config(p, &cluster, routes, &checked)
-        .replacen(
-            &format!("    address: \"127.0.0.1:{}\"\n    transport: udp", p.external),
-            &format!("    address: \"127.0.0.1:{}\"\n    transport: tcp", p.external),
-            1,
-        )
-        .replacen(
-            "    filters:\n      - name: legate.filters.sip.header_mutation",
-            "    filters:
-      - name: legate.filters.sip.authn
+    let base = proxy_config(p, &cluster, routes, &checked).replacen(
+        &format!(
+            "    address: \"127.0.0.1:{}\"\n    transport: udp",
+            p.external
+        ),
+        &format!(
+            "    address: \"127.0.0.1:{}\"\n    transport: tcp",
+            p.external
+        ),
+        1,
+    );
+    let filters = "      - name: legate.filters.sip.authn
         config: { local_domains: [local.example], trusted_sources: [127.0.0.0/8] }
       - name: legate.filters.sip.audit
       - name: legate.filters.sip.domain_policy
@@ -55,9 +57,8 @@ fn gateway_config(p: &Ports, ca: &Ca, checked: u16, collector: &str, spool: &str
           rules:
             - { id: no-blocked, action: deny, remote_domains: [blocked.example] }
             - { id: no-acme-presence, action: deny, remote_domains: [acme.example], services: [presence] }
-      - name: legate.filters.sip.header_mutation",
-            1,
-        );
+";
+    let base = with_internal_filters(&base, filters);
     format!(
         "{base}peers:\n  - {{ name: acme, domains: [acme.example], reach: {{ address: \"127.0.0.1:{closed}\" }}, \
          trust_bundle: \"{trust_bundle}\", client_certificate: {{ certificate: \"{certificate}\", \

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use legate_audit::ChainedRecord;
-use legate_e2e::config::{proxy_config, udp_cluster, Ports};
+use legate_e2e::config::{proxy_config, udp_cluster, with_internal_filters, Ports};
 use legate_e2e::otlp::{Behaviour, OtlpReceiver, ReceivedSpan};
 use legate_e2e::tls::Ca;
 use legate_e2e::upstream::AcceptingUpstream;
@@ -36,11 +36,7 @@ fn traced_config(p: &Ports, cluster: &str, endpoint: &str, protocol: &str, spool
           rules:
             - { id: no-blocked, action: deny, remote_domains: [blocked.example] }
 ";
-    let chain = base.replacen(
-        "    filters:\n      - name: legate.filters.sip.header_mutation",
-        &format!("    filters:\n{filters}      - name: legate.filters.sip.header_mutation"),
-        1,
-    );
+    let chain = with_internal_filters(&base, filters);
     format!(
         "{chain}audit:\n  partition: e2e\n  spool_dir: \"{}\"\n  sinks:\n    - {{ name: log, stdout: {{}} }}\n\
          telemetry:\n  otlp: {{ endpoint: \"{endpoint}\", protocol: {protocol}, timeout: 1s }}\n  \
@@ -428,40 +424,32 @@ fn a_collector_that_is_down_or_slow_costs_spans_never_traffic() {
             .sum::<f64>()
     };
 
-    // Down: nothing listens where the collector should be. Every call still succeeds (`play`
-    // asserts it).
-    let nowhere = format!("http://127.0.0.1:{}", free_port());
-    let config = traced_config(&p, &udp_cluster(&[p.peer]), &nowhere, "grpc", spool.path());
-    let legate = Legate::start_with_env(&config, p.admin, &env);
-    play(
-        &p,
-        "uas_message.xml",
-        "uac_message.xml",
-        200,
-        &["-r", "200"],
-    );
-    wait_until(|| dropped(&legate) > 0.0);
-    drop(legate);
+    // 200 calls at 200/s through a Legate exporting to `collector`: every call succeeds
+    // (`play` asserts it) and spans are dropped.
+    let traffic_through = |collector: &str| {
+        let config = traced_config(&p, &udp_cluster(&[p.peer]), collector, "grpc", spool.path());
+        let legate = Legate::start_with_env(&config, p.admin, &env);
+        play(
+            &p,
+            "uas_message.xml",
+            "uac_message.xml",
+            200,
+            &["-r", "200"],
+        );
+        wait_until(|| dropped(&legate) > 0.0);
+        legate
+    };
+
+    // Down: nothing listens where the collector should be.
+    drop(traffic_through(&format!(
+        "http://127.0.0.1:{}",
+        free_port()
+    )));
 
     // Slow: the receiver takes 3 s per export, longer than the 1 s export timeout.
     let receiver = OtlpReceiver::start();
     receiver.set_behaviour(Behaviour::Slow(Duration::from_secs(3)));
-    let config = traced_config(
-        &p,
-        &udp_cluster(&[p.peer]),
-        &receiver.grpc_endpoint(),
-        "grpc",
-        spool.path(),
-    );
-    let legate = Legate::start_with_env(&config, p.admin, &env);
-    play(
-        &p,
-        "uas_message.xml",
-        "uac_message.xml",
-        200,
-        &["-r", "200"],
-    );
-    wait_until(|| dropped(&legate) > 0.0);
+    let legate = traffic_through(&receiver.grpc_endpoint());
     assert!(receiver.exports() > 0, "the slow collector was tried");
 
     // Refusing: every export is answered UNAVAILABLE.

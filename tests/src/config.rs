@@ -98,3 +98,14 @@ pub fn udp_cluster(ports: &[u16]) -> String {
 pub fn default_config(p: &Ports) -> String {
     proxy_config(p, &udp_cluster(&[p.peer]), "", "")
 }
+
+/// `config` (a [`proxy_config`]) with `filters` (YAML list entries, indented as listed there)
+/// run on the internal listener before its `header_mutation`.
+pub fn with_internal_filters(config: &str, filters: &str) -> String {
+    let marking = "    filters:\n      - name: legate.filters.sip.header_mutation";
+    config.replacen(
+        marking,
+        &format!("    filters:\n{filters}      - name: legate.filters.sip.header_mutation"),
+        1,
+    )
+}

@@ -8,7 +8,6 @@ use legate_sip::{Method, Uri};
 
 use super::body::BodyCapture;
 use crate::domain_policy::{classify, PolicyDecision};
-use crate::ends::address_of;
 use crate::translation::MappedLocalUser;
 use legate_filters_api::Authenticated;
 use legate_filters_api::{
@@ -83,8 +82,8 @@ impl Observed {
             listener,
             service: classify(message).as_str(),
             config_version: context.get::<ConfigVersion>().map_or(0, |v| v.0),
-            local: local.map(address_of),
-            remote: remote.map(address_of),
+            local: local.map(Uri::address),
+            remote: remote.map(Uri::address),
             authenticated,
             decision: context.get::<PolicyDecision>().cloned(),
             mapped: context.get::<MappedLocalUser>().cloned(),

@@ -4,7 +4,6 @@ use legate_filters_api::RequestView;
 use legate_sip::{Text, Uri};
 
 use super::config::Direction;
-use crate::ends::user_of;
 
 /// The two ends of a request. Strings are lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,5 +46,6 @@ pub(crate) fn parties(view: &RequestView, direction: Direction) -> Result<Partie
 
 /// The user part, lower-case (a parsed URI's user part is ASCII: anything else is escaped).
 fn user(uri: &Uri) -> Option<Text> {
-    user_of(uri).map(|user| Text::new(user).to_ascii_lowercase())
+    uri.user_name()
+        .map(|user| Text::new(user).to_ascii_lowercase())
 }

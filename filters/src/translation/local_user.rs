@@ -2,8 +2,8 @@
 //! `translation` finds it in the request context, one in front of it in the response context.
 
 use super::mapping::Toward;
-use crate::ends::address_of;
 use legate_filters_api::{RequestView, Side};
+use legate_sip::Uri;
 
 /// The organisation's user of one request, in both forms (`user@domain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,5 +40,5 @@ pub(super) fn local_address(view: &RequestView, toward: Toward) -> Option<String
         Toward::External => Side::Internal,
         Toward::Internal => Side::External,
     };
-    view.ends(arrived_on).0.map(address_of)
+    view.ends(arrived_on).0.map(Uri::address)
 }

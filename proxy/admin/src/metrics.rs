@@ -130,12 +130,13 @@ impl Metrics {
             ),
             registry,
         }
-        .with_build_info()
+        .with_initial_series()
     }
 
-    /// `legate_build_info{version, commit} 1`: which build runs where. And the series whose
-    /// labels are known in advance, at 0, so that a rate over them has something to work on.
-    fn with_build_info(self) -> Metrics {
+    /// The series whose labels are known in advance: `legate_build_info{version, commit} 1`
+    /// (which build runs where), and every drop reason at 0, so that a rate over them has
+    /// something to work on.
+    fn with_initial_series(self) -> Metrics {
         for reason in ["queue_full", "export_failed", "export_timeout"] {
             self.spans_dropped.with_label_values(&[reason]);
         }

@@ -80,6 +80,22 @@ impl Uri {
         self.param(name).is_some()
     }
 
+    /// The user part without any password (`alice:secret` → `alice`), as written.
+    pub fn user_name(&self) -> Option<&str> {
+        let userinfo = self.user.as_deref()?;
+        let user = userinfo.split(':').next().unwrap_or(userinfo);
+        (!user.is_empty()).then_some(user)
+    }
+
+    /// `user@host` (the host lower-cased, any password left out), or the host alone when the
+    /// URI names no user: the address audit, policy and traces write.
+    pub fn address(&self) -> String {
+        match self.user_name() {
+            Some(user) => crate::concat(&[user, "@", &self.host_lowercase()]),
+            None => self.host_lowercase().into(),
+        }
+    }
+
     /// The host lower-cased, for comparisons (host names are case-insensitive).
     pub fn host_lowercase(&self) -> Text {
         self.host.to_ascii_lowercase()

@@ -550,15 +550,11 @@ struct TraceSummary {
 
 impl TraceSummary {
     fn of(request: &Message, validated: &Validated) -> TraceSummary {
-        let address = |uri: &legate_sip::Uri| match &uri.user {
-            Some(user) => format!("{user}@{}", uri.host),
-            None => uri.host.to_string(),
-        };
         TraceSummary {
             method: request.method().map_or("", |m| m.as_str()).to_string(),
             call_id: request.call_id().map(|c| c.to_vec()).unwrap_or_default(),
-            from: Some(address(&validated.from.uri)),
-            to: Some(address(&validated.to.uri)),
+            from: Some(validated.from.uri.address()),
+            to: Some(validated.to.uri.address()),
         }
     }
 }

@@ -85,6 +85,14 @@ impl RequestTrace {
 
     /// The transaction's spans, ended now.
     pub(super) fn spans(&self, end: &TransactionEnd<'_>, telemetry: &Telemetry) -> Vec<SpanData> {
+        let out = &Emit {
+            telemetry,
+            state: self
+                .tracestate
+                .as_deref()
+                .and_then(|state| TraceState::from_str(state).ok())
+                .unwrap_or_default(),
+        };
         let now = SystemTime::now();
         let steps = self
             .filters
@@ -99,12 +107,12 @@ impl RequestTrace {
         let attempts =
             std::mem::take(&mut *self.attempts.lock().unwrap_or_else(PoisonError::into_inner));
         let mut spans = Vec::with_capacity(1 + steps.len() + attempts.len());
-        spans.push(self.transaction_span(end, &steps, notes, now, telemetry));
+        spans.push(self.transaction_span(end, &steps, notes, now, out));
         for step in &steps {
-            spans.push(self.step_span(step, now, telemetry));
+            spans.push(self.step_span(step, now, out));
         }
         for attempt in attempts {
-            spans.push(self.attempt_span(attempt, end.method, telemetry));
+            spans.push(self.attempt_span(attempt, end.method, out));
         }
         spans
     }
@@ -115,7 +123,7 @@ impl RequestTrace {
         steps: &[FilterStep],
         notes: Vec<(&'static str, String)>,
         now: SystemTime,
-        telemetry: &Telemetry,
+        out: &Emit<'_>,
     ) -> SpanData {
         let listener = end.listener;
         let mut attributes = vec![
@@ -130,11 +138,11 @@ impl RequestTrace {
             KeyValue::new("server.address", listener.local_addr.ip().to_string()),
             KeyValue::new("server.port", i64::from(listener.local_addr.port())),
         ];
-        if let Some(call_id) = telemetry.display(end.call_id) {
+        if let Some(call_id) = out.telemetry.display(end.call_id) {
             attributes.push(KeyValue::new("sip.call_id", call_id));
         }
         for (key, address) in [("sip.from", end.from), ("sip.to", end.to)] {
-            if let Some(shown) = address.and_then(|a| telemetry.display(a.as_bytes())) {
+            if let Some(shown) = address.and_then(|a| out.telemetry.display(a.as_bytes())) {
                 attributes.push(KeyValue::new(key, shown));
             }
         }
@@ -171,11 +179,11 @@ impl RequestTrace {
             } else {
                 Status::Unset
             },
-            ..self.span(self.span_id, telemetry)
+            ..self.span(self.span_id, out)
         }
     }
 
-    fn step_span(&self, step: &FilterStep, now: SystemTime, telemetry: &Telemetry) -> SpanData {
+    fn step_span(&self, step: &FilterStep, now: SystemTime, out: &Emit<'_>) -> SpanData {
         let mut attributes = vec![KeyValue::new("legate.filter", step.filter.to_string())];
         let mut status = Status::Unset;
         let verdict = match &step.outcome {
@@ -222,11 +230,11 @@ impl RequestTrace {
             end_time: step.end.unwrap_or(now),
             attributes,
             status,
-            ..self.span(super::ids::new_span_id(), telemetry)
+            ..self.span(super::ids::new_span_id(), out)
         }
     }
 
-    fn attempt_span(&self, attempt: Attempt, method: &str, telemetry: &Telemetry) -> SpanData {
+    fn attempt_span(&self, attempt: Attempt, method: &str, out: &Emit<'_>) -> SpanData {
         let mut attributes = vec![
             KeyValue::new("legate.upstream", attempt.target),
             KeyValue::new("server.address", attempt.addr.ip().to_string()),
@@ -253,14 +261,20 @@ impl RequestTrace {
             end_time: attempt.end,
             attributes,
             status,
-            ..self.span(attempt.span_id, telemetry)
+            ..self.span(attempt.span_id, out)
         }
     }
 
     /// A span `span_id` of this trace, a child of the transaction's; callers fill in the rest.
-    fn span(&self, span_id: SpanId, telemetry: &Telemetry) -> SpanData {
+    fn span(&self, span_id: SpanId, out: &Emit<'_>) -> SpanData {
         SpanData {
-            span_context: self.context(span_id),
+            span_context: SpanContext::new(
+                self.trace_id,
+                span_id,
+                TraceFlags::SAMPLED,
+                false,
+                out.state.clone(),
+            ),
             parent_span_id: self.span_id,
             parent_span_is_remote: false,
             span_kind: SpanKind::Internal,
@@ -272,18 +286,15 @@ impl RequestTrace {
             events: SpanEvents::default(),
             links: SpanLinks::default(),
             status: Status::Unset,
-            instrumentation_scope: telemetry.scope().clone(),
+            instrumentation_scope: out.telemetry.scope().clone(),
         }
     }
+}
 
-    fn context(&self, span_id: SpanId) -> SpanContext {
-        let state = self
-            .tracestate
-            .as_deref()
-            .and_then(|state| TraceState::from_str(state).ok())
-            .unwrap_or_default();
-        SpanContext::new(self.trace_id, span_id, TraceFlags::SAMPLED, false, state)
-    }
+/// What every span of one transaction is written with: the trace's state, parsed once.
+struct Emit<'a> {
+    telemetry: &'a Telemetry,
+    state: TraceState,
 }
 
 fn side_name(side: Side) -> &'static str {
