@@ -6,7 +6,7 @@
 //! | endpoint           | answer                                                        |
 //! |--------------------|---------------------------------------------------------------|
 //! | `GET /healthz`     | `200 ok` while the process runs (never needs the token)       |
-//! | `GET /readyz`      | `200 ready`, or `503 not ready` while starting or draining; detail lines (audit sinks) follow |
+//! | `GET /readyz`      | `200 ready`, or `503 not ready` while starting or draining (never needs the token); with the token, detail lines (audit sinks) follow |
 //! | `GET /metrics`     | Prometheus text format                                        |
 //! | `GET /config_dump` | the running configuration as pretty JSON, secrets redacted    |
 //!

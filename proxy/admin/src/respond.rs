@@ -27,22 +27,22 @@ impl Responder {
         let path = request.uri().path();
         let is_get = request.method() == Method::GET;
 
-        // Liveness stays open so orchestrators can probe without holding the token.
-        if path == "/healthz" {
-            return if is_get {
-                text(StatusCode::OK, "ok")
-            } else {
-                method_not_allowed("GET")
-            };
+        let authorized = self.access.allows(request.headers());
+        // Liveness and the readiness verdict stay open so orchestrators (a kubelet's probes)
+        // can ask without holding the token; what readiness depends on is shown only with it.
+        match path {
+            "/healthz" | "/readyz" if !is_get => return method_not_allowed("GET"),
+            "/healthz" => return text(StatusCode::OK, "ok"),
+            "/readyz" => return self.readiness(authorized),
+            _ => {}
         }
         // Checked before the path, so that without the token nothing (not even which paths
         // exist) is revealed.
-        if !self.access.allows(request.headers()) {
+        if !authorized {
             return unauthorized("Bearer realm=\"legate-admin\"");
         }
         match path {
-            "/readyz" | "/metrics" | "/config_dump" if !is_get => method_not_allowed("GET"),
-            "/readyz" => self.readiness(),
+            "/metrics" | "/config_dump" if !is_get => method_not_allowed("GET"),
             "/metrics" => response(StatusCode::OK, PROMETHEUS_TEXT, self.metrics.render()),
             "/config_dump" => self.config_dump(),
             _ if !is_get => method_not_allowed("GET"),
@@ -50,13 +50,18 @@ impl Responder {
         }
     }
 
-    fn readiness(&self) -> Response<Full<Bytes>> {
+    /// The verdict, and with `detail` the lines that explain it (audit sinks' state).
+    fn readiness(&self, detail: bool) -> Response<Full<Bytes>> {
         let (status, verdict) = if self.state.ready() {
             (StatusCode::OK, "ready")
         } else {
             (StatusCode::SERVICE_UNAVAILABLE, "not ready")
         };
-        let detail = self.state.readiness_detail();
+        let detail = if detail {
+            self.state.readiness_detail()
+        } else {
+            Vec::new()
+        };
         if detail.is_empty() {
             return text(status, verdict);
         }

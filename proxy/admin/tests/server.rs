@@ -172,6 +172,35 @@ async fn readiness_shows_the_detail_lines_under_the_verdict() {
 }
 
 #[tokio::test]
+async fn without_the_token_readiness_says_only_its_verdict() {
+    let server = Running::start(Some("s3cret")).await;
+    server.proxy.detailed.store(true, Ordering::SeqCst);
+    let probe = server.get("/readyz").await;
+    assert_eq!((probe.status, probe.body.as_str()), (200, "ready"));
+
+    let wrong = server
+        .request("GET", "/readyz", &["Authorization: Bearer wrong"])
+        .await;
+    assert_eq!((wrong.status, wrong.body.as_str()), (200, "ready"));
+
+    let operator = server
+        .request("GET", "/readyz", &["Authorization: Bearer s3cret"])
+        .await;
+    assert_eq!(
+        operator.body.as_str(),
+        "ready\naudit sink local: down, 3 spooled, 0 queued"
+    );
+
+    server.proxy.ready.store(false, Ordering::SeqCst);
+    let draining = server.get("/readyz").await;
+    assert_eq!(
+        (draining.status, draining.body.as_str()),
+        (503, "not ready")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn metrics_show_recorded_values() {
     let server = Running::start(None).await;
     let metrics = &server.metrics;
@@ -243,11 +272,11 @@ async fn unknown_paths_and_other_methods() {
 }
 
 #[tokio::test]
-async fn token_protects_everything_but_healthz() {
+async fn token_protects_everything_but_liveness_and_the_readiness_verdict() {
     let server = Running::start(Some("s3cret")).await;
 
     assert_eq!(server.get("/healthz").await.status, 200);
-    for path in ["/readyz", "/metrics", "/config_dump", "/nope"] {
+    for path in ["/metrics", "/config_dump", "/nope"] {
         let reply = server.get(path).await;
         assert_eq!(reply.status, 401, "GET {path} without a token");
         assert!(
