@@ -2,7 +2,8 @@
 //! of the scenarios in `tests/scenarios`, find free loopback ports, poke the admin API; run a
 //! DNS server (`dns`) and TLS partner servers (`partner`) for federation tests, a decision
 //! service (`authz`) for external authorization tests, and a PostgreSQL server (`postgres`) and a
-//! webhook receiver (`webhook`) for the audit store tests.
+//! webhook receiver (`webhook`) for the audit store tests; build and run Legate's container
+//! image with an engine of the test's own (`podman`).
 //!
 //! Everything runs on 127.0.0.1 and is stopped when its handle drops.
 
@@ -25,6 +26,7 @@ pub mod kamailio;
 pub mod ldap;
 pub mod otlp;
 pub mod partner;
+pub mod podman;
 pub mod postgres;
 pub mod prometheus;
 pub mod raw_sip;
@@ -270,11 +272,20 @@ impl Drop for Legate {
 }
 
 pub fn admin_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get(port, path, None)
+}
+
+/// GET on 127.0.0.1:`port`, with `Authorization: Bearer TOKEN` when a token is given: status
+/// code and body; `None` when nothing answers.
+pub fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();
