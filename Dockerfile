@@ -33,8 +33,10 @@ LABEL org.opencontainers.image.title="legate" \
       org.opencontainers.image.source="${SOURCE}"
 
 COPY --from=build /rootfs/ /
-# The state folder belongs to Legate's user whoever laid out the files.
-COPY --from=build --chown=65532:65532 /rootfs/var/lib/legate/ /var/lib/legate/
+# The state folder belongs to Legate's user whoever laid out the files. var/lib's entries are
+# copied, not the folder's contents: --chown sets the owner of what is copied, and only then is
+# the folder itself among it.
+COPY --from=build --chown=65532:65532 /rootfs/var/lib/ /var/lib/
 
 USER 65532:65532
 WORKDIR /var/lib/legate

@@ -175,7 +175,15 @@ fn the_image_holds_the_two_binaries_and_what_they_need_and_no_shell() {
     let podman = shared_with_legate_image();
     let image = legate_image();
 
-    let shell = podman.run(&["run", "--rm", "--entrypoint=/bin/sh", &image, "-c", "true"]);
+    let shell = podman.run(&[
+        "run",
+        "--rm",
+        "--network=none",
+        "--entrypoint=/bin/sh",
+        &image,
+        "-c",
+        "true",
+    ]);
     assert!(!shell.status.success(), "a shell ran in the image");
     let error = String::from_utf8_lossy(&shell.stderr);
     assert!(error.contains("no such file or directory"), "{error}");

@@ -324,21 +324,35 @@ network_config_dir = "{dir}/networks"
     )
 }
 
-/// The storage driver options: the kernel's overlay for root; for other users overlay through
-/// fuse-overlayfs when it is installed (the kernel's needs a newer podman), else vfs, which
-/// copies every layer but works anywhere.
+/// The storage driver options: the kernel's overlay for root, and for other users on Linux
+/// 5.13 or later (which mounts overlays in a user namespace); before that, overlay through
+/// fuse-overlayfs when it is installed and `/dev/fuse` may be opened, else vfs, which copies
+/// every layer but works anywhere.
 fn storage_driver() -> Vec<String> {
-    if running_as_root() {
+    if running_as_root() || kernel_at_least(5, 13) {
         return vec!["--storage-driver=overlay".into()];
     }
     let fuse = Path::new("/usr/bin/fuse-overlayfs");
-    if fuse.exists() {
+    let device = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse");
+    if fuse.exists() && device.is_ok() {
         return vec![
             "--storage-driver=overlay".into(),
             format!("--storage-opt=overlay.mount_program={}", fuse.display()),
         ];
     }
     vec!["--storage-driver=vfs".into()]
+}
+
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let found = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    found >= (major, minor)
 }
 
 /// Whether the tests run as root (podman then runs containers with the machine's own ids).
