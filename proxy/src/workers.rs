@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -26,6 +27,23 @@ pub struct Workers {
     stop: watch::Sender<bool>,
 }
 
+/// How far ahead a worker's nearest timer always is (see [`keep_a_timer_near`]): under the
+/// default T1 of 500 ms, the first retransmission timer of every UDP client transaction.
+const NEAR_TIMER: Duration = Duration::from_millis(250);
+
+/// Ticks forever. Tokio wakes a parked runtime when a timer is armed that is due before the
+/// runtime's next wake-up, which on a worker's own thread is a write to its wake-up descriptor
+/// and one more pass of its event loop: with no nearer timer, every relayed request would pay
+/// that for its transaction's timers. With this tick there always is one, for four wake-ups a
+/// second.
+async fn keep_a_timer_near() {
+    let mut tick = tokio::time::interval(NEAR_TIMER);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
 impl Workers {
     /// Starts `count` workers (at least one), each on a thread named `legate-worker-<n>`.
     pub fn start(count: usize) -> std::io::Result<Arc<Workers>> {
@@ -42,7 +60,10 @@ impl Workers {
                 .spawn(move || {
                     WORKER.with(|worker| worker.set(Some(index)));
                     runtime.block_on(async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
+                        tokio::select! {
+                            _ = stopped.wait_for(|stop| *stop) => {}
+                            _ = keep_a_timer_near() => {}
+                        }
                     });
                 })?;
         }

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use legate_filters_api::{ListenerInfo, Transport};
 use legate_sip::Text;
-use tokio::net::UdpSocket;
 
-use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl};
+use crate::transport::{transport_token, Flow, ListenerPhase, PhaseControl, UdpSocket};
 
 /// One bound listener as the core sees it.
 #[derive(Clone)]

@@ -30,7 +30,7 @@ enum OpenedSocket {
     /// The sockets, the largest message a datagram may hold, and the limits its sources are
     /// held to.
     Udp(
-        Arc<[Arc<tokio::net::UdpSocket>]>,
+        Arc<[Arc<crate::transport::UdpSocket>]>,
         usize,
         Option<Arc<Sources>>,
     ),
@@ -64,7 +64,7 @@ pub fn open(bound: BoundListener, core: &Core) -> Option<Opened> {
     let socket = match bound.socket {
         BoundSocket::Udp(sockets) => {
             let sockets = on_workers(sockets, workers, |socket| {
-                tokio::net::UdpSocket::from_std(socket).map(Arc::new)
+                crate::transport::UdpSocket::from_std(socket).map(Arc::new)
             })
             .map_err(unusable)
             .ok()?;

@@ -11,6 +11,7 @@ mod stream;
 mod tls;
 mod tls_clients;
 mod udp;
+mod udp_socket;
 
 use std::fmt;
 use std::io;
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 pub use connections::{ConnectionKey, Connections, Dial};
@@ -29,6 +29,7 @@ pub use stream::{serve_tcp_listener, StreamOptions};
 pub use tls::{server_acceptor, RotatingAcceptor};
 pub use tls_clients::{ServerTrust, TlsClients};
 pub use udp::serve_udp_socket;
+pub use udp_socket::UdpSocket;
 
 use legate_filters_api::TlsPeerIdentity;
 

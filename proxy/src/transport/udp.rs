@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::net::UdpSocket;
 
 use super::phase::{closed, PhaseWatch};
+use super::udp_socket::{Batch, UdpSocket};
 use super::{Flow, Inbound};
 use crate::sources::Sources;
 
@@ -26,19 +26,20 @@ pub async fn serve_udp_socket(
         }
     };
     // One byte more than allowed, so an oversized datagram is seen as such, not truncated.
-    // The buffer is reused; each message gets its own exact-size copy, so a long-lived message
-    // never pins a maximum-size allocation.
-    let mut buffer = vec![0u8; max_message_bytes + 1];
+    // The buffers are reused; each message gets its own exact-size copy, so a long-lived
+    // message never pins a maximum-size allocation.
+    let mut batch = Batch::new(max_message_bytes + 1);
     loop {
         tokio::select! {
-            received = socket.recv_from(&mut buffer) => match received {
-                Ok((len, remote)) => {
-                    let datagram = buffer.get(..len).unwrap_or_default();
-                    if edge.as_ref().is_some_and(|edge| !edge.admit_message(remote.ip(), datagram)) {
-                        continue;
+            received = socket.receive(&mut batch) => match received {
+                Ok(_) => {
+                    for (datagram, remote) in batch.datagrams() {
+                        if edge.as_ref().is_some_and(|edge| !edge.admit_message(remote.ip(), datagram)) {
+                            continue;
+                        }
+                        let bytes = Bytes::copy_from_slice(datagram);
+                        inbound.on_message(Flow::udp(socket.clone(), local, remote), bytes);
                     }
-                    let bytes = Bytes::copy_from_slice(buffer.get(..len).unwrap_or_default());
-                    inbound.on_message(Flow::udp(socket.clone(), local, remote), bytes);
                 }
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
                 Err(error) => tracing::debug!(%error, %local, "udp receive failed"),
