@@ -58,6 +58,11 @@ def cases() -> list[Case]:
         found.append(Case(f"tests/chart/values/{path.name}", CHART, load_values(path)))
     sidecar = load_values(EXAMPLES / "sidecar.yaml")
     found.append(Case("examples/helm/im-server + sidecar.yaml", sidecar_chart(), {"legate": sidecar}, "chat"))
+    # The same sidecars following a control plane, monitored by a PodMonitor.
+    followed = dict(sidecar, controlPlane={"enabled": True, "replicas": 1},
+                    metrics={"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}})
+    found.append(Case("examples/helm/im-server + sidecar.yaml + control plane", sidecar_chart(),
+                      {"legate": followed}, "chat"))
     return found
 
 
