@@ -12,7 +12,6 @@ state: /var/lib/legate
 stateDir: /var/lib/legate/state
 spoolDir: /var/lib/legate/audit-spool
 sqliteFile: /var/lib/legate/audit.db
-files: /etc/legate
 {{- end -}}
 
 {{/*
