@@ -100,8 +100,8 @@ hosts: files dns
 NSS
 chmod 0644 "$out/etc/nsswitch.conf"
 
-# Trusted roots, for the TLS clients that fall back on the system's when their section names no
-# CA: an https:// audit webhook, PostgreSQL with sslmode=require, an https:// OTLP collector.
+# Trusted roots, for the TLS clients that use the system's: an https:// audit webhook, and
+# PostgreSQL with sslmode=require or an https:// OTLP collector when no CA of theirs is named.
 if [ "$ca_bundle" != none ]; then
   install -D -m 0644 "$ca_bundle" "$out/etc/ssl/certs/ca-certificates.crt"
 fi

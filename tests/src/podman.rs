@@ -26,6 +26,15 @@ pub fn legate_image() -> String {
     format!("localhost/legate:{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// An engine of the test's own:
+///
+/// ```no_run
+/// let podman = legate_e2e::podman::Podman::new();
+/// let image = podman.build_legate_image();
+/// let container = podman.start(&["--network=host", "--read-only", &image, "filters"]);
+/// let (_stdout, _stderr) = container.logs();
+/// // podman.kube_play(Path::new("rendered.yaml"), &["--network=host"]) for manifests
+/// ```
 pub struct Podman {
     dir: tempfile::TempDir,
     global: Vec<String>,
@@ -49,13 +58,18 @@ impl Podman {
         ];
         global.extend(storage_driver());
         let podman = Podman { dir, global };
-        let version = podman.run(&["--version"]);
-        assert!(
-            version.status.success(),
-            "podman does not run (install it with tests/prereqs.sh test): {}",
-            String::from_utf8_lossy(&version.stderr)
-        );
-        podman
+        let mut probe = podman.command();
+        probe.arg("--version");
+        match finish_within(probe, COMMAND_TIMEOUT) {
+            Ok(output) if output.status.success() => podman,
+            Ok(output) => panic!(
+                "podman does not run: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => {
+                panic!("podman does not run (tests/prereqs.sh test installs it): {error}")
+            }
+        }
     }
 
     /// The folder holding this engine's storage and configuration.
