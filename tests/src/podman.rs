@@ -389,8 +389,27 @@ fn remove_storage(podman: &Podman) {
         let mut command = podman.command();
         command.args(["unshare", "rm", "-rf"]).arg(dir.join("root"));
         let _ = finish_within(command, COMMAND_TIMEOUT);
+        stop_pause_process(&dir.join("tmp/pause.pid"));
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Without root, podman keeps its user namespace open with a pause process whose id it writes
+/// in the engine's tmp_dir; each engine has its own, which would outlive the test.
+fn stop_pause_process(pid_file: &Path) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    // The id is only trusted while it still names the pause process.
+    let command_line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if String::from_utf8_lossy(&command_line).contains("catatonit") {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
 }
 
 /// Mount points under `dir`, deepest first.
