@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Legate's container image from binaries built on this machine, with no registry: the
-# root filesystem is laid out by rootfs.sh and handed to the repository's Dockerfile in place of
+# root filesystem is laid out by rootfs.sh and handed to charts/image/Dockerfile in place of
 # its `build` stage (`--build-context build=…`), so the image is the one a from-source build
 # makes, without downloading a Rust image.
 #
@@ -61,7 +61,7 @@ trap 'rm -rf "$stage"' EXIT
 bash charts/image/rootfs.sh "${rootfs_options[@]}" "$legate" "$control_plane" "$stage/rootfs"
 
 # --pull=never: the only base is scratch; nothing is fetched.
-"${podman[@]}" build --pull=never --file Dockerfile --tag "$tag" \
+"${podman[@]}" build --pull=never --file charts/image/Dockerfile --tag "$tag" \
   --build-context "build=$stage" \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
   --build-arg "SOURCE=$source_url" \

@@ -38,7 +38,7 @@ fn the_dockerfile_passes_hadolint() {
         "bash tests/prereqs.sh test",
     );
     let output = Command::new(hadolint)
-        .arg(workspace().join("Dockerfile"))
+        .arg(workspace().join("charts/image/Dockerfile"))
         .output()
         .unwrap();
     assert!(
