@@ -167,6 +167,15 @@ impl Podman {
         self.ok(&all)
     }
 
+    /// A container this engine made by other means than [`Podman::start`] (`kube play` names
+    /// them `<pod>-<container>`), by name or id; removed when the handle drops.
+    pub fn container(&self, name: &str) -> Container<'_> {
+        Container {
+            podman: self,
+            id: name.to_string(),
+        }
+    }
+
     /// `podman kube down YAML`: stops and removes what `kube play` made of it.
     pub fn kube_down(&self, yaml: &Path) -> String {
         self.ok(&[OsStr::new("kube"), OsStr::new("down"), yaml.as_os_str()])

@@ -21,11 +21,14 @@ generated
 {{- .Values.controlPlane.tls.existingSecrets.client | default (include "legate.child" (list . "control-plane-client")) -}}
 {{- end -}}
 
-{{/* Every name a proxy may reach the control plane's Service by. */}}
+{{/* Every name a proxy may reach the control plane by: its Service's, and any more named. */}}
 {{- define "legate.controlPlane.dnsNames" -}}
 {{- $service := include "legate.controlPlane.serviceName" . -}}
 - {{ $service }}
 - {{ $service }}.{{ .Release.Namespace }}
 - {{ $service }}.{{ .Release.Namespace }}.svc
 - {{ include "legate.serviceHost" (list . $service) }}
+{{- range .Values.controlPlane.tls.extraDnsNames }}
+- {{ . }}
+{{- end }}
 {{- end -}}

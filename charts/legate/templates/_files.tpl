@@ -169,7 +169,9 @@ the catalogue is a bug of the chart, so it fails loudly.
 
 {{/*
 The catalogue as volumes. Secret files are 0444: read-only, and readable by Legate's user
-without relying on fsGroup (which not every runtime applies to secret volumes).
+without relying on fsGroup (which not every runtime applies to secret volumes). `optional:
+false` is Kubernetes' default, written out because podman 4.3's kube play crashes on a Secret
+volume that leaves it unset.
 */}}
 {{- define "legate.fileVolumes" -}}
 {{- range $id, $entry := . }}
@@ -178,6 +180,7 @@ without relying on fsGroup (which not every runtime applies to secret volumes).
   secret:
     secretName: {{ $entry.secret }}
     defaultMode: 292
+    optional: false
     items:
       {{- toYaml $entry.items | nindent 6 }}
 {{- else }}

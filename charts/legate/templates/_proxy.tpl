@@ -72,8 +72,10 @@ server's own.
   env:
     - name: POD_NAME
       valueFrom: { fieldRef: { fieldPath: metadata.name } }
+    # The release's namespace, which is the pod's, written out: podman's kube play reads no
+    # other field than metadata.name from the downward API.
     - name: POD_NAMESPACE
-      valueFrom: { fieldRef: { fieldPath: metadata.namespace } }
+      value: {{ $.Release.Namespace | quote }}
     # Spans say which pod sent them; the configuration is shared, the environment is not.
     - name: OTEL_RESOURCE_ATTRIBUTES
       value: k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)
