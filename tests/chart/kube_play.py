@@ -7,6 +7,8 @@ merges them, and writes
 
   OUT_DIR/manifests.yaml   every object of the rendering but the Secrets, for `kube play`
   OUT_DIR/secrets/NAME     each Secret, for `podman secret create NAME FILE` beforehand
+  OUT_DIR/control-plane.yaml  the control plane's Deployment with the ConfigMaps it mounts,
+                           to play again after a values change
 
 Where this differs from the rendering, podman 4.3.1 needs it:
 
@@ -77,6 +79,9 @@ def main(out_dir: Path, values_files: list[Path]) -> int:
         else:
             played.append(for_kube_play(manifest.doc))
     (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(played))
+    control_plane = [doc for doc in played if doc["kind"] == "ConfigMap"
+                     or (doc["kind"] == "Deployment" and doc["metadata"]["name"].endswith("-control-plane"))]
+    (out_dir / "control-plane.yaml").write_text(yaml.safe_dump_all(control_plane))
     return 0
 
 

@@ -4,8 +4,10 @@
 //! the control plane and one gateway proxy start from Legate's image on the host's network,
 //! with mutual TLS between them; the control plane pushes its configuration; a MESSAGE from the
 //! host crosses the proxy's pod to an IM server on the host and its 200 comes back, with an
-//! audit record on the state volume; both run as the chart's locked-down user; and stopping
-//! the pods drains the proxy before `kube down` removes them.
+//! audit record on the state volume; a values change re-rendered and re-played for the control
+//! plane and its ConfigMap reaches the running proxy, which then sends to the new IM server
+//! without restarting; both run as the chart's locked-down user; and stopping the pods drains
+//! the proxy before `kube down` removes them.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
@@ -81,6 +83,45 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
         relayed.starts_with("MESSAGE sip:bob@remote.example SIP/2.0")
             && relayed.contains("Call-ID: kube-play-relay@corp.example"),
         "{relayed}"
+    );
+
+    // A values change (the IM server moves), re-rendered and re-played for the control plane
+    // and its ConfigMap only (podman takes a ConfigMap only with a pod that mounts it; the
+    // Secrets stay the podman secrets made above): the control plane pushes the new
+    // configuration and the running proxy follows it, without restarting.
+    let started = proxy.inspect("{{.State.StartedAt}}");
+    let moved = AcceptingUpstream::start();
+    let changed = tempfile::tempdir().unwrap();
+    render(changed.path(), &ports, moved.port);
+    let replayed = changed.path().join("control-plane.yaml");
+    let args = ["kube", "play", "--replace", "--network=host"];
+    let output = podman.run_within(
+        &[&args[..], &[replayed.to_str().unwrap()]].concat(),
+        STARTUP,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    proxy.wait_until("the changed configuration swapped in", STARTUP, || {
+        logged_all(&proxy, "configuration swapped in").len() >= 2
+    });
+    let answer = final_response(ports.sip, &message("kube-play-moved"));
+    assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
+    let relayed = moved.received.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        relayed.contains("Call-ID: kube-play-moved@corp.example"),
+        "{relayed}"
+    );
+    assert!(
+        upstream.received.try_recv().is_err(),
+        "the old IM server still got traffic"
+    );
+    assert_eq!(
+        proxy.inspect("{{.State.StartedAt}}"),
+        started,
+        "the proxy restarted"
     );
 
     // Both pods run as the chart's securityContext says: Legate's user, a read-only root, no
@@ -200,14 +241,25 @@ fn render(dir: &Path, ports: &ChartPorts, im_server: u16) -> PathBuf {
 /// The fields of the first JSON log line of `container` whose message is `message`; fails the
 /// test, with the logs, when there is none.
 fn logged(container: &Container<'_>, message: &str) -> serde_json::Value {
+    logged_all(container, message)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| {
+            let (stdout, stderr) = container.logs();
+            panic!("no {message:?} logged:\n{stdout}{stderr}")
+        })
+}
+
+/// The fields of every JSON log line of `container` whose message is `message`, in order.
+fn logged_all(container: &Container<'_>, message: &str) -> Vec<serde_json::Value> {
     let (stdout, stderr) = container.logs();
     stdout
         .lines()
         .chain(stderr.lines())
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .map(|entry| entry["fields"].clone())
-        .find(|fields| fields["message"] == message)
-        .unwrap_or_else(|| panic!("no {message:?} logged:\n{stdout}{stderr}"))
+        .filter(|fields| fields["message"] == message)
+        .collect()
 }
 
 /// A MESSAGE from alice@corp.example (the chart's local domain) to bob@remote.example.
