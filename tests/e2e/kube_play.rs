@@ -3,11 +3,11 @@
 //! (tests/chart/kube_play.py puts the rendering in the form podman 4.3 takes, and says why);
 //! the control plane and one gateway proxy start from Legate's image on the host's network,
 //! with mutual TLS between them; the control plane pushes its configuration; a MESSAGE from the
-//! host crosses the proxy's pod to an IM server on the host and its 200 comes back, with an
-//! audit record on the state volume; a values change re-rendered and re-played for the control
-//! plane and its ConfigMap reaches the running proxy, which then sends to the new IM server
-//! without restarting; both run as the chart's locked-down user; and stopping the pods drains
-//! the proxy before `kube down` removes them.
+//! host, and sipp's, cross the proxy's pod to an IM server on the host and their 200s come
+//! back, with an audit record on the state volume; a values change re-rendered and re-played
+//! for the control plane and its ConfigMap reaches the running proxy, which then sends to the
+//! new IM server without restarting; both run as the chart's locked-down user; and stopping the
+//! pods drains the proxy before `kube down` removes them.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use legate_e2e::podman::{legate_image, running_as_root, shared_with_legate_image, Container};
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
-use legate_e2e::{admin_get, free_port, workspace};
+use legate_e2e::{admin_get, assert_sipp_success, free_port, sipp_client, workspace};
 
 /// The names `kube play` gives the Deployments' pods (`<Deployment>-pod-0`) and containers.
 const PROXY_POD: &str = "legate-pod-0";
@@ -84,6 +84,27 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
             && relayed.contains("Call-ID: kube-play-relay@corp.example"),
         "{relayed}"
     );
+
+    // sipp's MESSAGEs cross it the same way.
+    let sipp = sipp_client(
+        "uac_message.xml",
+        &format!("127.0.0.1:{}", ports.sip),
+        free_port(),
+        "u1",
+        3,
+        &[],
+    );
+    assert_sipp_success(&sipp, "sipp's MESSAGEs through the proxy's pod");
+    for _ in 0..3 {
+        let relayed = upstream
+            .received
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap();
+        assert!(
+            relayed.starts_with("MESSAGE sip:bob@remote.example SIP/2.0"),
+            "{relayed}"
+        );
+    }
 
     // A values change (the IM server moves), re-rendered and re-played for the control plane
     // and its ConfigMap only (podman takes a ConfigMap only with a pod that mounts it; the
