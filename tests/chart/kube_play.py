@@ -7,6 +7,7 @@ merges them, and writes
 
   OUT_DIR/manifests.yaml   every object of the rendering but the Secrets, for `kube play`
   OUT_DIR/secrets/NAME     each Secret, for `podman secret create NAME FILE` beforehand
+  OUT_DIR/secrets/NAME.d/KEY  each Secret's values as files, for clients the test runs
   OUT_DIR/control-plane.yaml  the control plane's Deployment with the ConfigMaps it mounts,
                            to play again after a values change
 
@@ -75,7 +76,12 @@ def main(out_dir: Path, values_files: list[Path]) -> int:
     played = []
     for manifest in manifests:
         if manifest.kind == "Secret":
-            (secrets / manifest.name).write_text(yaml.safe_dump(decoded_secret(manifest.doc)))
+            decoded = decoded_secret(manifest.doc)
+            (secrets / manifest.name).write_text(yaml.safe_dump(decoded))
+            files = secrets / f"{manifest.name}.d"
+            files.mkdir(exist_ok=True)
+            for key, value in decoded["data"].items():
+                (files / key).write_text(value)
         else:
             played.append(for_kube_play(manifest.doc))
     (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(played))

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use legate_e2e::control_plane_process::control_plane_bin;
 use legate_e2e::podman::{legate_image, running_as_root, shared_with_legate_image, Container};
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
 use legate_e2e::{admin_get, assert_sipp_success, free_port, sipp_client, workspace};
@@ -49,6 +50,9 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
     // The Secrets become podman secrets first; the Deployments' Secret volumes read them.
     for secret in std::fs::read_dir(dir.path().join("secrets")).unwrap() {
         let path = secret.unwrap().path();
+        if !path.is_file() {
+            continue;
+        }
         let name = path.file_name().unwrap().to_str().unwrap();
         podman.ok(&["secret", "create", name, path.to_str().unwrap()]);
     }
@@ -70,6 +74,35 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
     assert_eq!(
         logged(&proxy, "control plane reached")["control_plane"],
         format!("https://localhost:{}", ports.control_plane)
+    );
+    // The control plane has the proxy's ACK of that version (asked as the proxy's credentials
+    // allow: its client certificate and the control plane's CA).
+    let client = dir.path().join("secrets/legate-control-plane-client.d");
+    let acked = format!("{PROXY_POD} {}", accepted["version"]);
+    proxy.wait_until(
+        "the control plane recorded the proxy's ACK",
+        STARTUP,
+        || {
+            let status = Command::new(control_plane_bin())
+                .args(["status", "--url"])
+                .arg(format!("https://localhost:{}", ports.control_plane))
+                .arg("--ca-file")
+                .arg(client.join("ca.crt"))
+                .arg("--client-certificate")
+                .arg(client.join("tls.crt"))
+                .arg("--client-key")
+                .arg(client.join("tls.key"))
+                .output()
+                .unwrap();
+            let table = String::from_utf8_lossy(&status.stdout);
+            table.lines().any(|line| {
+                line.split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    == acked
+            })
+        },
     );
 
     // A MESSAGE from the host crosses the proxy to the IM server, and its 200 comes back.
