@@ -26,7 +26,14 @@ use crate::start;
 
 /// Runs Legate on `loaded` (as snapshot `version`) until a signal stops it; with `control`, new
 /// snapshots are taken from the control plane while it runs.
-pub fn run(loaded: LoadedConfig, version: u64, control: Option<control::Settings>) -> Result<()> {
+pub fn run(
+    mut loaded: LoadedConfig,
+    version: u64,
+    control: Option<control::Settings>,
+) -> Result<()> {
+    loaded
+        .resolve_endpoint_names()
+        .map_err(anyhow::Error::new)?;
     let grace = loaded.config.proxy.shutdown_grace;
     let audit = crate::audit::build(&loaded).map_err(anyhow::Error::new)?;
     if let Some(log) = &audit {

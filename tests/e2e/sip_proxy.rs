@@ -1,11 +1,14 @@
 //! The proxy end to end over UDP with sipp on both sides: MESSAGE, a full call routed by the
-//! Record-Route set (also across a restart of Legate mid-call), malformed input, and SIGTERM.
+//! Record-Route set (also across a restart of Legate mid-call), malformed input, and SIGTERM;
+//! and a cluster endpoint given by host name.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use legate_e2e::config::{default_config, Ports};
+use legate_e2e::config::{default_config, proxy_config, Ports};
+use legate_e2e::upstream::{final_response, AcceptingUpstream};
 use legate_e2e::{assert_sipp_success, play, sipp_client, udp_exchange, Legate, SippServer};
 
 #[test]
@@ -22,6 +25,45 @@ fn message_crosses_from_internal_to_the_remote_peer() {
                 && l.contains("MESSAGE")
                 && l.ends_with(" 3")),
         "{metrics}"
+    );
+}
+
+#[test]
+fn a_cluster_endpoint_given_by_name_is_resolved_and_sent_to() {
+    let p = Ports::pick();
+    // Whatever `localhost` resolves to here (127.0.0.1, and ::1 where the hosts file says so),
+    // an IM server answers there.
+    let resolved: Vec<SocketAddr> = ("localhost", p.peer).to_socket_addrs().unwrap().collect();
+    let servers: Vec<AcceptingUpstream> = resolved
+        .iter()
+        .map(|address| AcceptingUpstream::start_at(*address))
+        .collect();
+    let cluster = format!(
+        "    transport: udp\n    endpoints: [\"localhost:{}\"]\n",
+        p.peer
+    );
+    let legate = Legate::start(&proxy_config(&p, &cluster, "", ""), p.admin);
+    for n in 0..4 {
+        let request = format!(
+            "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-named-{n}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:alice@local.example>;tag=1\r\n\
+             To: <sip:bob@remote.example>\r\n\
+             Call-ID: named-{n}@local.example\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let answer = final_response(p.internal, &request);
+        assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
+    }
+    let relayed: usize = servers.iter().map(|server| server.drain().len()).sum();
+    assert_eq!(relayed, 4);
+    // The running configuration shows the endpoint as written.
+    let (_, dump) = legate.admin_get("/config_dump").unwrap();
+    assert!(
+        dump.contains(&format!("\"localhost:{}\"", p.peer)),
+        "{dump}"
     );
 }
 

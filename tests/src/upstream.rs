@@ -15,9 +15,14 @@ pub struct AcceptingUpstream {
 }
 
 impl AcceptingUpstream {
-    /// Runs until the test ends.
+    /// Runs on a free loopback port until the test ends.
     pub fn start() -> AcceptingUpstream {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        AcceptingUpstream::start_at("127.0.0.1:0".parse().unwrap())
+    }
+
+    /// Runs on `address` until the test ends.
+    pub fn start_at(address: std::net::SocketAddr) -> AcceptingUpstream {
+        let socket = UdpSocket::bind(address).unwrap();
         let port = socket.local_addr().unwrap().port();
         let (sender, received) = channel();
         thread::spawn(move || {

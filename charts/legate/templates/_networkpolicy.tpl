@@ -70,8 +70,11 @@ DNS on their SIP/TLS ports, and each service Legate is configured to call.
 {{- range (concat $c.imServers $c.clusters) }}
 {{- $protocol := ternary "UDP" "TCP" (eq .transport "udp") }}
 {{- range .endpoints }}
-{{- if not (include "legate.isLoopback" .) }}
+{{- if include "legate.isLoopback" . }}
+{{- else if include "legate.isAddress" . }}
 {{ include "legate.egressTo" (list . $protocol) }}
+{{- else }}
+{{ include "legate.egressToPort" (list . $protocol) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -113,6 +116,25 @@ DNS on their SIP/TLS ports, and each service Legate is configured to call.
 {{/* "true" for an address on loopback (127.0.0.0/8, ::1), with or without a port. */}}
 {{- define "legate.isLoopback" -}}
 {{- if or (hasPrefix "127." .) (hasPrefix "[::1]" .) (eq . "::1") }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" for an `ip:port` (IPv4, or IPv6 in brackets), not a `host:port` name. */}}
+{{- define "legate.isAddress" -}}
+{{- if regexMatch "^([0-9.]+|\\[[0-9a-fA-F:.]+\\]):[0-9]+$" . }}true{{ end -}}
+{{- end -}}
+
+{{/*
+An egress rule to a `host:port` name's port, at any address: a name (a Service's) is resolved
+by the proxy, and what it leads to (the Service's pods, after the Service's address is
+translated) is not known here. `networkPolicy.egress.extra` can narrow it with selectors.
+Called with (list "host:port" protocol...).
+*/}}
+{{- define "legate.egressToPort" -}}
+{{- $port := regexFind "[0-9]+$" (index . 0) -}}
+- ports:
+    {{- range rest . }}
+    - { port: {{ $port }}, protocol: {{ . }} }
+    {{- end }}
 {{- end -}}
 
 {{/*

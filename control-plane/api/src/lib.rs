@@ -39,9 +39,9 @@ mod yaml_error;
 
 pub use config::{
     AdminConfig, AttributeRouting, AuditConfig, AuditSinkConfig, ClientCertificate, ClusterConfig,
-    Config, DirectoryConfig, DnsConfig, EdgeConfig, FilterConfig, FilterTemplate, ForeignRoutes,
-    HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig, LoadBalancing,
-    MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PerSourceLimits,
+    Config, DirectoryConfig, DnsConfig, EdgeConfig, Endpoint, FilterConfig, FilterTemplate,
+    ForeignRoutes, HealthCheckConfig, LdapCacheConfig, LdapDirectoryConfig, ListenerConfig,
+    LoadBalancing, MessageLimits, PeerConfig, PeerLimits, PeerProtocol, PeerReach, PerSourceLimits,
     PostgresSinkConfig, ProxyConfig, RouteConfig, RouteMatch, RouteTarget, Secret, Side,
     SqliteSinkConfig, StaticDirectoryConfig, StdoutSinkConfig, StreamDeadlines, TemplatePart,
     Timers, TlsConfig, TotalLimits, Transport, WebhookSinkConfig, DEFAULT_GROUP_FILTER,

@@ -62,3 +62,19 @@ pub struct LoadedConfig {
     /// Where it came from, for locating errors found later.
     pub source: Source,
 }
+
+impl LoadedConfig {
+    /// Resolves the clusters' endpoint names (see [`crate::Endpoint`]); a proxy does this when
+    /// it loads a configuration, before it uses it. The error names the endpoint.
+    pub fn resolve_endpoint_names(&mut self) -> Result<(), ConfigError> {
+        for (i, cluster) in self.config.clusters.iter_mut().enumerate() {
+            for (k, endpoint) in cluster.endpoints.iter_mut().enumerate() {
+                endpoint.resolve().map_err(|message| {
+                    self.source
+                        .error(&format!("clusters[{i}].endpoints[{k}]"), message)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}

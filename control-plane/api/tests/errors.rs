@@ -279,6 +279,51 @@ fn cluster_endpoints_are_not_empty() {
 }
 
 #[test]
+fn cluster_endpoints_are_addresses_or_host_names() {
+    let named = format!(
+        "{LISTENER}{}",
+        CLUSTER.replace(
+            "[127.0.0.1:5070]",
+            "[\"im.corp.example:5060\", 127.0.0.1:5070]"
+        )
+    );
+    let loaded = legate_api::load_str(&named, "test.yaml").unwrap();
+    assert_eq!(
+        loaded.config.clusters[0].endpoints[0].to_string(),
+        "im.corp.example:5060"
+    );
+
+    let underscore = format!(
+        "{LISTENER}{}",
+        CLUSTER.replace("[127.0.0.1:5070]", "[im_server.corp.example:5060]")
+    );
+    assert_error(
+        &underscore,
+        "clusters[0].endpoints[0]",
+        "im_server",
+        "'_' is not allowed in a domain name",
+    );
+
+    let wildcard = format!(
+        "{LISTENER}{}",
+        CLUSTER.replace("[127.0.0.1:5070]", "[\"*.corp.example:5060\"]")
+    );
+    assert_error(
+        &wildcard,
+        "clusters[0].endpoints[0]",
+        "corp.example",
+        "an endpoint names one host",
+    );
+
+    let no_port = format!(
+        "{LISTENER}{}",
+        CLUSTER.replace("[127.0.0.1:5070]", "[im.corp.example]")
+    );
+    let error = error(&no_port);
+    assert!(error.message.contains("needs a port"), "{error}");
+}
+
+#[test]
 fn health_check_thresholds_and_timeout() {
     let thresholds =
         format!("{LISTENER}{CLUSTER}    health_check:\n      unhealthy_threshold: 0\n");

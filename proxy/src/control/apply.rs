@@ -33,8 +33,11 @@ impl Applier {
                 push.origin, push.hash
             ));
         }
-        let loaded =
+        let mut loaded =
             legate_api::load_str(&push.yaml, &push.origin).map_err(|error| error.to_string())?;
+        loaded
+            .resolve_endpoint_names()
+            .map_err(|error| error.to_string())?;
         let running = self.engine.snapshot();
         live_rules::check(&running.loaded.config, &loaded).map_err(|error| error.to_string())?;
         let acceptors = tls_rotation::load(&loaded).map_err(|error| error.to_string())?;

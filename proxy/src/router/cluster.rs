@@ -1,4 +1,5 @@
-//! Clusters: static endpoints behind pingora's load balancers (round robin, or consistent hash
+//! Clusters: static endpoints (addresses, and what names resolved to when the configuration was
+//! loaded) behind pingora's load balancers (round robin, or consistent hash
 //! on Call-ID so a dialog's requests land on the same endpoint), with SIP OPTIONS health checks.
 
 use std::collections::{BTreeSet, HashMap};
@@ -35,6 +36,7 @@ impl Cluster {
         let backends: BTreeSet<Backend> = config
             .endpoints
             .iter()
+            .flat_map(|endpoint| endpoint.addresses())
             .map(|addr| Backend {
                 addr: pingora_core::protocols::l4::socket::SocketAddr::Inet(*addr),
                 weight: 1,

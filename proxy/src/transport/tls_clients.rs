@@ -90,7 +90,7 @@ impl TlsClients {
             if cluster.transport != Transport::Tls {
                 continue;
             }
-            for endpoint in &cluster.endpoints {
+            for endpoint in cluster.endpoints.iter().flat_map(|e| e.addresses()) {
                 let trust = per_endpoint.entry(*endpoint).or_default();
                 if let Some(ca) = ca.filter(|ca| !trust.contains(ca)) {
                     trust.push(ca);

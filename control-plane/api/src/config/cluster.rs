@@ -1,12 +1,11 @@
 //! The `clusters` section: upstream endpoints that routes send requests to.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Transport;
+use super::{Endpoint, Transport};
 
 /// A group of interchangeable upstream endpoints.
 ///
@@ -15,7 +14,7 @@ use super::Transport;
 ///   - name: remote-peer
 ///     transport: tls
 ///     load_balancing: consistent_hash
-///     endpoints: [192.0.2.10:5061, 192.0.2.11:5061]
+///     endpoints: [192.0.2.10:5061, "sip.remote.example:5061"]
 ///     health_check: { interval: 5s, timeout: 2s }
 ///     tls_server_name: sip.remote.example
 /// ```
@@ -29,8 +28,8 @@ pub struct ClusterConfig {
     /// How an endpoint is picked for a new transaction.
     #[serde(default)]
     pub load_balancing: LoadBalancing,
-    /// The endpoints; at least one.
-    pub endpoints: Vec<SocketAddr>,
+    /// The endpoints, addresses or names (see [`Endpoint`]); at least one.
+    pub endpoints: Vec<Endpoint>,
     /// SIP OPTIONS probing; without it every endpoint counts as healthy.
     pub health_check: Option<HealthCheckConfig>,
     /// Name checked against the endpoints' certificates (`tls` clusters only).

@@ -13,6 +13,7 @@ mod cluster;
 mod directory;
 mod dns;
 mod edge;
+mod endpoint;
 mod ldap_directory;
 mod listener;
 mod peer;
@@ -32,6 +33,7 @@ pub use cluster::{ClusterConfig, HealthCheckConfig, LoadBalancing};
 pub use directory::{DirectoryConfig, StaticDirectoryConfig, StaticUser};
 pub use dns::DnsConfig;
 pub use edge::{EdgeConfig, ForeignRoutes, PerSourceLimits, StreamDeadlines, TotalLimits};
+pub use endpoint::Endpoint;
 pub use ldap_directory::{
     FilterTemplate, LdapCacheConfig, LdapDirectoryConfig, TemplatePart, DEFAULT_GROUP_FILTER,
 };

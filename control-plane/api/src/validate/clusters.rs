@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::domain::check_domain_pattern;
 use super::{human, Problems};
-use crate::config::{ClusterConfig, HealthCheckConfig, Transport};
+use crate::config::{ClusterConfig, Endpoint, HealthCheckConfig, Transport};
 
 pub(super) fn check(clusters: &[ClusterConfig], problems: &mut Problems<'_>) {
     let mut names: HashMap<&str, usize> = HashMap::new();
@@ -32,13 +33,8 @@ pub(super) fn check(clusters: &[ClusterConfig], problems: &mut Problems<'_>) {
         }
         for (k, endpoint) in cluster.endpoints.iter().enumerate() {
             let path = format!("clusters[{i}].endpoints[{k}]");
-            if endpoint.port() == 0 || endpoint.ip().is_unspecified() {
-                problems.report(
-                    &path,
-                    format!(
-                        "{endpoint} cannot be sent to; give the endpoint's real address and port"
-                    ),
-                );
+            if let Err(problem) = check_endpoint(endpoint) {
+                problems.report(&path, problem);
             } else if let Some(first) = cluster.endpoints[..k].iter().position(|e| e == endpoint) {
                 problems.report(
                     &path,
@@ -101,5 +97,22 @@ fn check_health(i: usize, health: &HealthCheckConfig, problems: &mut Problems<'_
         if value == 0 {
             problems.report(&at(field), "must be at least 1");
         }
+    }
+}
+
+/// An endpoint requests can be sent to: a real address and port, or a host name and port.
+fn check_endpoint(endpoint: &Endpoint) -> Result<(), String> {
+    let unusable =
+        || format!("{endpoint} cannot be sent to; give the endpoint's real address and port");
+    match endpoint {
+        Endpoint::Address(address) if address.port() == 0 || address.ip().is_unspecified() => {
+            Err(unusable())
+        }
+        Endpoint::Address(_) => Ok(()),
+        Endpoint::Name { port: 0, .. } => Err(unusable()),
+        Endpoint::Name { host, .. } if host == "*" || host.starts_with("*.") => Err(format!(
+            "`{host}` is not a host name: an endpoint names one host (or an address)"
+        )),
+        Endpoint::Name { host, .. } => check_domain_pattern(host),
     }
 }
