@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use legate_e2e::config::{proxy_config, udp_cluster, with_internal_filters, Ports};
 use legate_e2e::podman::{legate_image, running_as_root, shared_with_legate_image};
-use legate_e2e::upstream::{final_response, AcceptingUpstream};
+use legate_e2e::upstream::{final_response, message, AcceptingUpstream};
 use legate_e2e::{admin_get, built_binary, free_port, http_get, workspace};
 
 /// How a production pod runs Legate. The network is the host's because the test's peers
@@ -81,7 +81,14 @@ fn the_image_relays_sip_unprivileged_on_a_read_only_root_and_stops_cleanly_on_si
     assert_eq!(legate.inspect("{{.HostConfig.ReadonlyRootfs}}"), "true");
 
     // A MESSAGE from the host crosses Legate to the upstream, and the upstream's 200 comes back.
-    let answer = final_response(p.internal, &message("image-relay"));
+    let answer = final_response(
+        p.internal,
+        &message(
+            "alice@local.example",
+            "bob@remote.example",
+            "image-relay@local.example",
+        ),
+    );
     assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
     let relayed = upstream
         .received
@@ -106,19 +113,7 @@ fn the_image_relays_sip_unprivileged_on_a_read_only_root_and_stops_cleanly_on_si
     }
 
     // The audit record is in the volume: the image's own `legate audit query` reads it there.
-    let table = podman.ok(&[
-        "run",
-        "--rm",
-        "--read-only",
-        "--cap-drop=ALL",
-        "--network=none",
-        "--volume=relay-state:/var/lib/legate",
-        &image,
-        "audit",
-        "query",
-        "--sqlite",
-        "/var/lib/legate/audit.db",
-    ]);
+    let table = podman.audit_query("--volume=relay-state:/var/lib/legate");
     assert!(
         table
             .lines()
@@ -249,20 +244,6 @@ fn relay_config(p: &Ports, upstream: &AcceptingUpstream) -> String {
     format!(
         "{chain}audit:\n  partition: image\n  spool_dir: /var/lib/legate/audit-spool\n  \
          sinks:\n    - {{ name: local, sqlite: {{ file: /var/lib/legate/audit.db }} }}\n"
-    )
-}
-
-/// A MESSAGE from alice@local.example to bob@remote.example with Call-ID `call_id`.
-fn message(call_id: &str) -> String {
-    format!(
-        "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
-         Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-{call_id}\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:alice@local.example>;tag=1\r\n\
-         To: <sip:bob@remote.example>\r\n\
-         Call-ID: {call_id}@local.example\r\n\
-         CSeq: 1 MESSAGE\r\n\
-         Content-Length: 0\r\n\r\n"
     )
 }
 

@@ -21,11 +21,9 @@ use std::time::Duration;
 
 use legate_e2e::control_plane_process::control_plane_bin;
 use legate_e2e::partner::TlsPartner;
-use legate_e2e::podman::{
-    legate_image, running_as_root, shared_with_legate_image, Container, Podman,
-};
+use legate_e2e::podman::{running_as_root, shared_with_legate_image, Container, Podman};
 use legate_e2e::tls::Ca;
-use legate_e2e::upstream::{final_response, AcceptingUpstream};
+use legate_e2e::upstream::{final_response, message, AcceptingUpstream};
 use legate_e2e::{admin_get, assert_sipp_success, free_port, sipp_client, workspace};
 
 /// The names `kube play` gives the Deployments' pods (`<Deployment>-pod-0`) and containers.
@@ -48,6 +46,21 @@ struct ChartPorts {
     sip: u16,
 }
 
+impl ChartPorts {
+    /// Values that put the pods on these ports, the proxy reaching the control plane at
+    /// localhost, with `config` for the chart's `config` section.
+    fn overrides(&self, config: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "controlPlane": { "port": self.control_plane },
+            "proxy": {
+                "adminPort": self.admin,
+                "controlPlaneUrl": format!("https://localhost:{}", self.control_plane),
+            },
+            "config": config,
+        })
+    }
+}
+
 #[test]
 fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_drained() {
     let podman = shared_with_legate_image();
@@ -68,7 +81,14 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
     await_configuration(&plane, &proxy, dir.path(), &ports);
 
     // A MESSAGE from the host crosses the proxy to the IM server, and its 200 comes back.
-    let answer = final_response(ports.sip, &message("kube-play-relay"));
+    let answer = final_response(
+        ports.sip,
+        &message(
+            "alice@corp.example",
+            "bob@remote.example",
+            "kube-play-relay@corp.example",
+        ),
+    );
     assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
     let relayed = upstream
         .received
@@ -114,7 +134,14 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
         &relay_overrides(&ports, moved.port),
     );
     replay_control_plane(&podman, &proxy, changed.path(), &[]);
-    let answer = final_response(ports.sip, &message("kube-play-moved"));
+    let answer = final_response(
+        ports.sip,
+        &message(
+            "alice@corp.example",
+            "bob@remote.example",
+            "kube-play-moved@corp.example",
+        ),
+    );
     assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
     let relayed = moved.received.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(
@@ -173,21 +200,7 @@ fn the_rendered_chart_runs_under_kube_play_and_its_proxy_relays_sip_until_draine
     }
 
     // The audit record is on the proxy's state volume: the image's `legate audit query` reads it.
-    let image = legate_image();
-    let table = podman.ok(&[
-        "run",
-        "--rm",
-        "--read-only",
-        "--cap-drop=ALL",
-        "--network=none",
-        "--volumes-from",
-        PROXY,
-        &image,
-        "audit",
-        "query",
-        "--sqlite",
-        "/var/lib/legate/audit.db",
-    ]);
+    let table = podman.audit_query(&format!("--volumes-from={PROXY}"));
     assert!(
         table
             .lines()
@@ -223,25 +236,18 @@ fn the_minimal_example_runs_under_kube_play_and_federates_with_its_partner() {
     let external = free_port();
     let values = [MINIMAL_EXAMPLE, ON_PODMAN];
     let overrides = |partner_port: u16| {
-        serde_json::json!({
-            "controlPlane": { "port": ports.control_plane },
-            "proxy": {
-                "adminPort": ports.admin,
-                "controlPlaneUrl": format!("https://localhost:{}", ports.control_plane),
-            },
-            "config": {
-                "listeners": { "internal": { "port": ports.sip }, "external": { "port": external } },
-                "imServers": [{
-                    "name": "im", "domains": ["acme.example"], "transport": "udp",
-                    "endpoints": [format!("127.0.0.1:{}", im_server.port)],
-                }],
-                "partners": [{
-                    "name": "globex", "domains": ["globex.example"],
-                    "reach": { "address": format!("127.0.0.1:{partner_port}") },
-                    "caBundle": { "configMap": { "name": "globex-ca", "key": "ca.crt" } },
-                }],
-            },
-        })
+        ports.overrides(serde_json::json!({
+            "listeners": { "internal": { "port": ports.sip }, "external": { "port": external } },
+            "imServers": [{
+                "name": "im", "domains": ["acme.example"], "transport": "udp",
+                "endpoints": [format!("127.0.0.1:{}", im_server.port)],
+            }],
+            "partners": [{
+                "name": "globex", "domains": ["globex.example"],
+                "reach": { "address": format!("127.0.0.1:{partner_port}") },
+                "caBundle": { "configMap": { "name": "globex-ca", "key": "ca.crt" } },
+            }],
+        }))
     };
     let manifests = render(dir.path(), &values, &overrides(partner.port));
 
@@ -421,21 +427,14 @@ fn replay_control_plane(podman: &Podman, proxy: &Container<'_>, changed: &Path, 
 
 /// The overrides of tests/chart/values/podman.yaml: the test's ports and IM server.
 fn relay_overrides(ports: &ChartPorts, im_server: u16) -> serde_json::Value {
-    serde_json::json!({
-        "controlPlane": { "port": ports.control_plane },
-        "proxy": {
-            "adminPort": ports.admin,
-            "controlPlaneUrl": format!("https://localhost:{}", ports.control_plane),
-        },
-        "config": {
-            "listeners": { "internal": { "port": ports.sip } },
-            "clusters": [{
-                "name": "remote",
-                "transport": "udp",
-                "endpoints": [format!("127.0.0.1:{im_server}")],
-            }],
-        },
-    })
+    ports.overrides(serde_json::json!({
+        "listeners": { "internal": { "port": ports.sip } },
+        "clusters": [{
+            "name": "remote",
+            "transport": "udp",
+            "endpoints": [format!("127.0.0.1:{im_server}")],
+        }],
+    }))
 }
 
 /// Renders the chart with `values` (workspace paths, merged in order) and then `overrides`, in
@@ -489,18 +488,4 @@ fn logged_all(container: &Container<'_>, message: &str) -> Vec<serde_json::Value
         .map(|entry| entry["fields"].clone())
         .filter(|fields| fields["message"] == message)
         .collect()
-}
-
-/// A MESSAGE from alice@corp.example (the chart's local domain) to bob@remote.example.
-fn message(call_id: &str) -> String {
-    format!(
-        "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
-         Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-{call_id}\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:alice@corp.example>;tag=1\r\n\
-         To: <sip:bob@remote.example>\r\n\
-         Call-ID: {call_id}@corp.example\r\n\
-         CSeq: 1 MESSAGE\r\n\
-         Content-Length: 0\r\n\r\n"
-    )
 }

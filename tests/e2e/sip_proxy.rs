@@ -8,7 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use legate_e2e::config::{default_config, proxy_config, Ports};
-use legate_e2e::upstream::{final_response, AcceptingUpstream};
+use legate_e2e::upstream::{final_response, message, AcceptingUpstream};
 use legate_e2e::{assert_sipp_success, play, sipp_client, udp_exchange, Legate, SippServer};
 
 #[test]
@@ -44,15 +44,10 @@ fn a_cluster_endpoint_given_by_name_is_resolved_and_sent_to() {
     );
     let legate = Legate::start(&proxy_config(&p, &cluster, "", ""), p.admin);
     for n in 0..4 {
-        let request = format!(
-            "MESSAGE sip:bob@remote.example SIP/2.0\r\n\
-             Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-named-{n}\r\n\
-             Max-Forwards: 70\r\n\
-             From: <sip:alice@local.example>;tag=1\r\n\
-             To: <sip:bob@remote.example>\r\n\
-             Call-ID: named-{n}@local.example\r\n\
-             CSeq: 1 MESSAGE\r\n\
-             Content-Length: 0\r\n\r\n"
+        let request = message(
+            "alice@local.example",
+            "bob@remote.example",
+            &format!("named-{n}@local.example"),
         );
         let answer = final_response(p.internal, &request);
         assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");

@@ -112,6 +112,26 @@ impl Podman {
 
     /// Runs `podman ARGS`, fails the test unless it succeeds, and returns its standard output,
     /// trimmed.
+    /// The audit table Legate's image prints for the SQLite file at `/var/lib/legate/audit.db`
+    /// of the state volume that `volume` names (`--volume=NAME:/var/lib/legate`, or
+    /// `--volumes-from=CONTAINER`): `legate audit query`, run read-only with no network.
+    pub fn audit_query(&self, volume: &str) -> String {
+        let image = legate_image();
+        self.ok(&[
+            "run",
+            "--rm",
+            "--read-only",
+            "--cap-drop=ALL",
+            "--network=none",
+            volume,
+            &image,
+            "audit",
+            "query",
+            "--sqlite",
+            "/var/lib/legate/audit.db",
+        ])
+    }
+
     pub fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
         let output = self.run(args);
         assert_success(&output, args);

@@ -82,3 +82,20 @@ pub fn final_response(port: u16, request: &str) -> String {
         }
     }
 }
+
+/// A MESSAGE from `from` to `to` (`user@domain`), with Call-ID `call_id`, as a user agent on
+/// 127.0.0.1 sends it (no body).
+pub fn message(from: &str, to: &str, call_id: &str) -> String {
+    // The branch from the Call-ID's local part: `@` is not a token character.
+    let branch = call_id.split('@').next().unwrap_or(call_id);
+    format!(
+        "MESSAGE sip:{to} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-{branch}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:{from}>;tag=1\r\n\
+         To: <sip:{to}>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 1 MESSAGE\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
