@@ -1,0 +1,46 @@
+//! Reading one direction of an XMPP stream (RFC 6120): bytes in, as they arrive from a TCP or
+//! TLS socket in chunks of any size, and stream events out — the header, each top-level
+//! element as a `minidom` [`Element`](minidom::Element), keepalive whitespace, and the end.
+//!
+//! The reader is the first thing an XMPP connector puts between a federated peer and the rest
+//! of the gateway, so it assumes hostile input: every refusal is a [`StreamError`] carrying the
+//! RFC 6120 §4.9.3 condition to send back, and the [`Limits`] bound what a peer can make it
+//! hold in memory.
+//!
+//! ```
+//! use legate_xmpp::{Event, Limits, StreamReader};
+//!
+//! let mut reader = StreamReader::new(Limits::default());
+//! reader.feed(b"<stream:stream xmlns='jabber:server' \
+//!     xmlns:stream='http://etherx.jabber.org/streams' version='1.0' to='example.org'>")?;
+//! let Some(Event::Header(header)) = reader.next_event()? else { panic!() };
+//! assert_eq!(header.to.as_deref(), Some("example.org"));
+//!
+//! reader.feed(b"<message to='a@example.org'><body>hi</body></message> ")?;
+//! let Some(Event::Element { element, .. }) = reader.next_event()? else { panic!() };
+//! assert!(element.is("message", "jabber:server"));
+//! assert!(matches!(reader.next_event()?, Some(Event::Whitespace { bytes: 1 })));
+//! assert_eq!(reader.next_event()?, None);
+//! # Ok::<(), legate_xmpp::StreamError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod event;
+mod header;
+mod limits;
+mod reader;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{StreamError, StreamErrorCondition, STREAM_ERRORS_NAMESPACE};
+pub use event::Event;
+pub use header::{
+    ContentNamespace, StreamHeader, Version, CLIENT_NAMESPACE, DIALBACK_NAMESPACE,
+    SERVER_NAMESPACE, STREAMS_NAMESPACE,
+};
+pub use limits::Limits;
+pub use minidom::Element;
+pub use reader::StreamReader;
