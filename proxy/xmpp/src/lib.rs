@@ -30,6 +30,7 @@ mod error;
 mod event;
 mod header;
 mod limits;
+mod namespaces;
 mod reader;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::error::{StreamError, StreamErrorCondition as C};
 use crate::event::Event;
 use crate::header::{HeaderBuilder, Prefixes};
 use crate::limits::Limits;
+use crate::namespaces::{declared_prefix, Declarations};
 
 /// Where the peer is in its stream.
 enum State {
@@ -52,6 +53,8 @@ pub struct StreamReader {
     state: State,
     /// Attribute names of the tag being read. The raw parser leaves duplicates to its caller.
     attributes: HashSet<(Option<String>, String)>,
+    /// Namespace declarations inside the top-level element being read.
+    declarations: Declarations,
     /// A refused stream stays refused: the caller must close it.
     failed: Option<StreamError>,
 }
@@ -67,6 +70,7 @@ impl StreamReader {
             prefixes: Prefixes::new(),
             state: State::Prolog,
             attributes: HashSet::new(),
+            declarations: Declarations::default(),
             failed: None,
         }
     }
@@ -229,7 +233,9 @@ impl StreamReader {
                 let header = HeaderBuilder::new(prefix, name.as_str().to_owned());
                 (State::Header(header), None)
             }
-            (State::Header(mut header), RawEvent::Attribute(_, (prefix, name), value)) => {
+            (State::Header(mut header), RawEvent::Attribute(_, qname, value)) => {
+                declared_prefix(&qname, &value)?;
+                let (prefix, name) = qname;
                 header.attribute(prefix.as_deref().map(|p| p.as_str()), name.as_str(), value);
                 (State::Header(header), None)
             }
@@ -256,6 +262,8 @@ impl StreamReader {
                 let scope: Vec<_> = vec![self.prefixes.clone().into()];
                 let mut tree = Box::new(TreeBuilder::new().with_prefixes_stack(scope));
                 self.check_depth(1)?;
+                self.declarations.clear();
+                self.declarations.check(&event, &self.prefixes)?;
                 build(&mut tree, event)?;
                 let state = State::Element {
                     tree,
@@ -278,6 +286,7 @@ impl StreamReader {
                     _ => depth,
                 };
                 self.check_depth(depth)?;
+                self.declarations.check(&event, &self.prefixes)?;
                 build(&mut tree, event)?;
                 if depth > 0 {
                     (State::Element { tree, depth, start }, None)
