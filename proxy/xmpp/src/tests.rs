@@ -435,6 +435,17 @@ fn feeding_more_than_the_buffer_limit_is_refused() {
 }
 
 #[test]
+fn line_ends_between_elements_count_the_same_however_split() {
+    for ws in [" ", "\r", "\r\n", "\r\r\n ", "\n\r", "\r\r"] {
+        let input = stream(&format!("{ws}<a>x</a>{ws}<b/>"));
+        let bytes: Vec<&[u8]> = input.as_bytes().chunks(1).collect();
+        let (one, _) = run(&mut StreamReader::new(Limits::default()), &bytes);
+        let (whole, _) = read_all(input.as_bytes());
+        assert_eq!(merge_whitespace(one), merge_whitespace(whole), "{ws:?}");
+    }
+}
+
+#[test]
 fn keepalives_are_reported() {
     let mut reader = StreamReader::new(Limits::default());
     let (_, error) = run(&mut reader, &[HEADER.as_bytes()]);
