@@ -29,6 +29,7 @@ pub mod partner;
 pub mod podman;
 pub mod postgres;
 pub mod prometheus;
+pub mod prosody;
 pub mod raw_sip;
 pub mod stream;
 pub mod tls;
