@@ -1,12 +1,16 @@
 //! The XMPP peers the connector's tests federate with work on their own: a real Prosody on
-//! 127.0.0.1 with users registered, and slixmpp clients (tests/xmpp/client.py) that log in,
-//! chat and report what arrived, so a failure in those tests is Legate's, not theirs.
+//! 127.0.0.1 with users registered, slixmpp clients (tests/xmpp/client.py) that log in, chat and
+//! report what arrived, and two Prosody servers federating with each other over TLS, finding
+//! each other in the test's DNS server, so a failure in those tests is Legate's, not theirs.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_types)]
 
 use std::time::Duration;
 
-use legate_e2e::prosody::{Prosody, XmppUser};
+use legate_e2e::dns::Dnsmasq;
+use legate_e2e::free_port;
+use legate_e2e::prosody::{Prosody, S2s, XmppUser};
+use legate_e2e::tls::Ca;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -51,5 +55,67 @@ fn a_wrong_password_is_refused() {
         Some(2),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn two_prosody_servers_federate_through_the_test_dns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_port, b_port) = (free_port(), free_port());
+    let dns = Dnsmasq::start_on_port_53(
+        dir.path(),
+        &[
+            format!("--srv-host=_xmpp-server._tcp.a.example,xmpp.a.example,{a_port}"),
+            format!("--srv-host=_xmpp-server._tcp.b.example,xmpp.b.example,{b_port}"),
+            "--host-record=xmpp.a.example,127.0.0.1".to_string(),
+            "--host-record=xmpp.b.example,127.0.0.1".to_string(),
+        ],
+    );
+    let resolv_conf = dir.path().join("resolv.conf");
+    dns.write_resolv_conf(&resolv_conf);
+    let ca = Ca::new(dir.path(), "xmpp");
+    let (a_certificate, b_certificate) = (ca.domain("a.example"), ca.domain("b.example"));
+    let a = Prosody::start_federating(
+        "a.example",
+        &[("alice", "alice-secret")],
+        &S2s {
+            port: a_port,
+            resolv_conf: &resolv_conf,
+            certificate: &a_certificate,
+        },
+    );
+    let b = Prosody::start_federating(
+        "b.example",
+        &[("bob", "bob-secret")],
+        &S2s {
+            port: b_port,
+            resolv_conf: &resolv_conf,
+            certificate: &b_certificate,
+        },
+    );
+    let bob = XmppUser {
+        jid: "bob@b.example".into(),
+        password: "bob-secret",
+        server: b.c2s(),
+    }
+    .online(&[("alice@a.example", "hello from a")], WAIT);
+    let alice = XmppUser {
+        jid: "alice@a.example".into(),
+        password: "alice-secret",
+        server: a.c2s(),
+    }
+    .run(&[("bob@b.example", "hello from a")], &[], WAIT);
+    assert!(
+        alice.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alice.stderr)
+    );
+    let (received, printed) = bob.finish();
+    assert!(
+        received,
+        "{printed}\n--- a.example:\n{}\n--- b.example:\n{}\n--- dns:\n{}",
+        a.log(),
+        b.log(),
+        dns.log()
     );
 }

@@ -1,4 +1,5 @@
-//! A DNS server for the end-to-end tests: dnsmasq on 127.0.0.1 and a free port, answering only
+//! A DNS server for the end-to-end tests: dnsmasq on 127.0.0.1 and a free port (or port 53 of
+//! a loopback address of its own, for resolvers that read a resolv.conf), answering only
 //! from the records a test gives it (NAPTR, SRV, A), and NXDOMAIN for any other name under
 //! `.example`. It never forwards a query anywhere.
 
@@ -8,11 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::free_port;
-use crate::stream::wait_tcp_listener;
 
 /// A running dnsmasq; killed on drop.
 pub struct Dnsmasq {
     child: Child,
+    /// The loopback address it listens on (127.0.0.1 unless started on port 53).
+    pub address: String,
     pub port: u16,
     log: PathBuf,
 }
@@ -21,8 +23,21 @@ impl Dnsmasq {
     /// Starts dnsmasq with `records`, each a dnsmasq option such as
     /// `--srv-host=_sips._tcp.partner.example,edge.partner.example,5071`.
     pub fn start(dir: &Path, records: &[String]) -> Dnsmasq {
-        let port = free_port();
-        let log = dir.join(format!("dnsmasq-{port}.log"));
+        Dnsmasq::start_at(dir, "127.0.0.1", free_port(), records)
+    }
+
+    /// Starts dnsmasq on port 53 of a loopback address of its own (127.0.53.x), for resolvers
+    /// that read a resolv.conf, which has no port (libunbound's, Prosody's).
+    pub fn start_on_port_53(dir: &Path, records: &[String]) -> Dnsmasq {
+        let address = (1..=254)
+            .map(|x| format!("127.0.53.{x}"))
+            .find(|address| std::net::UdpSocket::bind((address.as_str(), 53)).is_ok())
+            .expect("no free 127.0.53.x:53");
+        Dnsmasq::start_at(dir, &address, 53, records)
+    }
+
+    fn start_at(dir: &Path, address: &str, port: u16, records: &[String]) -> Dnsmasq {
+        let log = dir.join(format!("dnsmasq-{address}-{port}.log"));
         let child = Command::new(dnsmasq_binary())
             .args([
                 "--no-daemon",
@@ -30,13 +45,13 @@ impl Dnsmasq {
                 "--no-hosts",
                 "--conf-file=/dev/null",
                 "--pid-file=",
-                "--listen-address=127.0.0.1",
                 "--bind-interfaces",
                 "--log-queries",
                 "--log-facility=-",
                 // Names under .example not given here do not exist (NXDOMAIN).
                 "--local=/example/",
             ])
+            .arg(format!("--listen-address={address}"))
             .arg(format!("--port={port}"))
             .args(records)
             .stdin(Stdio::null())
@@ -44,18 +59,34 @@ impl Dnsmasq {
             .stderr(File::create(&log).unwrap())
             .spawn()
             .expect("dnsmasq not found: run tests/prereqs.sh test");
-        let dnsmasq = Dnsmasq { child, port, log };
-        assert!(
-            wait_tcp_listener(port, Duration::from_secs(10)),
-            "dnsmasq did not listen on {port}: {}",
-            dnsmasq.log()
-        );
+        let dnsmasq = Dnsmasq {
+            child,
+            address: address.to_string(),
+            port,
+            log,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect((address, port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dnsmasq did not listen on {address}:{port}: {}",
+                dnsmasq.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         dnsmasq
+    }
+
+    /// A resolv.conf naming this server (which must listen on port 53: see
+    /// [`Dnsmasq::start_on_port_53`]), written to `path`.
+    pub fn write_resolv_conf(&self, path: &Path) {
+        assert_eq!(self.port, 53, "a resolv.conf cannot name a port");
+        std::fs::write(path, format!("nameserver {}\n", self.address)).unwrap();
     }
 
     /// `127.0.0.1:port`, for `dns.servers`.
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.address, self.port)
     }
 
     /// The queries it answered so far (for failure messages).

@@ -6,7 +6,9 @@
 //! Nothing here touches a system Prosody: the config names every path. Prosody refuses to run as
 //! root unless its config says `run_as_root = true`, which it does (CI runs as root). Client
 //! connections are plain TCP on loopback with PLAIN authentication, which the config allows
-//! there; what crosses domains (s2s) is what the tests are about.
+//! there; what crosses domains (s2s) is what the tests are about: a federating Prosody requires
+//! TLS, presents its domain certificate, falls back to dialback where a certificate does not
+//! verify, and resolves names (libunbound) only through the test's DNS server and hosts file.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::stream::wait_tcp_listener;
+use crate::tls::Issued;
 use crate::{free_port, workspace};
 
 /// How long Prosody may take to listen.
@@ -28,15 +31,48 @@ pub struct Prosody {
     child: Child,
 }
 
+/// How a Prosody federates: its s2s port on 127.0.0.1, the resolv.conf naming the test's DNS
+/// server (see [`crate::dns::Dnsmasq::start_on_port_53`]), and its domain certificate.
+pub struct S2s<'a> {
+    pub port: u16,
+    pub resolv_conf: &'a Path,
+    pub certificate: &'a Issued,
+}
+
 impl Prosody {
-    /// Starts a Prosody serving `domain`, with `users` (`(name, password)`) registered.
+    /// Starts a Prosody serving `domain`, with `users` (`(name, password)`) registered, that
+    /// does not federate.
     pub fn start(domain: &str, users: &[(&str, &str)]) -> Prosody {
+        Prosody::start_with(domain, users, None)
+    }
+
+    /// Starts a Prosody serving `domain` that federates (s2s) as `s2s` says.
+    pub fn start_federating(domain: &str, users: &[(&str, &str)], s2s: &S2s<'_>) -> Prosody {
+        Prosody::start_with(domain, users, Some(s2s))
+    }
+
+    fn start_with(domain: &str, users: &[(&str, &str)], s2s: Option<&S2s<'_>>) -> Prosody {
         let dir = tempfile::tempdir().unwrap();
         let c2s_port = free_port();
         let config = dir.path().join("prosody.cfg.lua");
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::create_dir_all(dir.path().join("certs")).unwrap();
-        std::fs::write(&config, config_text(dir.path(), domain, c2s_port)).unwrap();
+        std::fs::write(&config, config_text(dir.path(), domain, c2s_port, s2s)).unwrap();
+        std::fs::write(dir.path().join("hosts"), "").unwrap();
+        if let Some(s2s) = s2s {
+            // Prosody finds a host's certificate in its certificate folder by the host's name.
+            let certs = dir.path().join("certs");
+            std::fs::copy(
+                &s2s.certificate.certificate,
+                certs.join(format!("{domain}.crt")),
+            )
+            .unwrap();
+            std::fs::copy(
+                &s2s.certificate.private_key,
+                certs.join(format!("{domain}.key")),
+            )
+            .unwrap();
+        }
         for (user, password) in users {
             let output = prosodyctl(&config, &["register", user, domain, password]);
             assert!(
@@ -107,7 +143,31 @@ fn prosodyctl(config: &Path, args: &[&str]) -> Output {
         })
 }
 
-fn config_text(dir: &Path, domain: &str, c2s_port: u16) -> String {
+fn config_text(dir: &Path, domain: &str, c2s_port: u16, s2s: Option<&S2s<'_>>) -> String {
+    let mut modules = vec!["roster", "saslauth", "tls", "disco", "ping", "presence"];
+    let s2s = match s2s {
+        None => "modules_disabled = { \"s2s\" }".to_string(),
+        Some(s2s) => {
+            modules.push("dialback");
+            format!(
+                "s2s_ports = {{ {port} }}\n\
+                 -- TLS on every server-to-server stream; dialback where a certificate does not\n\
+                 -- verify.\n\
+                 s2s_require_encryption = true\n\
+                 s2s_secure_auth = false\n\
+                 -- Names are looked up only through the test's DNS server and hosts file.\n\
+                 unbound = {{ resolvconf = \"{resolv}\", hoststxt = \"{hosts}\" }}",
+                port = s2s.port,
+                resolv = s2s.resolv_conf.display(),
+                hosts = dir.join("hosts").display(),
+            )
+        }
+    };
+    let modules = modules
+        .iter()
+        .map(|module| format!("\"{module}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let dir = dir.display();
     format!(
         r#"-- Written by the tests: everything in {dir}.
@@ -120,8 +180,8 @@ interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {c2s_port} }}
 c2s_direct_tls_ports = {{ }}
 legacy_ssl_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping", "presence" }}
-modules_disabled = {{ "s2s" }}
+modules_enabled = {{ {modules} }}
+{s2s}
 authentication = "internal_plain"
 -- Plain client connections, on loopback only.
 c2s_require_encryption = false

@@ -34,7 +34,7 @@ class User(slixmpp.ClientXMPP):
         self.add_event_handler("no_auth", self.on_failed_auth)
         # PLAIN without TLS is what the tests' Prosody offers on loopback.
         self.register_plugin("feature_mechanisms")
-        self["feature_mechanisms"].unencrypted_plain = True
+        self.plugin["feature_mechanisms"].unencrypted_plain = True
 
     async def on_session(self, _event):
         self.send_presence()
