@@ -10,6 +10,10 @@ pub struct Limits {
     pub max_stanza_bytes: usize,
     /// Deepest nesting inside a stanza; the stanza's own element is depth 1.
     pub max_depth: usize,
+    /// Most elements in one stanza, its own included. Each costs the tree far more memory than
+    /// the few bytes of `<a/>` it takes to send, so this, not the byte limit, bounds what a
+    /// stanza of empty elements makes the reader hold.
+    pub max_elements: usize,
     /// Most bytes fed to the reader and not yet parsed. Together with `max_stanza_bytes` and
     /// `max_token_bytes` this bounds everything the reader holds.
     pub max_buffered_bytes: usize,
@@ -24,6 +28,7 @@ impl Default for Limits {
         Self {
             max_stanza_bytes: 512 * 1024,
             max_depth: 32,
+            max_elements: 4096,
             max_buffered_bytes: 64 * 1024,
             max_token_bytes: 16 * 1024,
         }

@@ -26,10 +26,12 @@ enum State {
     Header(HeaderBuilder),
     /// Between top-level elements.
     Stream,
-    /// Inside a top-level element; `depth` counts its open elements, itself included.
+    /// Inside a top-level element; `depth` counts its open elements and `elements` all it
+    /// has had so far, itself included in both.
     Element {
         tree: Box<TreeBuilder>,
         depth: usize,
+        elements: usize,
         start: u64,
     },
     /// After `</stream:stream>`.
@@ -268,6 +270,7 @@ impl StreamReader {
                 let state = State::Element {
                     tree,
                     depth: 1,
+                    elements: 1,
                     start: event_start,
                 };
                 (state, None)
@@ -276,20 +279,36 @@ impl StreamReader {
                 State::Element {
                     mut tree,
                     depth,
+                    elements,
                     start,
                 },
                 event,
             ) => {
-                let depth = match event {
-                    RawEvent::ElementHeadOpen(..) => depth + 1,
-                    RawEvent::ElementFoot(_) => depth.saturating_sub(1),
-                    _ => depth,
+                let (depth, elements) = match event {
+                    RawEvent::ElementHeadOpen(..) => (depth + 1, elements + 1),
+                    RawEvent::ElementFoot(_) => (depth.saturating_sub(1), elements),
+                    _ => (depth, elements),
                 };
                 self.check_depth(depth)?;
+                if elements > self.limits.max_elements {
+                    return Err(StreamError::new(
+                        C::PolicyViolation,
+                        format!(
+                            "stanza with more than the limit of {} elements",
+                            self.limits.max_elements
+                        ),
+                    ));
+                }
                 self.declarations.check(&event, &self.prefixes)?;
                 build(&mut tree, event)?;
                 if depth > 0 {
-                    (State::Element { tree, depth, start }, None)
+                    let state = State::Element {
+                        tree,
+                        depth,
+                        elements,
+                        start,
+                    };
+                    (state, None)
                 } else {
                     let element = tree.root.take().ok_or_else(|| {
                         StreamError::new(C::InternalServerError, "element ended unbuilt")

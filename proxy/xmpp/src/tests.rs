@@ -344,6 +344,20 @@ fn deep_nesting_stops_at_the_depth_limit() {
 }
 
 #[test]
+fn a_stanza_of_many_elements_stops_at_the_element_limit() {
+    let limits = Limits::default();
+    let fits = format!("<iq>{}</iq>", "<a/>".repeat(limits.max_elements - 1));
+    assert_eq!(read_all(stream(&fits).as_bytes()).1, None);
+
+    let error = refused(&stream(&format!(
+        "<iq>{}</iq>",
+        "<a/>".repeat(limits.max_elements)
+    )));
+    assert_eq!(error.condition, C::PolicyViolation);
+    assert!(error.detail.contains("4096 elements"), "{error}");
+}
+
+#[test]
 fn an_oversized_stanza_stops_at_the_limit_without_being_buffered() {
     let limits = Limits {
         max_stanza_bytes: 64 * 1024,

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         Limits {
             max_stanza_bytes: 512,
             max_depth: 4,
+            max_elements: 16,
             max_buffered_bytes: 1024,
             max_token_bytes: 64,
         }
