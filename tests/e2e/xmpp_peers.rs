@@ -59,7 +59,19 @@ fn a_wrong_password_is_refused() {
 }
 
 #[test]
-fn two_prosody_servers_federate_through_the_test_dns() {
+fn two_prosody_servers_federate_by_dialback() {
+    federate(false);
+}
+
+#[test]
+fn two_prosody_servers_federate_by_certificate() {
+    federate(true);
+}
+
+/// Two Prosody servers that find each other in the test's DNS server carry a chat message from
+/// a.example to b.example over TLS, proving their domains by certificate (SASL EXTERNAL) or by
+/// dialback.
+fn federate(by_certificate: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (a_port, b_port) = (free_port(), free_port());
     let dns = Dnsmasq::start_on_port_53(
@@ -75,23 +87,22 @@ fn two_prosody_servers_federate_through_the_test_dns() {
     dns.write_resolv_conf(&resolv_conf);
     let ca = Ca::new(dir.path(), "xmpp");
     let (a_certificate, b_certificate) = (ca.domain("a.example"), ca.domain("b.example"));
+    let trust = by_certificate.then_some(ca.pem.as_path());
+    let s2s = |port, certificate| S2s {
+        port,
+        resolv_conf: &resolv_conf,
+        certificate,
+        trust,
+    };
     let a = Prosody::start_federating(
         "a.example",
         &[("alice", "alice-secret")],
-        &S2s {
-            port: a_port,
-            resolv_conf: &resolv_conf,
-            certificate: &a_certificate,
-        },
+        &s2s(a_port, &a_certificate),
     );
     let b = Prosody::start_federating(
         "b.example",
         &[("bob", "bob-secret")],
-        &S2s {
-            port: b_port,
-            resolv_conf: &resolv_conf,
-            certificate: &b_certificate,
-        },
+        &s2s(b_port, &b_certificate),
     );
     let bob = XmppUser {
         jid: "bob@b.example".into(),
@@ -111,11 +122,22 @@ fn two_prosody_servers_federate_through_the_test_dns() {
         String::from_utf8_lossy(&alice.stderr)
     );
     let (received, printed) = bob.finish();
-    assert!(
-        received,
+    let logs = format!(
         "{printed}\n--- a.example:\n{}\n--- b.example:\n{}\n--- dns:\n{}",
         a.log(),
         b.log(),
         dns.log()
+    );
+    assert!(received, "{logs}");
+    // How b.example let a.example in: by certificate, or (with no CA to verify one) not by
+    // certificate, which leaves dialback.
+    let by_sasl_external = b
+        .log()
+        .contains("Accepting SASL EXTERNAL identity from a.example");
+    assert_eq!(by_sasl_external, by_certificate, "{logs}");
+    assert!(
+        b.log()
+            .contains("Incoming s2s connection a.example->b.example complete"),
+        "{logs}"
     );
 }

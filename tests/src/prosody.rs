@@ -7,8 +7,8 @@
 //! root unless its config says `run_as_root = true`, which it does (CI runs as root). Client
 //! connections are plain TCP on loopback with PLAIN authentication, which the config allows
 //! there; what crosses domains (s2s) is what the tests are about: a federating Prosody requires
-//! TLS, presents its domain certificate, falls back to dialback where a certificate does not
-//! verify, and resolves names (libunbound) only through the test's DNS server and hosts file.
+//! TLS, presents its domain certificate, authenticates peers by certificate (SASL EXTERNAL) or by
+//! dialback, and resolves names (libunbound) only through the test's DNS server and hosts file.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -32,11 +32,14 @@ pub struct Prosody {
 }
 
 /// How a Prosody federates: its s2s port on 127.0.0.1, the resolv.conf naming the test's DNS
-/// server (see [`crate::dns::Dnsmasq::start_on_port_53`]), and its domain certificate.
+/// server (see [`crate::dns::Dnsmasq::start_on_port_53`]), its domain certificate, and the CAs
+/// it verifies other servers' certificates with: with them, a peer must prove its domain by
+/// certificate (SASL EXTERNAL, XEP-0178) and dialback is not used; without, dialback.
 pub struct S2s<'a> {
     pub port: u16,
     pub resolv_conf: &'a Path,
     pub certificate: &'a Issued,
+    pub trust: Option<&'a Path>,
 }
 
 impl Prosody {
@@ -148,13 +151,22 @@ fn config_text(dir: &Path, domain: &str, c2s_port: u16, s2s: Option<&S2s<'_>>) -
     let s2s = match s2s {
         None => "modules_disabled = { \"s2s\" }".to_string(),
         Some(s2s) => {
-            modules.push("dialback");
+            // TLS on every server-to-server stream; a peer proves its domain by certificate
+            // when there are CAs to verify it with, else by dialback.
+            let authentication = match s2s.trust {
+                Some(cafile) => format!(
+                    "s2s_secure_auth = true\nssl = {{ cafile = \"{}\" }}",
+                    cafile.display()
+                ),
+                None => {
+                    modules.push("dialback");
+                    "s2s_secure_auth = false".to_string()
+                }
+            };
             format!(
                 "s2s_ports = {{ {port} }}\n\
-                 -- TLS on every server-to-server stream; dialback where a certificate does not\n\
-                 -- verify.\n\
                  s2s_require_encryption = true\n\
-                 s2s_secure_auth = false\n\
+                 {authentication}\n\
                  -- Names are looked up only through the test's DNS server and hosts file.\n\
                  unbound = {{ resolvconf = \"{resolv}\", hoststxt = \"{hosts}\" }}",
                 port = s2s.port,
