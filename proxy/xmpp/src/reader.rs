@@ -127,7 +127,7 @@ impl StreamReader {
         self.position = 0;
         self.prefixes.clear();
         self.state = State::Prolog;
-        self.failed = None;
+        // A refusal is not lifted: the stream it refused is being closed.
         dropped
     }
 
@@ -225,7 +225,7 @@ impl StreamReader {
     }
 
     fn handle(&mut self, event: RawEvent) -> Result<Option<Event>, StreamError> {
-        let event_start = self.position - event.metrics().len() as u64;
+        let event_start = self.position.saturating_sub(event.metrics().len() as u64);
         self.check_attribute(&event)?;
         let state = std::mem::replace(&mut self.state, State::Ended);
         let (state, out) = match (state, event) {
@@ -317,7 +317,8 @@ impl StreamReader {
                     // up short when a multi-byte character arrives split across reads. The
                     // parser takes nothing past an end tag's `>`, so this is also where the
                     // next event starts.
-                    let bytes = usize::try_from(self.consumed - start).unwrap_or(usize::MAX);
+                    let bytes =
+                        usize::try_from(self.consumed.saturating_sub(start)).unwrap_or(usize::MAX);
                     self.position = self.consumed;
                     (State::Stream, Some(Event::Element { element, bytes }))
                 }

@@ -388,7 +388,9 @@ fn an_oversized_stanza_stops_at_the_limit_without_being_buffered() {
     );
     // The refusal is final.
     assert_eq!(reader.next_event(), Err(error.clone()));
-    assert_eq!(reader.feed(b"</body></message>"), Err(error));
+    assert_eq!(reader.feed(b"</body></message>"), Err(error.clone()));
+    reader.restart();
+    assert_eq!(reader.feed(HEADER.as_bytes()), Err(error));
 }
 
 #[test]
