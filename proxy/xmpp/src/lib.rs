@@ -1,6 +1,6 @@
 //! Reading one direction of an XMPP stream (RFC 6120): bytes in, as they arrive from a TCP or
 //! TLS socket in chunks of any size, and stream events out — the header, each top-level
-//! element as a `minidom` [`Element`](minidom::Element), keepalive whitespace, and the end.
+//! element as a `minidom` [`Element`], keepalive whitespace, and the end.
 //!
 //! The reader is the first thing an XMPP connector puts between a federated peer and the rest
 //! of the gateway, so it assumes hostile input: every refusal is a [`StreamError`] carrying the
