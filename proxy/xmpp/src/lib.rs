@@ -26,6 +26,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod address;
 mod error;
 mod event;
 mod header;
