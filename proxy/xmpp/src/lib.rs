@@ -33,6 +33,7 @@ mod header;
 mod limits;
 mod namespaces;
 mod reader;
+pub mod stanza_errors;
 
 #[cfg(test)]
 mod tests;
