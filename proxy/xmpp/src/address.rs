@@ -21,15 +21,15 @@
 //!   a resourcepart.
 //!
 //! ```
-//! use legate_xmpp::address::{jid_for_sip_uri, sip_uri_for_jid, ResourceMapping};
+//! use legate_xmpp::{jid_for_sip_uri, sip_uri_for_jid, Jid, ResourceMapping};
 //!
 //! let jid = jid_for_sip_uri("sip:Juliet@Example.COM")?;
 //! assert_eq!(jid.to_string(), "juliet@example.com");
 //!
-//! let jid = jid::Jid::new("romeo@example.net/orchard").expect("a valid jid");
+//! let jid = Jid::new("romeo@example.net/orchard").expect("a valid jid");
 //! assert_eq!(sip_uri_for_jid(&jid, ResourceMapping::Drop)?, "sip:romeo@example.net");
 //! assert_eq!(sip_uri_for_jid(&jid, ResourceMapping::Gruu)?, "sip:romeo@example.net;gr=orchard");
-//! # Ok::<(), legate_xmpp::address::AddressError>(())
+//! # Ok::<(), legate_xmpp::AddressError>(())
 //! ```
 
 use std::net::{Ipv4Addr, Ipv6Addr};

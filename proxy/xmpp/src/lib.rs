@@ -7,6 +7,10 @@
 //! RFC 6120 §4.9.3 condition to send back, and the [`Limits`] bound what a peer can make it
 //! hold in memory.
 //!
+//! Beside the reader, the RFC 7247 mappings the SIP ↔ XMPP translation uses: [`address`] turns
+//! a JID into a SIP URI and back (§5), refusing what cannot be mapped exactly, and
+//! [`stanza_errors`] maps stanza error conditions to SIP response codes and back (§6).
+//!
 //! ```
 //! use legate_xmpp::{Event, Limits, StreamReader};
 //!
@@ -38,12 +42,18 @@ pub mod stanza_errors;
 #[cfg(test)]
 mod tests;
 
+pub use address::{jid_for_sip_uri, sip_uri_for_jid, AddressError, ResourceMapping};
 pub use error::{StreamError, StreamErrorCondition, STREAM_ERRORS_NAMESPACE};
 pub use event::Event;
 pub use header::{
     ContentNamespace, StreamHeader, Version, CLIENT_NAMESPACE, DIALBACK_NAMESPACE,
     SERVER_NAMESPACE, STREAMS_NAMESPACE,
 };
+pub use jid::Jid;
 pub use limits::Limits;
 pub use minidom::Element;
 pub use reader::StreamReader;
+pub use stanza_errors::{
+    alternative_sip_status, sip_status_for, stanza_error_for, StanzaErrorCondition,
+    StanzaErrorType, STANZA_ERRORS_NAMESPACE,
+};
