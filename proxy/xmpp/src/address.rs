@@ -1,24 +1,34 @@
-//! Address mapping between XMPP and SIP (RFC 7247 §5): a JID becomes a `sip:` URI and a
+//! Address mapping between XMPP and SIP (RFC 7247 §6): a JID becomes a `sip:` URI and a
 //! `sip:`, `sips:`, `pres:` or `im:` URI becomes a JID.
 //!
 //! The SIP ↔ XMPP translation calls these for every `from` and `to` it carries across, so a
 //! URI from a SIP peer is treated as hostile: anything that cannot be an XMPP address exactly is
 //! refused with an [`AddressError`] naming the part and the reason, never quietly altered. The
-//! only changes made on the way are the normalisations each side defines as equivalence:
-//! percent-escapes (RFC 3261 §19.1.4), case mapping of localparts (RFC 7622 §3.3, PRECIS
-//! UsernameCaseMapped), lower-casing of domains, and A-labels ↔ U-labels (IDNA).
+//! only changes made on the way are the ones the RFCs define: percent-escapes (RFC 3261
+//! §19.1.4), the JID escapes RFC 7247 prescribes, case mapping of localparts (RFC 7622 §3.3,
+//! PRECIS UsernameCaseMapped), lower-casing of domains, and A-labels ↔ U-labels (IDNA).
 //!
-//! - Localparts: the SIP user part is percent-decoded, must be UTF-8, must not contain the
-//!   characters RFC 7622 forbids in a localpart (`" & ' / : < > @`), and must pass PRECIS
-//!   UsernameCaseMapped. The `jid` crate then applies RFC 6122 nodeprep as well; where that
-//!   would change the prepared localpart (nodeprep case-folds `ß` to `ss`, PRECIS keeps it) the
-//!   address is refused, as the two would name different accounts.
-//! - Domains: a SIP host is an RFC 3261 hostname or an IP literal; a JID domainpart holds
-//!   U-labels (RFC 7622 §3.2), a SIP host A-labels.
-//! - Resources: the resourcepart is not part of a SIP address of record. The gateway either
-//!   drops it or carries it as a GRUU (RFC 5627), the resourcepart becoming the `gr`
-//!   parameter; [`ResourceMapping`] says which, and a `gr` parameter with a value maps back to
-//!   a resourcepart.
+//! - Localparts (§6.2, §6.4, §6.5): the SIP user part is percent-decoded and must be UTF-8.
+//!   `&`, `'` and `/` are legal in a SIP user part but not in a localpart, so they travel as
+//!   the XEP-0106 escapes ``, `` and `f` (`sip:o'malley@…` is `omalley@…`), and
+//!   are unescaped on the way back. The other characters a localpart forbids (`" : < > @`)
+//!   have no such mapping and are refused, as is a user part that already holds one of the
+//!   three escapes (it would come back as a different user). The result must pass PRECIS
+//!   UsernameCaseMapped, which RFC 7622 puts in place of the nodeprep step RFC 7247 makes
+//!   optional. The `jid` crate applies RFC 6122 nodeprep as well; where that would change the
+//!   prepared localpart (nodeprep folds `ß` to `ss`, PRECIS keeps it) the address is refused,
+//!   as the two would name different accounts.
+//! - Domains: RFC 7247 leaves domain mapping out of scope. Here a SIP host must be an RFC 3261
+//!   host name or IP literal; the JID domainpart holds U-labels (RFC 7622 §3.2), the SIP host
+//!   A-labels, as SIP addresses cannot carry internationalised names.
+//! - Resources (§6.3): the resourcepart is not part of a SIP address of record. It is either
+//!   dropped or carried as the `gr` parameter of a GRUU (RFC 5627); [`ResourceMapping`] says
+//!   which, and a `gr` parameter with a value maps back to a resourcepart. Temporary GRUUs (a
+//!   `gr` without a value) are outside the mapping and refused.
+//!
+//! RFC 7247 §8 forbids translating a SIP request whose To or Request-URI is a `sips:` URI,
+//! since XMPP cannot promise TLS on every hop; the address of such a URI still maps, and the
+//! refusal is the translating caller's.
 //!
 //! ```
 //! use legate_xmpp::{jid_for_sip_uri, sip_uri_for_jid, Jid, ResourceMapping};
@@ -43,8 +53,13 @@ use precis_profiles::UsernameCaseMapped;
 /// Longest localpart or resourcepart RFC 7622 §3 allows, in bytes.
 const MAX_PART_BYTES: usize = 1023;
 
-/// Characters RFC 7622 §3.3.1 forbids in a localpart on top of what PRECIS forbids.
-const LOCALPART_FORBIDDEN: &[char] = &['"', '&', '\'', '/', ':', '<', '>', '@'];
+/// Characters RFC 7622 §3.3.1 forbids in a localpart (beyond what PRECIS forbids) that RFC 7247
+/// gives no escape for.
+const LOCALPART_FORBIDDEN: &[char] = &['"', ':', '<', '>', '@'];
+
+/// The characters a SIP user part may hold but a localpart may not, and the XEP-0106 escapes
+/// RFC 7247 §6.4 and §6.5 carry them as.
+const JID_ESCAPES: [(char, &str); 3] = [('&', "\\26"), ('\'', "\\27"), ('/', "\\2f")];
 
 /// Bytes a SIP `user` may carry unescaped (RFC 3261 §25.1: `unreserved` and
 /// `user-unreserved`); every other byte is written as `%HH`.
@@ -120,6 +135,11 @@ pub enum AddressError {
         "localpart {localpart:?} contains {forbidden:?}, which rfc 7622 forbids in a localpart"
     )]
     ForbiddenInLocalpart { localpart: String, forbidden: char },
+    #[error("user part {localpart:?} holds {escape:?}, which would map back to a different user")]
+    AmbiguousEscape {
+        localpart: String,
+        escape: &'static str,
+    },
     #[error("localpart {localpart:?} fails the precis usernamecasemapped profile: {reason}")]
     Precis { localpart: String, reason: String },
     #[error(
@@ -147,7 +167,11 @@ pub fn sip_uri_for_jid(jid: &Jid, resource: ResourceMapping) -> Result<String, A
     let host = sip_host_for_domainpart(jid.domain().as_str())?;
     let mut uri = String::from("sip:");
     if let Some(node) = jid.node() {
-        uri.extend(utf8_percent_encode(node.as_str(), USER_ESCAPES));
+        let mut user = node.as_str().to_owned();
+        for (character, escape) in JID_ESCAPES {
+            user = user.replace(escape, character.encode_utf8(&mut [0; 4]));
+        }
+        uri.extend(utf8_percent_encode(&user, USER_ESCAPES));
         uri.push('@');
     }
     uri.push_str(&host);
@@ -310,7 +334,8 @@ fn split_port(hostport: &str) -> Result<&str, AddressError> {
     }
 }
 
-/// Percent-decodes a SIP user part and prepares it as a localpart (RFC 7622 §3.3).
+/// Percent-decodes a SIP user part and prepares it as a localpart (RFC 7247 §6.4, RFC 7622
+/// §3.3).
 fn localpart_for_sip_user(user: &str) -> Result<String, AddressError> {
     let decoded = percent_decode_str(user)
         .decode_utf8()
@@ -320,21 +345,36 @@ fn localpart_for_sip_user(user: &str) -> Result<String, AddressError> {
     if decoded.is_empty() {
         return Err(AddressError::EmptyUser);
     }
-    if let Some(forbidden) = decoded.chars().find(|c| LOCALPART_FORBIDDEN.contains(c)) {
-        return Err(AddressError::ForbiddenInLocalpart {
-            localpart: decoded.into_owned(),
-            forbidden,
-        });
-    }
+    // Checks run on the prepared form: width mapping turns a fullwidth '＠' into '@', and case
+    // mapping a "\2F" into the escape "\2f".
     let prepared =
         UsernameCaseMapped::enforce(decoded.as_ref()).map_err(|error| AddressError::Precis {
             localpart: decoded.to_string(),
             reason: error.to_string(),
         })?;
-    if prepared.len() > MAX_PART_BYTES {
+    if let Some(forbidden) = prepared.chars().find(|c| LOCALPART_FORBIDDEN.contains(c)) {
+        return Err(AddressError::ForbiddenInLocalpart {
+            localpart: decoded.into_owned(),
+            forbidden,
+        });
+    }
+    if let Some((_, escape)) = JID_ESCAPES
+        .iter()
+        .find(|(_, escape)| prepared.contains(escape))
+    {
+        return Err(AddressError::AmbiguousEscape {
+            localpart: decoded.into_owned(),
+            escape,
+        });
+    }
+    let mut localpart = prepared.into_owned();
+    for (character, escape) in JID_ESCAPES {
+        localpart = localpart.replace(character, escape);
+    }
+    if localpart.len() > MAX_PART_BYTES {
         return Err(AddressError::TooLong { part: "localpart" });
     }
-    Ok(prepared.into_owned())
+    Ok(localpart)
 }
 
 /// Prepares a GRUU's `gr` value as a resourcepart; as with localparts, a value that

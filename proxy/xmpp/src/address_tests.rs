@@ -11,6 +11,57 @@ fn to_jid(uri: &str) -> String {
     }
 }
 
+/// RFC 7247 §6.4's examples, SIP to XMPP.
+#[test]
+fn rfc_examples_sip_to_xmpp() {
+    assert_eq!(to_jid("sip:f%C3%BC@sip.example"), "f\u{fc}@sip.example");
+    assert_eq!(
+        to_jid("sip:o'malley@sip.example"),
+        "o\\27malley@sip.example"
+    );
+    assert_eq!(to_jid("sip:foo@sip.example;gr=bar"), "foo@sip.example/bar");
+}
+
+/// RFC 7247 §6.5's examples, XMPP to SIP.
+#[test]
+fn rfc_examples_xmpp_to_sip() {
+    let sip = |address: &str| sip_uri_for_jid(&jid(address), ResourceMapping::Gruu);
+    assert_eq!(
+        sip("m\\26m@xmpp.example"),
+        Ok("sip:m&m@xmpp.example".to_owned())
+    );
+    assert_eq!(
+        sip("tsch\u{fc}ss@xmpp.example"),
+        Ok("sip:tsch%C3%BCss@xmpp.example".to_owned())
+    );
+    assert_eq!(
+        sip("baz@xmpp.example/qux"),
+        Ok("sip:baz@xmpp.example;gr=qux".to_owned())
+    );
+}
+
+#[test]
+fn characters_a_localpart_forbids_travel_as_jid_escapes() {
+    for (uri, address) in [
+        ("sip:o'malley@sip.example", "o\\27malley@sip.example"),
+        ("sip:tom&jerry@sip.example", "tom\\26jerry@sip.example"),
+        ("sip:a/b@sip.example", "a\\2fb@sip.example"),
+        ("sip:a%2Fb@sip.example", "a\\2fb@sip.example"),
+    ] {
+        assert_eq!(to_jid(uri), address, "{uri}");
+    }
+    // And back, unescaped ('/' needs no percent-escape in a user part).
+    assert_eq!(
+        sip_uri_for_jid(&jid("a\\2fb\\26c\\27d@sip.example"), ResourceMapping::Drop),
+        Ok("sip:a/b&c'd@sip.example".to_owned())
+    );
+    // Other backslashes are not escapes and are percent-encoded.
+    assert_eq!(
+        sip_uri_for_jid(&jid("a\\5cb@sip.example"), ResourceMapping::Drop),
+        Ok("sip:a%5C5cb@sip.example".to_owned())
+    );
+}
+
 #[test]
 fn address_of_record_both_ways() {
     assert_eq!(
@@ -111,6 +162,9 @@ fn round_trips_from_xmpp() {
         "example.com",
         "juliet@192.0.2.7",
         "juliet@[2001:db8::1]",
+        "o\\27malley@sip.example",
+        "a\\5cb@sip.example",
+        "tsch\u{fc}ss@xmpp.example",
     ] {
         let uri = sip_uri_for_jid(&jid(address), ResourceMapping::Gruu).expect("maps");
         assert_eq!(to_jid(&uri), address, "{address} via {uri}");
@@ -146,26 +200,40 @@ fn refused(uri: &str) -> AddressError {
 
 #[test]
 fn user_parts_that_cannot_be_localparts_are_refused() {
-    for (uri, forbidden) in [
-        ("sip:juliet%40home@example.com", '@'),
-        ("sip:a/b@example.com", '/'),
-        ("sip:%22juliet%22@example.com", '"'),
-        ("sip:it's@example.com", '\''),
-        ("sip:tom&jerry@example.com", '&'),
-        ("sip:a%3Cb%3E@example.com", '<'),
-        ("sip:a%3Ab@example.com", ':'),
+    for (uri, localpart, forbidden) in [
+        ("sip:juliet%40home@example.com", "juliet@home", '@'),
+        ("sip:%22juliet%22@example.com", "\"juliet\"", '"'),
+        ("sip:a%3Cb%3E@example.com", "a<b>", '<'),
+        ("sip:a%3Ab@example.com", "a:b", ':'),
+        // Width mapping makes a fullwidth at sign an '@'.
+        ("sip:a%EF%BC%A0b@example.com", "a\u{ff20}b", '@'),
     ] {
         assert_eq!(
             refused(uri),
             AddressError::ForbiddenInLocalpart {
-                localpart: percent_decode_str(uri["sip:".len()..].split('@').next().unwrap_or(""))
-                    .decode_utf8_lossy()
-                    .into_owned(),
-                forbidden,
+                localpart: localpart.to_owned(),
+                forbidden
             },
             "{uri}"
         );
     }
+}
+
+#[test]
+fn user_parts_already_holding_a_jid_escape_are_refused() {
+    // "\27" would come back to SIP as "'", a different user.
+    assert_eq!(
+        refused("sip:o%5C27malley@example.com"),
+        AddressError::AmbiguousEscape {
+            localpart: "o\\27malley".to_owned(),
+            escape: "\\27"
+        }
+    );
+    // Case mapping would turn "\2F" into the escape "\2f".
+    assert!(matches!(
+        refused("sip:a%5C2Fb@example.com"),
+        AddressError::AmbiguousEscape { escape: "\\2f", .. }
+    ));
 }
 
 #[test]

@@ -8,8 +8,8 @@
 //! hold in memory.
 //!
 //! Beside the reader, the RFC 7247 mappings the SIP ↔ XMPP translation uses: [`address`] turns
-//! a JID into a SIP URI and back (§5), refusing what cannot be mapped exactly, and
-//! [`stanza_errors`] maps stanza error conditions to SIP response codes and back (§6).
+//! a JID into a SIP URI and back (§6), refusing what cannot be mapped exactly, and
+//! [`stanza_errors`] maps stanza error conditions to SIP response codes and back (§7).
 //!
 //! ```
 //! use legate_xmpp::{Event, Limits, StreamReader};
@@ -54,6 +54,6 @@ pub use limits::Limits;
 pub use minidom::Element;
 pub use reader::StreamReader;
 pub use stanza_errors::{
-    alternative_sip_status, sip_status_for, stanza_error_for, StanzaErrorCondition,
-    StanzaErrorType, STANZA_ERRORS_NAMESPACE,
+    other_conditions_for, sip_status_for, sip_status_in, stanza_error_for, ErrorContext,
+    StanzaErrorCondition, StanzaErrorType, STANZA_ERRORS_NAMESPACE,
 };

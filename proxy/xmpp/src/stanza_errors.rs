@@ -1,6 +1,7 @@
 //! Stanza errors and their SIP counterparts: the RFC 6120 §8.3 error types and defined
-//! conditions, and the two mappings of RFC 7247 §6 — a stanza error condition to the SIP
+//! conditions, and the two mappings of RFC 7247 §7 — a stanza error condition to the SIP
 //! response code a gateway answers with, and a SIP response code to the stanza error it sends.
+//! The RFC calls its tables suggestions; Legate follows them as written.
 //!
 //! The SIP ↔ XMPP translation is the caller: when an XMPP peer bounces a stanza that came from
 //! SIP, [`sip_status_for`] gives the response to send back; when a SIP request that came from
@@ -9,10 +10,14 @@
 //!
 //! ```
 //! use legate_xmpp::stanza_errors::{
-//!     sip_status_for, stanza_error_for, StanzaErrorCondition, StanzaErrorType,
+//!     sip_status_for, sip_status_in, stanza_error_for, ErrorContext, StanzaErrorCondition,
+//!     StanzaErrorType,
 //! };
 //!
 //! assert_eq!(sip_status_for(StanzaErrorCondition::ItemNotFound), 404);
+//! // About the user rather than one endpoint: a 6xx global failure.
+//! let account = ErrorContext { bare_jid: true, ..ErrorContext::default() };
+//! assert_eq!(sip_status_in(StanzaErrorCondition::ItemNotFound, account), 604);
 //! assert_eq!(
 //!     stanza_error_for(486),
 //!     (StanzaErrorType::Wait, StanzaErrorCondition::RecipientUnavailable)
@@ -201,58 +206,70 @@ impl FromStr for StanzaErrorCondition {
     }
 }
 
-/// The SIP response code for a stanza error condition (RFC 7247 §6.1).
-///
-/// Where the table gives two codes, this is the one that needs nothing the stanza may lack;
-/// [`alternative_sip_status`] gives the other and when it applies.
+/// What the gateway knows about a stanza error beyond its condition. RFC 7247 §7.1 picks
+/// between two SIP codes on these for six conditions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorContext {
+    /// The error concerns a bare JID (the user, all of their endpoints) rather than a full JID
+    /// (one endpoint). SIP says so with its 6xx global failures: `forbidden`,
+    /// `item-not-found`, `not-acceptable` and `recipient-unavailable` become 603, 604, 606 and
+    /// 600 instead of 403, 404, 406 and 480, and `feature-not-implemented` becomes 501 instead
+    /// of 405.
+    pub bare_jid: bool,
+    /// The `<gone/>` element carries the entity's new address, which the 301 then names; the
+    /// RFC requires 301 with an address and 410 without.
+    pub new_address: bool,
+    /// A `remote-server-not-found` means the server could not be resolved (408) rather than
+    /// that it does not exist (404).
+    pub unresolved: bool,
+}
+
+/// The SIP response code for a stanza error condition (RFC 7247 §7.1), in the default
+/// [`ErrorContext`]: about one endpoint (a full JID), with no new address, for a server that
+/// does not exist. Use [`sip_status_in`] when more is known.
 pub fn sip_status_for(condition: StanzaErrorCondition) -> u16 {
+    sip_status_in(condition, ErrorContext::default())
+}
+
+/// The SIP response code for a stanza error condition (RFC 7247 §7.1) in a given context.
+///
+/// Two rows need a choice the table leaves open. `service-unavailable` gives 403: the RFC
+/// advises against 503, which a SIP client takes to mean the whole server is unreachable, and
+/// names 403 and 405 as the closest codes; 403 also keeps an error that hides whether an
+/// account exists from saying more. `unexpected-request` ("491 or 400") gives 491, the
+/// code SIP uses for a request that arrives while another is still pending.
+pub fn sip_status_in(condition: StanzaErrorCondition, context: ErrorContext) -> u16 {
     use StanzaErrorCondition::*;
+    let account_or = |endpoint, account| if context.bare_jid { account } else { endpoint };
     match condition {
         BadRequest => 400,
         Conflict => 400,
-        FeatureNotImplemented => 501,
-        Forbidden => 403,
+        FeatureNotImplemented => account_or(405, 501),
+        Forbidden => account_or(403, 603),
+        Gone if context.new_address => 301,
         Gone => 410,
         InternalServerError => 500,
-        ItemNotFound => 404,
+        ItemNotFound => account_or(404, 604),
         JidMalformed => 400,
-        NotAcceptable => 406,
+        NotAcceptable => account_or(406, 606),
         NotAllowed => 403,
         NotAuthorized => 401,
         PolicyViolation => 403,
-        RecipientUnavailable => 480,
+        RecipientUnavailable => account_or(480, 600),
         Redirect => 302,
-        RegistrationRequired => 400,
+        RegistrationRequired => 407,
+        RemoteServerNotFound if context.unresolved => 408,
         RemoteServerNotFound => 404,
         RemoteServerTimeout => 408,
         ResourceConstraint => 500,
-        ServiceUnavailable => 503,
+        ServiceUnavailable => 403,
         SubscriptionRequired => 400,
         UndefinedCondition => 400,
         UnexpectedRequest => 491,
     }
 }
 
-/// The second SIP response code the RFC 7247 §6.1 table allows for a condition, if any:
-///
-/// - `feature-not-implemented`: 405 when what is not implemented is the request's method
-///   (a 405 must then list the allowed methods);
-/// - `gone`: 301 when the `<gone/>` element carries the entity's new address (the 301's
-///   Contact);
-/// - `remote-server-not-found`: 408 when the remote server was found but never answered;
-/// - `unexpected-request`: 400 when the request is not merely early, but out of place.
-pub fn alternative_sip_status(condition: StanzaErrorCondition) -> Option<u16> {
-    use StanzaErrorCondition::*;
-    match condition {
-        FeatureNotImplemented => Some(405),
-        Gone => Some(301),
-        RemoteServerNotFound => Some(408),
-        UnexpectedRequest => Some(400),
-        _ => None,
-    }
-}
-
-/// The SIP response codes RFC 7247 §6.2 maps one by one; any other code takes its class's
+/// The SIP response codes RFC 7247 §7.2 maps one by one; any other code takes its class's
 /// condition (see [`stanza_error_for`]).
 const SIP_TO_XMPP: &[(u16, StanzaErrorCondition)] = {
     use StanzaErrorCondition::*;
@@ -261,15 +278,16 @@ const SIP_TO_XMPP: &[(u16, StanzaErrorCondition)] = {
         (301, Gone),
         (302, Redirect),
         (305, Redirect),
-        (380, Redirect),
+        (380, NotAcceptable),
         (400, BadRequest),
         (401, NotAuthorized),
+        // 402's own counterpart, payment-required, left XMPP with RFC 6120.
         (402, BadRequest),
         (403, Forbidden),
         (404, ItemNotFound),
         (405, FeatureNotImplemented),
         (406, NotAcceptable),
-        (407, NotAuthorized),
+        (407, RegistrationRequired),
         (408, RemoteServerTimeout),
         (410, Gone),
         (413, PolicyViolation),
@@ -279,6 +297,9 @@ const SIP_TO_XMPP: &[(u16, StanzaErrorCondition)] = {
         (420, FeatureNotImplemented),
         (421, NotAcceptable),
         (423, ResourceConstraint),
+        (430, RecipientUnavailable),
+        (439, FeatureNotImplemented),
+        (440, PolicyViolation),
         (480, RecipientUnavailable),
         (481, ItemNotFound),
         (482, NotAcceptable),
@@ -286,31 +307,37 @@ const SIP_TO_XMPP: &[(u16, StanzaErrorCondition)] = {
         (484, ItemNotFound),
         (485, ItemNotFound),
         (486, RecipientUnavailable),
-        (487, ServiceUnavailable),
+        (487, RecipientUnavailable),
         (488, NotAcceptable),
+        (489, PolicyViolation),
         (491, UnexpectedRequest),
         (493, BadRequest),
         (500, InternalServerError),
         (501, FeatureNotImplemented),
         (502, RemoteServerNotFound),
-        (503, ServiceUnavailable),
+        // Not service-unavailable: see sip_status_in on why the two do not match.
+        (503, InternalServerError),
         (504, RemoteServerTimeout),
         (505, NotAcceptable),
         (513, PolicyViolation),
-        (600, ServiceUnavailable),
-        (603, ServiceUnavailable),
+        (600, RecipientUnavailable),
+        (603, RecipientUnavailable),
         (604, ItemNotFound),
         (606, NotAcceptable),
     ]
 };
 
-/// The stanza error for a SIP final non-2xx response code (RFC 7247 §6.2), with the type
-/// RFC 6120 recommends for the condition.
+/// The stanza error for a SIP final non-2xx response code (RFC 7247 §7.2), with the type
+/// RFC 6120 §8.3.3 recommends for the condition.
 ///
 /// A code the table does not list takes its class's condition: 3xx `redirect`, 4xx
-/// `bad-request`, 5xx `internal-server-error`, 6xx `service-unavailable`. A code that is not
-/// an error at all (1xx, 2xx, or outside 100–699) has no counterpart and gives
-/// `undefined-condition`, so a caller's mistake still produces a well-formed error.
+/// `bad-request`, 5xx `internal-server-error`, 6xx `recipient-unavailable`. The RFC maps no
+/// 1xx or 2xx code (nothing in XMPP corresponds to them); such a code, or one outside
+/// 100–699, gives `undefined-condition`, so a caller's mistake still produces a well-formed
+/// error rather than a panic.
+///
+/// A `<gone/>` built for a 301 must carry the new address (the 301's Contact) as its text, and
+/// one built for a 410 must not.
 pub fn stanza_error_for(status: u16) -> (StanzaErrorType, StanzaErrorCondition) {
     use StanzaErrorCondition::*;
     let condition = SIP_TO_XMPP
@@ -321,10 +348,22 @@ pub fn stanza_error_for(status: u16) -> (StanzaErrorType, StanzaErrorCondition) 
             300..=399 => Redirect,
             400..=499 => BadRequest,
             500..=599 => InternalServerError,
-            600..=699 => ServiceUnavailable,
+            600..=699 => RecipientUnavailable,
             _ => UndefinedCondition,
         });
     (condition.default_type(), condition)
+}
+
+/// The other conditions RFC 7247 §7.2 names for a SIP code "depending on the scenario", for a
+/// gateway that knows more than the code: 403 may be `not-allowed` or `policy-violation`, 404
+/// and 408 may be `remote-server-not-found`.
+pub fn other_conditions_for(status: u16) -> &'static [StanzaErrorCondition] {
+    use StanzaErrorCondition::*;
+    match status {
+        403 => &[NotAllowed, PolicyViolation],
+        404 | 408 => &[RemoteServerNotFound],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]

@@ -7,40 +7,43 @@ fn condition(name: &str) -> StanzaErrorCondition {
     }
 }
 
-/// RFC 7247 §6.1, written as the RFC lays it out: condition, code, and the second code where
-/// the table gives two.
-const XMPP_TO_SIP_ROWS: &[(&str, u16, Option<u16>)] = &[
+/// A row of RFC 7247 §7.1 (Table 2): the condition, its code, and for the rows with two codes
+/// the case its note names and the code for that case.
+type Row = (&'static str, u16, Option<(&'static str, u16)>);
+
+/// RFC 7247 §7.1 as the RFC lays it out.
+const XMPP_TO_SIP_ROWS: &[Row] = &[
     ("bad-request", 400, None),
     ("conflict", 400, None),
-    ("feature-not-implemented", 501, Some(405)),
-    ("forbidden", 403, None),
-    ("gone", 410, Some(301)),
+    ("feature-not-implemented", 405, Some(("bare jid", 501))),
+    ("forbidden", 403, Some(("bare jid", 603))),
+    ("gone", 410, Some(("new address", 301))),
     ("internal-server-error", 500, None),
-    ("item-not-found", 404, None),
+    ("item-not-found", 404, Some(("bare jid", 604))),
     ("jid-malformed", 400, None),
-    ("not-acceptable", 406, None),
+    ("not-acceptable", 406, Some(("bare jid", 606))),
     ("not-allowed", 403, None),
     ("not-authorized", 401, None),
     ("policy-violation", 403, None),
-    ("recipient-unavailable", 480, None),
+    ("recipient-unavailable", 480, Some(("bare jid", 600))),
     ("redirect", 302, None),
-    ("registration-required", 400, None),
-    ("remote-server-not-found", 404, Some(408)),
+    ("registration-required", 407, None),
+    ("remote-server-not-found", 404, Some(("unresolved", 408))),
     ("remote-server-timeout", 408, None),
     ("resource-constraint", 500, None),
-    ("service-unavailable", 503, None),
+    ("service-unavailable", 403, None),
     ("subscription-required", 400, None),
     ("undefined-condition", 400, None),
-    ("unexpected-request", 491, Some(400)),
+    ("unexpected-request", 491, None),
 ];
 
-/// RFC 7247 §6.2, one row per listed code.
+/// RFC 7247 §7.2 (Table 3), one row per listed code.
 const SIP_TO_XMPP_ROWS: &[(u16, &str)] = &[
     (300, "redirect"),
     (301, "gone"),
     (302, "redirect"),
     (305, "redirect"),
-    (380, "redirect"),
+    (380, "not-acceptable"),
     (400, "bad-request"),
     (401, "not-authorized"),
     (402, "bad-request"),
@@ -48,7 +51,7 @@ const SIP_TO_XMPP_ROWS: &[(u16, &str)] = &[
     (404, "item-not-found"),
     (405, "feature-not-implemented"),
     (406, "not-acceptable"),
-    (407, "not-authorized"),
+    (407, "registration-required"),
     (408, "remote-server-timeout"),
     (410, "gone"),
     (413, "policy-violation"),
@@ -58,6 +61,9 @@ const SIP_TO_XMPP_ROWS: &[(u16, &str)] = &[
     (420, "feature-not-implemented"),
     (421, "not-acceptable"),
     (423, "resource-constraint"),
+    (430, "recipient-unavailable"),
+    (439, "feature-not-implemented"),
+    (440, "policy-violation"),
     (480, "recipient-unavailable"),
     (481, "item-not-found"),
     (482, "not-acceptable"),
@@ -65,29 +71,64 @@ const SIP_TO_XMPP_ROWS: &[(u16, &str)] = &[
     (484, "item-not-found"),
     (485, "item-not-found"),
     (486, "recipient-unavailable"),
-    (487, "service-unavailable"),
+    (487, "recipient-unavailable"),
     (488, "not-acceptable"),
+    (489, "policy-violation"),
     (491, "unexpected-request"),
     (493, "bad-request"),
     (500, "internal-server-error"),
     (501, "feature-not-implemented"),
     (502, "remote-server-not-found"),
-    (503, "service-unavailable"),
+    (503, "internal-server-error"),
     (504, "remote-server-timeout"),
     (505, "not-acceptable"),
     (513, "policy-violation"),
-    (600, "service-unavailable"),
-    (603, "service-unavailable"),
+    (600, "recipient-unavailable"),
+    (603, "recipient-unavailable"),
     (604, "item-not-found"),
     (606, "not-acceptable"),
 ];
 
+fn context(case: &str) -> ErrorContext {
+    let mut context = ErrorContext::default();
+    match case {
+        "bare jid" => context.bare_jid = true,
+        "new address" => context.new_address = true,
+        "unresolved" => context.unresolved = true,
+        _ => panic!("no such case {case}"),
+    }
+    context
+}
+
 #[test]
 fn every_condition_maps_to_its_sip_status() {
-    for &(name, status, alternative) in XMPP_TO_SIP_ROWS {
+    for &(name, status, other) in XMPP_TO_SIP_ROWS {
         let condition = condition(name);
         assert_eq!(sip_status_for(condition), status, "{name}");
-        assert_eq!(alternative_sip_status(condition), alternative, "{name}");
+        assert_eq!(
+            sip_status_in(condition, ErrorContext::default()),
+            status,
+            "{name}"
+        );
+        match other {
+            Some((case, other_status)) => {
+                assert_eq!(
+                    sip_status_in(condition, context(case)),
+                    other_status,
+                    "{name}, {case}"
+                )
+            }
+            // Rows without a note ignore the context.
+            None => {
+                for case in ["bare jid", "new address", "unresolved"] {
+                    assert_eq!(
+                        sip_status_in(condition, context(case)),
+                        status,
+                        "{name}, {case}"
+                    );
+                }
+            }
+        }
     }
     // The table covers every defined condition, once.
     assert_eq!(XMPP_TO_SIP_ROWS.len(), StanzaErrorCondition::ALL.len());
@@ -96,6 +137,21 @@ fn every_condition_maps_to_its_sip_status() {
             .iter()
             .filter(|row| row.0 == condition.as_str());
         assert_eq!(rows.count(), 1, "{condition}");
+    }
+}
+
+#[test]
+fn service_unavailable_never_becomes_503() {
+    let all = ErrorContext {
+        bare_jid: true,
+        new_address: true,
+        unresolved: true,
+    };
+    for context in [ErrorContext::default(), all] {
+        assert_ne!(
+            sip_status_in(StanzaErrorCondition::ServiceUnavailable, context),
+            503
+        );
     }
 }
 
@@ -120,12 +176,12 @@ fn unlisted_codes_take_their_class_condition() {
         (399, Redirect),
         (409, BadRequest),
         (422, BadRequest),
-        (489, BadRequest),
+        (470, BadRequest),
         (499, BadRequest),
         (580, InternalServerError),
         (599, InternalServerError),
-        (601, ServiceUnavailable),
-        (699, ServiceUnavailable),
+        (601, RecipientUnavailable),
+        (699, RecipientUnavailable),
     ] {
         assert_eq!(stanza_error_for(status).1, expected, "{status}");
     }
@@ -146,10 +202,20 @@ fn codes_that_are_not_errors_give_undefined_condition() {
 }
 
 #[test]
+fn scenario_alternatives_are_the_rfc_notes() {
+    use StanzaErrorCondition::*;
+    assert_eq!(other_conditions_for(403), &[NotAllowed, PolicyViolation]);
+    assert_eq!(other_conditions_for(404), &[RemoteServerNotFound]);
+    assert_eq!(other_conditions_for(408), &[RemoteServerNotFound]);
+    assert!(other_conditions_for(400).is_empty());
+}
+
+#[test]
 fn types_follow_rfc_6120() {
     use StanzaErrorType::*;
     assert_eq!(stanza_error_for(401).0, Auth);
     assert_eq!(stanza_error_for(403).0, Auth);
+    assert_eq!(stanza_error_for(407).0, Auth);
     assert_eq!(stanza_error_for(404).0, Cancel);
     assert_eq!(stanza_error_for(400).0, Modify);
     assert_eq!(stanza_error_for(480).0, Wait);
