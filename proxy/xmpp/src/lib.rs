@@ -38,6 +38,7 @@ mod limits;
 mod namespaces;
 mod reader;
 pub mod stanza_errors;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -57,3 +58,4 @@ pub use stanza_errors::{
     other_conditions_for, sip_status_for, sip_status_in, stanza_error_for, ErrorContext,
     StanzaErrorCondition, StanzaErrorType, STANZA_ERRORS_NAMESPACE,
 };
+pub use writer::{StreamWriter, WriteError};
