@@ -7,6 +7,9 @@
 //! RFC 6120 §4.9.3 condition to send back, and the [`Limits`] bound what a peer can make it
 //! hold in memory.
 //!
+//! [`StreamWriter`] is the other direction: the header, elements in the stream's namespace
+//! scope, stream errors, keepalives and the close, as bytes the reader reads back unchanged.
+//!
 //! Beside the reader, the RFC 7247 mappings the SIP ↔ XMPP translation uses: [`address`] turns
 //! a JID into a SIP URI and back (§6), refusing what cannot be mapped exactly, and
 //! [`stanza_errors`] maps stanza error conditions to SIP response codes and back (§7).

@@ -63,6 +63,28 @@ impl From<minidom::rxml::Error> for WriteError {
 
 /// Writes one direction of a stream: the header it was opened with decides the namespaces
 /// every element is written in.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use legate_xmpp::{ContentNamespace, Element, StreamHeader, StreamWriter, Version};
+///
+/// let header = StreamHeader {
+///     from: Some("example.org".into()),
+///     to: Some("example.net".into()),
+///     id: None,
+///     version: Version { major: 1, minor: 0 },
+///     lang: None,
+///     content_namespace: ContentNamespace::Server,
+///     dialback: None,
+/// };
+/// let mut out = BytesMut::new();
+/// let writer = StreamWriter::open(header, &mut out)?;
+/// let presence = Element::builder("presence", "jabber:server").build();
+/// writer.element(&presence, &mut out)?;
+/// writer.close(&mut out);
+/// assert!(out.ends_with(b"version='1.0'><presence/></stream:stream>"));
+/// # Ok::<(), legate_xmpp::WriteError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct StreamWriter {
     header: StreamHeader,
