@@ -30,10 +30,11 @@ use minidom::{Element, Node};
 use crate::error::{StreamError, STREAM_ERRORS_NAMESPACE};
 use crate::header::{StreamHeader, DIALBACK_NAMESPACE, STREAMS_NAMESPACE};
 
-/// RFC 6120 §11.5 allows the declaration; sending it costs a few bytes once per stream and
-/// spares peers that insist on it.
+/// RFC 6120 §11.5 makes the declaration optional; servers commonly send it, and it costs a few
+/// bytes once per stream.
 const XML_DECLARATION: &[u8] = b"<?xml version='1.0'?>";
-/// The one stream-level whitespace keepalive (RFC 6120 §4.6.1).
+/// A whitespace keepalive: the smallest traffic that keeps an idle stream alive (RFC 6120
+/// §4.6, silent peers).
 const KEEPALIVE: &[u8] = b" ";
 const CLOSE: &[u8] = b"</stream:stream>";
 
