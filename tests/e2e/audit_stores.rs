@@ -9,8 +9,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use legate_audit::{verify, ChainedRecord, EventKind};
 use legate_e2e::config::{proxy_config, udp_cluster, Ports};
@@ -18,7 +17,7 @@ use legate_e2e::postgres::Postgres;
 use legate_e2e::tls::Ca;
 use legate_e2e::upstream::{final_response, AcceptingUpstream};
 use legate_e2e::webhook::WebhookReceiver;
-use legate_e2e::{legate_bin, play, Legate};
+use legate_e2e::{legate_bin, play, wait_until, Legate};
 
 const PARTITION: &str = "e2e";
 /// The sink's name in every config here, as `/metrics` labels it.
@@ -98,16 +97,6 @@ fn reached(upstream: &AcceptingUpstream) -> Vec<String> {
             })
         })
         .collect()
-}
-
-/// Polls `done` every 100 ms for at most `limit`; fails the test naming `what` if it never
-/// holds.
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        sleep(Duration::from_millis(100));
-    }
 }
 
 fn metric(legate: &Legate, name: &str) -> Option<f64> {

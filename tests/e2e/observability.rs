@@ -15,7 +15,7 @@ use legate_e2e::otlp::OtlpReceiver;
 use legate_e2e::prometheus::{promtool, Prometheus};
 use legate_e2e::tls::Ca;
 use legate_e2e::upstream::AcceptingUpstream;
-use legate_e2e::{free_port, play, udp_exchange, workspace, Legate};
+use legate_e2e::{free_port, play, udp_exchange, wait_until, workspace, Legate};
 
 fn observability() -> PathBuf {
     workspace().join("examples/observability")
@@ -155,11 +155,9 @@ fn metrics_after_traffic() -> (String, Legate, Ports) {
     // An open connection on the TCP listener, and the spans on their way out.
     let connection = TcpStream::connect(("127.0.0.1", p.external)).unwrap();
     let wait = |name: &str| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while legate.metric(name).is_none_or(|v| v == 0.0) {
-            assert!(std::time::Instant::now() < deadline, "{name} stays 0");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until(&format!("{name} above 0"), Duration::from_secs(15), || {
+            legate.metric(name).is_some_and(|v| v != 0.0)
+        })
     };
     wait("legate_listener_connections_active");
     wait("legate_telemetry_spans_exported_total");

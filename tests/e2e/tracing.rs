@@ -14,7 +14,7 @@ use legate_e2e::otlp::{Behaviour, OtlpReceiver, ReceivedSpan};
 use legate_e2e::tls::Ca;
 use legate_e2e::upstream::AcceptingUpstream;
 use legate_e2e::{
-    assert_sipp_success, free_port, play, sipp_client, udp_exchange, Legate, SippServer,
+    assert_sipp_success, free_port, play, sipp_client, udp_exchange, wait_until, Legate, SippServer,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -436,7 +436,7 @@ fn a_collector_that_is_down_or_slow_costs_spans_never_traffic() {
             200,
             &["-r", "200"],
         );
-        wait_until(|| dropped(&legate) > 0.0);
+        wait_until("a dropped span counted", WAIT, || dropped(&legate) > 0.0);
         legate
     };
 
@@ -461,7 +461,7 @@ fn a_collector_that_is_down_or_slow_costs_spans_never_traffic() {
     };
     let before = failed();
     play(&p, "uas_message.xml", "uac_message.xml", 20, &[]);
-    wait_until(|| failed() > before);
+    wait_until("a failed export counted", WAIT, || failed() > before);
 }
 
 #[test]
@@ -492,20 +492,11 @@ fn an_https_collector_is_trusted_through_the_configured_ca_only() {
     let before = receiver.spans().len();
     let legate = Legate::start_with_env(&config, p.admin, &FAST_EXPORT);
     play(&p, "uas_message.xml", "uac_message.xml", 1, &[]);
-    wait_until(|| {
+    wait_until("a span dropped for a failed export", WAIT, || {
         legate
             .metric("legate_telemetry_spans_dropped_total{reason=\"export_failed\"}")
             .unwrap_or(0.0)
             > 0.0
     });
     assert_eq!(receiver.spans().len(), before);
-}
-
-/// Waits (bounded) until `done` holds.
-fn wait_until(done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !done() {
-        assert!(std::time::Instant::now() < deadline, "not reached in time");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

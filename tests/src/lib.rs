@@ -78,6 +78,19 @@ pub fn scenario(name: &str) -> PathBuf {
     workspace().join("tests/scenarios").join(name)
 }
 
+/// Polls `done` every 50 ms for at most `limit`; fails the test naming `what` if it never
+/// holds. For conditions that have nothing to wait on but themselves (a metric, a file, a count).
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting: {what}"
+        );
+        sleep(Duration::from_millis(50));
+    }
+}
+
 /// A loopback port free for both UDP and TCP right now, below the kernel's ephemeral range and
 /// handed out in turn through that range: between being picked and being bound, it can be
 /// taken neither by another test's pick nor by a connection's source port (the connection

@@ -42,6 +42,21 @@ impl AcceptingUpstream {
         AcceptingUpstream { port, received }
     }
 
+    /// Sends `request` to Legate on UDP `port`, checks that its final answer is 200 and
+    /// returns the request as this upstream received it.
+    pub fn relayed(&self, port: u16, request: &str) -> String {
+        let answer = final_response(port, request);
+        assert!(answer.starts_with("SIP/2.0 200 "), "{answer}");
+        self.next()
+    }
+
+    /// The next request received, waiting up to five seconds for it.
+    pub fn next(&self) -> String {
+        self.received
+            .recv_timeout(Duration::from_secs(5))
+            .expect("no request reached the upstream within five seconds")
+    }
+
     /// Everything received so far.
     pub fn drain(&self) -> Vec<String> {
         self.received.try_iter().collect()

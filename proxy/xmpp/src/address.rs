@@ -61,9 +61,9 @@ const LOCALPART_FORBIDDEN: &[char] = &['"', ':', '<', '>', '@'];
 /// RFC 7247 §6.4 and §6.5 carry them as.
 const JID_ESCAPES: [(char, &str); 3] = [('&', "\\26"), ('\'', "\\27"), ('/', "\\2f")];
 
-/// Bytes a SIP `user` may carry unescaped (RFC 3261 §25.1: `unreserved` and
-/// `user-unreserved`); every other byte is written as `%HH`.
-const USER_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+/// Bytes RFC 3261 §25.1 calls `unreserved`: every other byte is written as `%HH`, unless the
+/// part of the URI allows it too (below).
+const UNRESERVED: AsciiSet = NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -72,7 +72,10 @@ const USER_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'*')
     .remove(b'\'')
     .remove(b'(')
-    .remove(b')')
+    .remove(b')');
+
+/// Bytes a SIP `user` may carry unescaped: `unreserved` and `user-unreserved`.
+const USER_ESCAPES: &AsciiSet = &UNRESERVED
     .remove(b'&')
     .remove(b'=')
     .remove(b'+')
@@ -82,18 +85,8 @@ const USER_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'?')
     .remove(b'/');
 
-/// Bytes a SIP URI parameter value may carry unescaped (RFC 3261 §25.1: `unreserved` and
-/// `param-unreserved`).
-const PARAM_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
+/// Bytes a SIP URI parameter value may carry unescaped: `unreserved` and `param-unreserved`.
+const PARAM_ESCAPES: &AsciiSet = &UNRESERVED
     .remove(b'[')
     .remove(b']')
     .remove(b'/')
