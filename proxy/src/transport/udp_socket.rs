@@ -87,7 +87,7 @@ impl UdpSocket {
 
 /// Buffers for one read of up to [`BATCH`] datagrams, reused from read to read.
 pub struct Batch {
-    buffers: Vec<Vec<u8>>,
+    buffers: [Vec<u8>; BATCH],
     received: Vec<(usize, Option<SocketAddr>)>,
 }
 
@@ -95,7 +95,7 @@ impl Batch {
     /// Room for datagrams of up to `datagram_bytes` each.
     pub fn new(datagram_bytes: usize) -> Batch {
         Batch {
-            buffers: vec![vec![0; datagram_bytes]; BATCH],
+            buffers: std::array::from_fn(|_| vec![0; datagram_bytes]),
             received: Vec::with_capacity(BATCH),
         }
     }
@@ -105,11 +105,10 @@ impl Batch {
         // The headers hold pointers into the buffers, so they live only for this call (and the
         // future that owns the batch stays `Send`).
         let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
-        let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
+        let mut slices = self
             .buffers
-            .iter_mut()
-            .map(|buffer| [IoSliceMut::new(buffer)])
-            .collect();
+            .each_mut()
+            .map(|buffer| [IoSliceMut::new(buffer)]);
         let results = recvmmsg(
             socket.as_raw_fd(),
             &mut headers,
